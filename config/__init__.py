@@ -1,0 +1,1 @@
+"""Configuration modules: default, testing, production. Secrets never live here."""

@@ -1,0 +1,39 @@
+"""Defaults for every environment. Secrets come from the environment or instance/config.py."""
+import os
+from datetime import timedelta
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+SQLALCHEMY_DATABASE_URI = "sqlite:///" + os.path.join(_ROOT, "instance", "lms.sqlite3")
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+MEDIA_ROOT = os.path.join(_ROOT, "media")
+
+# Secrets: set in the environment or instance/config.py (scripts/bootstrap.sh writes one).
+SECRET_KEY = None
+LMS_DATA_KEYS = None        # "k1:<base64 32 bytes>,k2:..." (AES-256-GCM)
+LMS_ACTIVE_KEY_ID = None    # which of LMS_DATA_KEYS encrypts new data
+LMS_HMAC_KEY = None         # base64, >= 32 bytes, for ID-number lookups
+
+BABEL_DEFAULT_LOCALE = "zh_CN"
+BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+LMS_LOCALES = ("zh_CN", "en")
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = False  # production.py turns it on (HTTPS only)
+SESSION_COOKIE_NAME = "lms_session"
+PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+LMS_SESSION_IDLE_MINUTES = 30
+
+LMS_LOGIN_MAX_FAILURES = 5
+LMS_LOGIN_LOCK_MINUTES = 15
+LMS_LOGIN_RATE_LIMIT = "20 per minute"
+LMS_REGISTER_RATE_LIMIT = "30 per hour"
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_HEADERS_ENABLED = True
+
+LMS_TOKEN_LIFETIME_HOURS = 72
+LMS_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_CONTENT_LENGTH = 24 * 1024 * 1024  # whole request: four materials plus form fields
+
+WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session

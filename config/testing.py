@@ -1,0 +1,7 @@
+"""Test settings: tests pass database URL and keys explicitly to the factory.
+
+Rate limiting stays initialised here; the test fixtures switch it off and the
+rate-limit test switches it on, so that many logins from 127.0.0.1 do not collide.
+"""
+TESTING = True
+LMS_LOGIN_MAX_FAILURES = 3

@@ -1,0 +1,108 @@
+"""Online safety-training platform: app factory."""
+import importlib
+import os
+from datetime import timedelta
+
+from flask import Flask, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+
+from .core.clock import utcnow
+from .core.crypto import KeyConfigError, cipher_from_config
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+BLUEPRINT_MODULES = (
+    "accounts", "learners", "institutions", "catalogue", "audit", "admin",
+    "player", "proctor", "quiz", "hours",
+)
+_MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    """Build the app from config/default.py, config/<name>.py, instance/config.py,
+    LMS_* environment variables and explicit overrides, in that order."""
+    app = Flask(__name__, instance_relative_config=True,
+                instance_path=os.environ.get("LMS_INSTANCE_PATH") or None)
+    app.config.from_object("config.default")
+    config_name = config_name or os.environ.get("LMS_CONFIG")
+    if config_name:
+        app.config.from_object(f"config.{config_name}")
+    app.config.from_pyfile("config.py", silent=True)
+    _load_environment(app)
+    app.config.update(overrides or {})
+    _check_secrets(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_MIGRATIONS, render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    # "basic", not "strong": phones switch between Wi-Fi and mobile data, changing IP mid-study.
+    login_manager.session_protection = "basic"
+
+    for name in BLUEPRINT_MODULES:
+        module = importlib.import_module(f".{name}.views", __name__)
+        app.register_blueprint(module.bp)
+
+    from . import cli, errors, templating
+    errors.register(app)
+    templating.register(app)
+    cli.register(app)
+    app.before_request(_expire_idle_session)
+    return app
+
+
+def _load_environment(app: Flask) -> None:
+    env_map = {"LMS_DATABASE_URL": "SQLALCHEMY_DATABASE_URI", "LMS_SECRET_KEY": "SECRET_KEY",
+               "LMS_MEDIA_ROOT": "MEDIA_ROOT"}
+    for env_name, key in env_map.items():
+        if os.environ.get(env_name):
+            app.config[key] = os.environ[env_name]
+    for key in ("LMS_DATA_KEYS", "LMS_ACTIVE_KEY_ID", "LMS_HMAC_KEY"):
+        if os.environ.get(key):
+            app.config[key] = os.environ[key]
+
+
+def _check_secrets(app: Flask) -> None:
+    if not app.config.get("SECRET_KEY"):
+        raise KeyConfigError("SECRET_KEY is not set (environment LMS_SECRET_KEY or instance/config.py)")
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        raise KeyConfigError("no database configured (LMS_DATABASE_URL)")
+    app.extensions["lms_cipher"] = cipher_from_config(app.config)
+
+
+def _select_locale() -> str:
+    wanted = request.args.get("lang")
+    if wanted in _locales():
+        session["lang"] = wanted
+    return session.get("lang") or _locales()[0]
+
+
+def _locales():
+    from flask import current_app
+    return current_app.config["LMS_LOCALES"]
+
+
+def _expire_idle_session():
+    """Sign out a session that has been idle longer than the configured time."""
+    from flask import current_app
+    if request.endpoint == "static" or not current_user.is_authenticated:
+        return None
+    now = utcnow()
+    idle = timedelta(minutes=current_app.config["LMS_SESSION_IDLE_MINUTES"])
+    last_seen = session.get("last_seen")
+    session.permanent = True
+    if last_seen is not None and now.timestamp() - last_seen > idle.total_seconds():
+        from .audit.services import record
+        from .core.context import current_actor
+        record(current_actor(), "session_timeout", now)
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash(_("Your session timed out after a period of inactivity. Please sign in again."), "warning")
+        return redirect(url_for("accounts.login", next=request.path))
+    session["last_seen"] = now.timestamp()
+    return None

@@ -1,0 +1,1 @@
+"""Accounts, roles, sign-in, activation links and password policy."""

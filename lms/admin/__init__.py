@@ -1,0 +1,1 @@
+"""Platform administration: institutions and hours rules."""

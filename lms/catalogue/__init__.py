@@ -1,0 +1,1 @@
+"""Reference data: regions, qualification types, hours rules (editable by the admin)."""

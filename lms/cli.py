@@ -1,0 +1,88 @@
+"""Command-line tasks: reference data, demo data, first admin, key rotation."""
+import secrets
+import string
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm.attributes import flag_modified
+
+from .core.clock import utcnow
+from .core.context import Actor
+from .extensions import db
+
+
+def register(app):
+    group = click.Group("lms", help="Platform tasks.")
+    for command in (seed_reference, seed_demo, create_admin, rotate_keys):
+        group.add_command(command)
+    app.cli.add_command(group)
+
+
+@click.command("seed-reference")
+def seed_reference():
+    """Load regions, qualification types and hours rules (missing rows only)."""
+    from .catalogue.seed import seed_reference_data
+    seed_reference_data()
+    click.echo("reference data ready")
+
+
+@click.command("create-admin")
+@click.argument("username")
+def create_admin(username):
+    """Create a platform admin and print a one-time activation link."""
+    from .accounts.models import ADMIN
+    from .accounts.services import create_account
+    _, raw = create_account(ADMIN, username, username, utcnow(), Actor(None, "cli"),
+                            token_lifetime=timedelta(hours=current_app.config["LMS_TOKEN_LIFETIME_HOURS"]))
+    click.echo(f"activation link: /set-password/{raw}")
+
+
+def _demo_password() -> str:
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        core = "".join(secrets.choice(alphabet) for _ in range(10))
+        if any(c.isupper() for c in core) and any(c.islower() for c in core) and any(c.isdigit() for c in core):
+            return core + "#"
+
+
+@click.command("seed-demo")
+def seed_demo():
+    """Create demo accounts with fresh random passwords, print them once and keep them in instance/."""
+    from .demo import build_demo
+    logins_file = Path(current_app.instance_path) / "demo-logins.txt"
+    if logins_file.exists():
+        click.echo(logins_file.read_text(encoding="utf-8"))
+        return
+    logins = build_demo(_demo_password, utcnow())
+    lines = ["Demo logins (random passwords made for this installation):"]
+    lines += [f"  {role:<10} {login:<22} {password}" for role, login, password in logins]
+    text = "\n".join(lines) + "\n"
+    logins_file.parent.mkdir(parents=True, exist_ok=True)
+    logins_file.write_text(text, encoding="utf-8")
+    logins_file.chmod(0o600)
+    click.echo(text)
+
+
+@click.command("rotate-keys")
+def rotate_keys():
+    """Re-encrypt every encrypted column and media file with the active key."""
+    from .accounts.models import User
+    from .core.crypto import cipher
+    from .files.models import StoredFile
+    from .files.storage import _path_for
+    from .learners.models import Learner
+    for model, columns in ((User, ("display_name",)), (Learner, ("name", "id_number"))):
+        for row in db.session.scalars(select(model)):
+            for column in columns:
+                flag_modified(row, column)
+    files = 0
+    for record in db.session.scalars(select(StoredFile)):
+        path = _path_for(record.storage_name)
+        sealed = path.read_bytes()
+        path.write_bytes(cipher().seal_file(cipher().open_file(sealed)))
+        files += 1
+    db.session.commit()
+    click.echo(f"re-encrypted rows and {files} files with key {cipher().active_kid}")

@@ -1,0 +1,1 @@
+"""Shared building blocks: encryption, clock, ID documents, uploads, regions."""

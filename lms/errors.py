@@ -1,0 +1,39 @@
+"""Error pages in the user's language; JSON bodies for API calls."""
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from .extensions import db
+
+MESSAGES = {
+    400: lambda: _("The request could not be understood."),
+    403: lambda: _("You do not have permission to see this page."),
+    404: lambda: _("The page does not exist or is not visible to you."),
+    405: lambda: _("This action is not allowed here."),
+    413: lambda: _("The upload is too large. Please choose smaller files."),
+    429: lambda: _("Too many attempts. Please wait a moment and try again."),
+    500: lambda: _("Something went wrong on our side. Nothing was saved; please try again."),
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _render(status: int, message: str):
+    if _wants_json():
+        return jsonify(error=message, status=status), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def register(app):
+    for status, message in MESSAGES.items():
+        def handler(error, status=status, message=message):
+            if status == 500:
+                db.session.rollback()
+            return _render(status, message())
+        app.register_error_handler(status, handler)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return _render(400, _("The form has expired or was not sent from this site. Please reload the page and try again."))

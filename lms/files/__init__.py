@@ -1,0 +1,1 @@
+"""Encrypted storage of uploaded files under the media folder."""

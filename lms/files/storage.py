@@ -1,0 +1,98 @@
+"""Validate uploaded images and keep them encrypted on disk."""
+import io
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from PIL import Image, UnidentifiedImageError
+
+from ..core.crypto import cipher
+from ..extensions import db
+from .models import StoredFile
+
+ALLOWED_IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
+
+
+class UploadRejected(ValueError):
+    """An upload that is not an acceptable image; ``code`` names the reason."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    data: bytes
+    content_type: str
+    width: int
+    height: int
+
+
+def check_image(data: bytes, max_bytes: int, min_side: int = 100, max_side: int = 8000) -> CheckedImage:
+    """Accept only complete JPEG/PNG images within the size limits.
+
+    The format comes from the bytes themselves, never from the file name or
+    the browser's content type, so a renamed executable or PDF is refused.
+    """
+    if not data:
+        raise UploadRejected("empty")
+    if len(data) > max_bytes:
+        raise UploadRejected("too_large")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            fmt = probe.format
+            probe.verify()
+        if fmt not in ALLOWED_IMAGE_FORMATS:
+            raise UploadRejected("type")
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()  # decoding every pixel catches truncated files
+            width, height = image.size
+    except UploadRejected:
+        raise
+    except Image.DecompressionBombError:
+        raise UploadRejected("dimensions") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise UploadRejected("corrupt") from None
+    if min(width, height) < min_side or max(width, height) > max_side:
+        raise UploadRejected("dimensions")
+    return CheckedImage(data, ALLOWED_IMAGE_FORMATS[fmt], width, height)
+
+
+def media_root() -> Path:
+    return Path(current_app.config["MEDIA_ROOT"])
+
+
+def _path_for(storage_name: str) -> Path:
+    return media_root() / "uploads" / storage_name[:2] / storage_name
+
+
+def store_image(image: CheckedImage, kind: str, owner_user_id: int | None) -> StoredFile:
+    """Encrypt and write the image, then add (not commit) its record."""
+    storage_name = uuid.uuid4().hex
+    path = _path_for(storage_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(cipher().seal_file(image.data))
+    os.replace(tmp, path)
+    record = StoredFile(
+        storage_name=storage_name, kind=kind, content_type=image.content_type,
+        size=len(image.data), width=image.width, height=image.height,
+        owner_user_id=owner_user_id,
+    )
+    db.session.add(record)
+    return record
+
+
+def read_file(record: StoredFile) -> bytes:
+    return cipher().open_file(_path_for(record.storage_name).read_bytes())
+
+
+def discard_file(record: StoredFile) -> None:
+    """Remove the bytes of a file whose record is being rolled back or replaced."""
+    try:
+        _path_for(record.storage_name).unlink()
+    except FileNotFoundError:
+        pass

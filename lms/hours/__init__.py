@@ -1,0 +1,1 @@
+"""Study hours and verifiable certificates (to be built)."""

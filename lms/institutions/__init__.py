@@ -1,0 +1,1 @@
+"""Training institutions, their classes and the review of applications."""

@@ -1,0 +1,1 @@
+"""Learner registration, profile and materials."""

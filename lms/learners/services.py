@@ -1,0 +1,131 @@
+"""Learner registration, materials and who may see them."""
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF, User
+from ..accounts.services import set_password
+from ..audit.services import record
+from ..catalogue.services import region_covers
+from ..core.context import Actor
+from ..core.crypto import cipher
+from ..core.iddocs import DocumentFacts
+from ..extensions import db
+from ..files.models import StoredFile
+from ..files.storage import CheckedImage, discard_file, store_image
+from .models import EDUCATION, ID_DOCUMENT, PHOTO, RECOMMENDATION, Learner
+
+
+class DuplicateRegistration(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    id_type: str
+    document: DocumentFacts
+    birth_date: date | None
+    gender: str | None
+    work_unit: str
+    unit_category: str
+    position: str
+    region_code: str
+    education_level: str
+
+
+def id_number_hash(number: str) -> str:
+    return cipher().lookup_hash(number)
+
+
+def id_number_registered(number: str) -> bool:
+    return db.session.scalar(select(Learner.id).where(
+        Learner.id_number_hash == id_number_hash(number))) is not None
+
+
+def register_learner(profile: Profile, password: str, images: dict[str, CheckedImage],
+                     now: datetime, actor: Actor) -> Learner:
+    """Create the learner's account, profile and encrypted materials in one transaction."""
+    if id_number_registered(profile.document.number):
+        raise DuplicateRegistration(profile.document.number)
+    stored: list[StoredFile] = []
+    try:
+        user = User(role=LEARNER, created_at=now)
+        set_password(user, password)
+        learner = Learner(
+            user=user, name=profile.name, id_type=profile.id_type,
+            id_number=profile.document.number, id_number_hash=id_number_hash(profile.document.number),
+            birth_date=profile.document.birth_date or profile.birth_date,
+            gender=profile.document.gender or profile.gender,
+            work_unit=profile.work_unit, unit_category=profile.unit_category, position=profile.position,
+            region_code=profile.region_code, education_level=profile.education_level, created_at=now,
+        )
+        db.session.add_all([user, learner])
+        db.session.flush()
+        for kind, image in images.items():
+            record_ = store_image(image, kind, user.id)
+            stored.append(record_)
+            db.session.flush()
+            setattr(learner, f"{kind}_file_id", record_.id)
+        record(actor, "register", now, user=user, target=f"learner:{learner.id}",
+               region_code=profile.region_code)
+        for kind in images:
+            record(actor, "upload", now, user=user, target=f"learner:{learner.id}", detail=kind,
+                   region_code=profile.region_code)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        for record_ in stored:
+            discard_file(record_)
+        raise
+    return learner
+
+
+def replace_material(learner: Learner, kind: str, image: CheckedImage, now: datetime, actor: Actor) -> None:
+    """Swap one of the learner's materials; the old file is removed after commit."""
+    old_id = learner.file_id(kind)
+    new_record = store_image(image, kind, learner.user_id)
+    try:
+        db.session.flush()
+        setattr(learner, f"{kind}_file_id", new_record.id)
+        record(actor, "upload", now, target=f"learner:{learner.id}", detail=kind,
+               region_code=learner.region_code)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        discard_file(new_record)
+        raise
+    if old_id is not None:
+        old = db.session.get(StoredFile, old_id)
+        if old is not None:
+            discard_file(old)
+            db.session.delete(old)
+            db.session.commit()
+
+
+def missing_materials(learner: Learner, education_required: bool) -> list[str]:
+    needed = [PHOTO, ID_DOCUMENT, RECOMMENDATION] + ([EDUCATION] if education_required else [])
+    return [kind for kind in needed if learner.file_id(kind) is None]
+
+
+def can_view_learner(viewer: User, learner: Learner) -> bool:
+    """Learners see themselves; staff those who applied to their institution;
+    regulators those in their region or applying in it; admins everyone."""
+    if viewer.role == ADMIN:
+        return True
+    if viewer.role == LEARNER:
+        return learner.user_id == viewer.id
+    from ..institutions.models import Application, Institution, TrainingClass
+    if viewer.role == STAFF:
+        return db.session.scalar(select(Application.id).join(TrainingClass).where(
+            Application.learner_id == learner.id,
+            TrainingClass.institution_id == viewer.institution_id).limit(1)) is not None
+    if viewer.role == REGULATOR:
+        if region_covers(viewer.region_code, learner.region_code):
+            return True
+        regions = db.session.scalars(select(Institution.region_code).join(
+            TrainingClass, TrainingClass.institution_id == Institution.id).join(
+            Application, Application.class_id == TrainingClass.id).where(Application.learner_id == learner.id))
+        return any(region_covers(viewer.region_code, code) for code in regions)
+    return False

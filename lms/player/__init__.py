@@ -1,0 +1,1 @@
+"""Video lessons and server-authoritative effective study time (to be built)."""

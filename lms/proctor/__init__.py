@@ -1,0 +1,1 @@
+"""Face enrolment and random face checks (to be built)."""

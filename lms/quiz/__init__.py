@@ -1,0 +1,1 @@
+"""Per-course quizzes (to be built)."""

@@ -1,0 +1,24 @@
+"""Jinja filters and globals shared by every template."""
+from datetime import timezone
+
+from flask_babel import format_date, format_datetime
+
+from .core.clock import CHINA_TZ
+from .core.labels import label
+
+
+def local_time(value, fmt="yyyy-MM-dd HH:mm"):
+    if value is None:
+        return ""
+    return format_datetime(value.replace(tzinfo=timezone.utc), fmt)
+
+
+def local_date(value):
+    return "" if value is None else format_date(value, "yyyy-MM-dd")
+
+
+def register(app):
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["local_date"] = local_date
+    app.jinja_env.globals["label"] = label
+    app.jinja_env.globals["china_tz"] = CHINA_TZ

@@ -1,0 +1,245 @@
+"""Fixtures: one app per test session on SQLite or PostgreSQL (LMS_TEST_DATABASE_URL),
+built with the real Alembic migrations; each test starts from empty tables."""
+import base64
+import io
+import os
+import re
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from PIL import Image
+from sqlalchemy import text
+
+from lms import create_app
+from lms.accounts.models import ADMIN, REGULATOR, STAFF, User
+from lms.accounts.services import set_password
+from lms.catalogue.models import REFRESHER, SAFETY_MANAGER, QualificationType
+from lms.catalogue.seed import seed_reference_data
+from lms.core.clock import china_date, utcnow
+from lms.core.context import Actor
+from lms.core.iddocs import gb11643_check_char, parse_resident_id
+from lms.extensions import db as _db
+from lms.extensions import limiter
+from lms.files.storage import check_image
+from lms.institutions.models import PUBLISHED, Institution, TrainingClass
+from lms.learners.services import Profile, register_learner
+
+ROOT = Path(__file__).resolve().parent.parent
+FACES = ROOT.parent / "shared" / "testdata" / "faces"
+REFERENCE_TABLES = {"regions", "qualification_types", "hours_rules", "region_hours_splits", "alembic_version"}
+PASSWORD = "Study#2026ok"
+
+
+def valid_id(first17: str) -> str:
+    return first17 + gb11643_check_char(first17)
+
+
+def image_bytes(fmt="JPEG", size=(400, 300), color=(240, 240, 240)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def face_bytes(name="obama_1.jpg") -> bytes:
+    return (FACES / name).read_bytes()
+
+
+def _test_config(tmp_root: Path) -> dict:
+    url = os.environ.get("LMS_TEST_DATABASE_URL") or f"sqlite:///{tmp_root / 'test.sqlite3'}"
+    return {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "test-" + os.urandom(8).hex(),
+        "LMS_DATA_KEYS": "t1:" + base64.b64encode(os.urandom(32)).decode(),
+        "LMS_ACTIVE_KEY_ID": "t1",
+        "LMS_HMAC_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "MEDIA_ROOT": str(tmp_root / "media"),
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+
+
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context, as in production, so that ``g`` (where
+    Flask-Login caches the user) and the database session do not leak between
+    requests while a test holds an outer app context."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    tmp_root = tmp_path_factory.mktemp("lms")
+    app = create_app("testing", _test_config(tmp_root))
+    app.test_client_class = FreshContextClient
+    limiter.enabled = False  # tests/test_accounts.py turns it on where it is the subject
+    with app.app_context():
+        if _db.engine.dialect.name == "postgresql":
+            with _db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        from flask_migrate import upgrade
+        upgrade()
+        seed_reference_data()
+    yield app
+
+
+@pytest.fixture()
+def db(app):
+    with app.app_context():
+        yield _db
+        _db.session.remove()
+        _empty_tables()
+    shutil.rmtree(app.config["MEDIA_ROOT"], ignore_errors=True)
+
+
+def _empty_tables():
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
+    with _db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture()
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture()
+def actor():
+    return Actor(None, "127.0.0.1", "pytest")
+
+
+@pytest.fixture()
+def institution(db):
+    inst = Institution(name="佛山市测试培训中心", region_code="440604")
+    db.session.add(inst)
+    db.session.commit()
+    return inst
+
+
+@pytest.fixture()
+def other_institution(db):
+    inst = Institution(name="济南市另一培训中心", region_code="370102")
+    db.session.add(inst)
+    db.session.commit()
+    return inst
+
+
+def make_user(db, role, username, **extra) -> User:
+    user = User(role=role, username=username, display_name=username, **extra)
+    set_password(user, PASSWORD)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+@pytest.fixture()
+def staff(db, institution):
+    return make_user(db, STAFF, "staff.one", institution_id=institution.id)
+
+
+@pytest.fixture()
+def other_staff(db, other_institution):
+    return make_user(db, STAFF, "staff.other", institution_id=other_institution.id)
+
+
+@pytest.fixture()
+def regulator(db):
+    return make_user(db, REGULATOR, "reg.foshan", region_code="440600")
+
+
+@pytest.fixture()
+def other_regulator(db):
+    return make_user(db, REGULATOR, "reg.jinan", region_code="370100")
+
+
+@pytest.fixture()
+def admin(db):
+    return make_user(db, ADMIN, "root.admin")
+
+
+def learner_profile(number: str, name="王建国", region="440604") -> Profile:
+    return Profile(name=name, id_type="resident_id", document=parse_resident_id(number, date(2026, 11, 23)),
+                   birth_date=None, gender=None, work_unit="佛山市测试化工有限公司", unit_category="hazchem_production",
+                   position="safety_manager", region_code=region, education_level="senior_high")
+
+
+def full_materials():
+    limit = 5 * 1024 * 1024
+    return {"photo": check_image(face_bytes(), limit), "id_document": check_image(image_bytes(), limit),
+            "recommendation": check_image(image_bytes("PNG"), limit)}
+
+
+@pytest.fixture()
+def learner(db, actor):
+    number = valid_id("44060419740312123")
+    return register_learner(learner_profile(number), PASSWORD, full_materials(), utcnow(), actor)
+
+
+@pytest.fixture()
+def other_learner(db, actor):
+    number = valid_id("37010219850607456")
+    return register_learner(learner_profile(number, name="李四", region="370102"), PASSWORD, full_materials(),
+                            utcnow(), actor)
+
+
+def make_class(db, institution, training_type=REFRESHER, audience=SAFETY_MANAGER, capacity=30,
+               status=PUBLISHED, enrol_offset=(-3, 30), category="危险化学品经营单位") -> TrainingClass:
+    today = china_date(utcnow())
+    qualification = db.session.query(QualificationType).filter_by(audience=audience, category=category).first()
+    training_class = TrainingClass(
+        institution_id=institution.id, title="测试班", training_type=training_type,
+        qualification_type_id=qualification.id, enrol_start=today + timedelta(days=enrol_offset[0]),
+        enrol_end=today + timedelta(days=enrol_offset[1]), train_start=today, train_end=today + timedelta(days=60),
+        capacity=capacity, offline_location="禅城区", total_hours=16, required_online_hours=8, status=status)
+    db.session.add(training_class)
+    db.session.commit()
+    return training_class
+
+
+@pytest.fixture()
+def open_class(db, institution):
+    return make_class(db, institution)
+
+
+def login(client, identifier, password=PASSWORD):
+    return client.post("/login", data={"identifier": identifier, "password": password})
+
+
+@pytest.fixture()
+def learner_client(app, learner):
+    c = app.test_client()
+    assert login(c, learner.id_number).status_code == 302
+    return c
+
+
+@pytest.fixture()
+def staff_client(app, staff):
+    c = app.test_client()
+    assert login(c, staff.username).status_code == 302
+    return c
+
+
+@pytest.fixture()
+def regulator_client(app, regulator):
+    c = app.test_client()
+    assert login(c, regulator.username).status_code == 302
+    return c
+
+
+@pytest.fixture()
+def admin_client(app, admin):
+    c = app.test_client()
+    assert login(c, admin.username).status_code == 302
+    return c
+
+
+def csrf_token_from(html: str) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)

@@ -1,0 +1,124 @@
+"""Registration over HTTP: the real form, real images, real encryption."""
+import io
+
+import pytest
+
+from lms.accounts.models import User
+from lms.audit.models import AuditLog
+from lms.files.models import StoredFile
+from lms.learners.models import Learner
+
+from .conftest import face_bytes, image_bytes, valid_id
+
+GOOD_ID = valid_id("44060519880721234")
+
+
+def form(**overrides):
+    data = {
+        "name": "刘芳", "id_type": "resident_id", "id_number": GOOD_ID, "work_unit": "佛山市顺达仓储有限公司",
+        "unit_category": "hazchem_trading", "position": "principal", "region_code": "440605",
+        "education_level": "bachelor", "password": "Study#2026ok", "confirm": "Study#2026ok", "consent": "y",
+        "photo": (io.BytesIO(face_bytes("obama_2.jpg")), "photo.jpg"),
+        "id_document": (io.BytesIO(image_bytes()), "id.jpg"),
+        "recommendation": (io.BytesIO(image_bytes("PNG")), "rec.png"),
+    }
+    data.update(overrides)
+    return data
+
+
+def post(client, **overrides):
+    return client.post("/register", data=form(**overrides), content_type="multipart/form-data")
+
+
+def assert_nothing_written(db):
+    assert db.session.query(Learner).count() == 0
+    assert db.session.query(User).count() == 0
+    assert db.session.query(StoredFile).count() == 0
+
+
+def test_registration_creates_learner_with_derived_facts(client, db, app):
+    response = post(client)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    learner = db.session.query(Learner).one()
+    assert learner.id_number == GOOD_ID and learner.name == "刘芳"
+    assert str(learner.birth_date) == "1988-07-21" and learner.gender == "F"  # 17th digit 4 is even
+    assert {db.session.get(StoredFile, learner.file_id(k)).content_type for k in ("photo", "id_document")} == {"image/jpeg"}
+    actions = {row.action for row in db.session.query(AuditLog)}
+    assert {"register", "upload"} <= actions
+
+
+@pytest.mark.parametrize("number, message", [
+    ("4406051988072123", "格式"),
+    (GOOD_ID[:-1] + ("0" if GOOD_ID[-1] != "0" else "1"), "校验"),
+    ("440605198802301234", "出生日期"),
+])
+def test_bad_id_numbers_get_a_message_next_to_the_field(client, db, number, message):
+    response = post(client, id_number=number)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="field-id_number"' in html and message in html.split('id="field-id_number"')[1].split("</div>\n  </div>")[0]
+    assert_nothing_written(db)
+
+
+def test_duplicate_registration_is_refused(client, db):
+    assert post(client).status_code == 302
+    response = post(client, name="冒名者")
+    assert response.status_code == 200 and "已注册" in response.get_data(as_text=True)
+    assert db.session.query(Learner).count() == 1
+
+
+@pytest.mark.parametrize("field, payload, name", [
+    ("photo", b"MZ\x90\x00" + b"\x00" * 4000, "photo.jpg"),                    # a renamed .exe
+    ("id_document", b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF", "id.jpg"),         # a PDF where an image is required
+    ("photo", face_bytes("obama_1.jpg")[:40000], "cut.jpg"),                    # a truncated JPEG
+    ("recommendation", b"", "empty.png"),
+])
+def test_non_images_and_broken_images_are_refused(client, db, field, payload, name):
+    response = post(client, **{field: (io.BytesIO(payload), name)})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "JPEG" in html.split(f'id="field-{field}"')[1].split("</div>\n  </div>")[0] or "请选择" in html
+    assert_nothing_written(db)
+
+
+def test_gif_is_not_an_allowed_type(client, db):
+    response = post(client, photo=(io.BytesIO(image_bytes("GIF")), "photo.gif"))
+    assert "JPEG" in response.get_data(as_text=True)
+    assert_nothing_written(db)
+
+
+def test_oversized_file_is_refused(app, client, db):
+    app.config["LMS_MAX_UPLOAD_BYTES"] = 100_000
+    try:
+        response = post(client)  # the face photo is larger than 100 kB
+        assert response.status_code == 200 and "MB" in response.get_data(as_text=True)
+    finally:
+        app.config["LMS_MAX_UPLOAD_BYTES"] = 5 * 1024 * 1024
+    assert_nothing_written(db)
+
+
+def test_oversized_request_gets_a_clear_413(client, db):
+    response = post(client, photo=(io.BytesIO(b"\xff" * (25 * 1024 * 1024)), "huge.jpg"))
+    assert response.status_code == 413 and "上传" in response.get_data(as_text=True)
+    assert_nothing_written(db)
+
+
+def test_weak_password_and_missing_materials_are_reported(client, db):
+    response = post(client, password="123456", confirm="123456", recommendation=(io.BytesIO(b""), ""))
+    html = response.get_data(as_text=True)
+    assert 'id="field-password"' in html and 'has-error" id="field-recommendation"' in html
+    assert_nothing_written(db)
+
+
+def test_passport_holder_gives_birth_date_and_gender(client, db):
+    response = post(client, id_type="passport", id_number="E12345678", birth_date="1990-02-03", gender="F")
+    assert response.status_code == 302
+    learner = db.session.query(Learner).one()
+    assert str(learner.birth_date) == "1990-02-03" and learner.gender == "F"
+
+
+def test_no_contact_details_are_stored_anywhere(db):
+    """Guangdong checklist item 14: no phone number, WeChat id or e-mail column exists."""
+    columns = [column.name.lower() for table in db.metadata.sorted_tables for column in table.columns]
+    for forbidden in ("phone", "mobile", "wechat", "openid", "email", "mail", "contact"):
+        assert not [c for c in columns if forbidden in c], forbidden
