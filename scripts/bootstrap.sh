@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3 python3-venv python3-dev build-essential ffmpeg chromium fonts-noto-cjk)
+APT_PACKAGES=(python3 python3-venv ffmpeg chromium fonts-noto-cjk)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -37,7 +37,7 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
-.venv/bin/pybabel compile -q -d lms/translations
+.venv/bin/pybabel compile -d lms/translations >/dev/null
 
 # Secrets live outside git, in instance/config.py, created once per installation.
 if [ ! -f instance/config.py ]; then

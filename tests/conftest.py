@@ -74,6 +74,7 @@ class FreshContextClient(FlaskClient):
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     tmp_root = tmp_path_factory.mktemp("lms")
+    os.environ["LMS_INSTANCE_PATH"] = str(tmp_root / "instance")  # never the developer's instance/
     app = create_app("testing", _test_config(tmp_root))
     app.test_client_class = FreshContextClient
     limiter.enabled = False  # tests/test_accounts.py turns it on where it is the subject

@@ -29,7 +29,7 @@ def test_login_by_username_and_by_id_number(db, staff, learner, actor):
 
 def test_repeated_failures_lock_the_account_for_a_while(db, staff, actor):
     now = utcnow()
-    for attempt in range(2):
+    for _ in range(2):
         assert authenticate("staff.one", "wrong", now, actor, POLICY).reason == "invalid"
     outcome = authenticate("staff.one", "wrong", now, actor, POLICY)
     assert outcome.reason == "locked" and outcome.locked_until == now + timedelta(minutes=15)

@@ -31,6 +31,10 @@ ID_ERRORS = {
 }
 
 
+def _already_registered() -> str:
+    return _("This ID number is already registered. Sign in, or ask your training institution to reset your password.")
+
+
 def _register_rate_limit():
     return current_app.config["LMS_REGISTER_RATE_LIMIT"]
 
@@ -47,7 +51,7 @@ def register():
             try:
                 services.register_learner(profile, form.password.data, images, utcnow(), current_actor())
             except services.DuplicateRegistration:
-                form.id_number.errors.append(_("This ID number is already registered. Sign in, or ask your training institution to reset your password."))
+                form.id_number.errors.append(_already_registered())
             else:
                 flash(_("Registration complete. Please sign in with your ID number."), "success")
                 return redirect(url_for("accounts.login"))
@@ -71,7 +75,7 @@ def _read_registration(form):
         if document.gender is None and not form.gender.data:
             form.gender.errors.append(_("Please choose your gender."))
         if services.id_number_registered(document.number):
-            form.id_number.errors.append(_("This ID number is already registered. Sign in, or ask your training institution to reset your password."))
+            form.id_number.errors.append(_already_registered())
     for problem in password_errors(form.password.data, (form.id_number.data or "",)):
         form.password.errors.append(problem)
     images = {}
