@@ -1,5 +1,5 @@
 """Registration, the learner's home page and materials."""
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -115,6 +115,9 @@ def home():
 def materials():
     learner = current_user.learner
     form = MaterialForm()
+    if request.method == "GET":  # offer the material just replaced, else the first one missing
+        missing = services.missing_materials(learner, education_required=True)
+        form.kind.data = request.args.get("kind") or (missing[0] if missing else None)
     if form.validate_on_submit():
         storage = form.file.data
         try:
@@ -126,7 +129,7 @@ def materials():
         else:
             services.replace_material(learner, form.kind.data, image, utcnow(), current_actor())
             flash(_("The image was uploaded."), "success")
-            return redirect(url_for("learners.materials"))
+            return redirect(url_for("learners.materials", kind=form.kind.data))
     return render_template("learners/materials.html", learner=learner, form=form, kinds=MATERIAL_KINDS)
 
 
