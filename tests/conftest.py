@@ -214,32 +214,30 @@ def login(client, identifier, password=PASSWORD):
     return client.post("/login", data={"identifier": identifier, "password": password})
 
 
+def signed_in(app, identifier):
+    client = app.test_client()
+    assert login(client, identifier).status_code == 302
+    return client
+
+
 @pytest.fixture()
 def learner_client(app, learner):
-    c = app.test_client()
-    assert login(c, learner.id_number).status_code == 302
-    return c
+    return signed_in(app, learner.id_number)
 
 
 @pytest.fixture()
 def staff_client(app, staff):
-    c = app.test_client()
-    assert login(c, staff.username).status_code == 302
-    return c
+    return signed_in(app, staff.username)
 
 
 @pytest.fixture()
 def regulator_client(app, regulator):
-    c = app.test_client()
-    assert login(c, regulator.username).status_code == 302
-    return c
+    return signed_in(app, regulator.username)
 
 
 @pytest.fixture()
 def admin_client(app, admin):
-    c = app.test_client()
-    assert login(c, admin.username).status_code == 302
-    return c
+    return signed_in(app, admin.username)
 
 
 def csrf_token_from(html: str) -> str:

@@ -6,14 +6,13 @@ from sqlalchemy import select
 from ..audit.services import record
 from ..catalogue.models import HoursRule, RegionHoursSplit
 from ..core.context import Actor
+from ..core.errors import RuleViolation
 from ..extensions import db
 from ..institutions.models import Institution
 
 
-class AdminError(ValueError):
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+class AdminError(RuleViolation):
+    """An admin change refused by a rule."""
 
 
 def create_institution(name: str, region_code: str, now: datetime, actor: Actor) -> Institution:

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from .errors import RuleViolation
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 
@@ -25,12 +27,8 @@ _SIMPLE_PATTERNS = {
 }
 
 
-class InvalidDocument(ValueError):
-    """The number does not pass its document type's checks; ``code`` names why."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+class InvalidDocument(RuleViolation):
+    """The number does not pass its document type's checks."""
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,15 @@ from flask import current_app
 from PIL import Image, UnidentifiedImageError
 
 from ..core.crypto import cipher
+from ..core.errors import RuleViolation
 from ..extensions import db
 from .models import StoredFile
 
 ALLOWED_IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
 
 
-class UploadRejected(ValueError):
-    """An upload that is not an acceptable image; ``code`` names the reason."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+class UploadRejected(RuleViolation):
+    """An upload that is not an acceptable image."""
 
 
 @dataclass(frozen=True)

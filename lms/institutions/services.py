@@ -11,19 +11,15 @@ from ..catalogue.models import REFRESHER, QualificationType
 from ..catalogue.services import region_prefix
 from ..core.clock import china_date
 from ..core.context import Actor
+from ..core.errors import RuleViolation
 from ..extensions import db
 from ..learners.models import Learner
 from ..learners.services import missing_materials
 from .models import APPROVED, PUBLISHED, RETURNED, SUBMITTED, Application, Institution, TrainingClass
 
 
-class EnrolmentError(ValueError):
-    """A rule refused the action; ``code`` names the rule for the message."""
-
-    def __init__(self, code: str, **details):
-        super().__init__(code)
-        self.code = code
-        self.details = details
+class EnrolmentError(RuleViolation):
+    """A class or enrolment rule refused the action."""
 
 
 @dataclass(frozen=True)
