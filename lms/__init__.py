@@ -52,7 +52,15 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     templating.register(app)
     cli.register(app)
     app.before_request(_expire_idle_session)
+    app.after_request(_security_headers)
     return app
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 def _load_environment(app: Flask) -> None:

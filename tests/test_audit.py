@@ -51,7 +51,7 @@ def test_csv_export_is_filtered_and_scoped(db, staff_client, staff, learner, ope
     response = staff_client.get("/audit/export.csv?action=application_submit")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert len(rows) == 2 and rows[1][5] == "application_submit" and rows[1][1] == learner.masked_id_number
+    assert len(rows) == 2 and rows[1][5] == "提交报名" and rows[1][1] == learner.masked_id_number
     assert db.session.query(AuditLog).filter_by(action="audit_export").count() == 1
 
 

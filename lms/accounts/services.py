@@ -70,7 +70,7 @@ def authenticate(identifier: str, password: str, now: datetime, actor: Actor,
     user = find_user_by_login(identifier)
     target = (identifier or "")[:4] + "***"
     if user is None:
-        record(actor, "login", now, target=target, result="failure", detail="unknown account")
+        record(actor, "login", now, target=target, result="failure", detail="unknown_account")
         db.session.commit()
         return LoginOutcome(None, "invalid")
     if user.locked_until and user.locked_until > now:
@@ -79,11 +79,11 @@ def authenticate(identifier: str, password: str, now: datetime, actor: Actor,
         return LoginOutcome(None, "locked", user.locked_until)
     if not user.password_hash or not check_password_hash(user.password_hash, password or ""):
         user.failed_logins += 1
-        detail = "wrong password"
+        detail = "wrong_password"
         if user.failed_logins >= policy.max_failures:
             user.locked_until = now + timedelta(minutes=policy.lock_minutes)
             user.failed_logins = 0
-            detail = "wrong password; account locked"
+            detail = "wrong_password_locked"
         record(actor, "login", now, user=user, result="failure", detail=detail)
         db.session.commit()
         if user.locked_until and user.locked_until > now:

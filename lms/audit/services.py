@@ -8,6 +8,7 @@ from sqlalchemy import select
 from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
 from ..catalogue.services import region_prefix
 from ..core.context import Actor
+from ..core.labels import label
 from ..extensions import db
 from .models import AuditLog
 
@@ -78,7 +79,16 @@ def filtered_query(viewer, *, action=None, result=None, start=None, end=None, te
     return query
 
 
-CSV_COLUMNS = ("at", "actor", "role", "ip", "user_agent", "action", "target", "result", "detail")
+def display_row(row: AuditLog, format_time) -> list[str]:
+    """One log row as people read it: local time, translated role, action, result and detail."""
+    return [format_time(row.at), row.actor, label("role", row.role), row.ip, row.user_agent,
+            label("action", row.action), row.target, label("result", row.result), display_detail(row)]
+
+
+def display_detail(row: AuditLog) -> str:
+    if row.action in ("upload", "material_view"):
+        return label("material", row.detail)
+    return label("audit_detail", row.detail)
 
 
 def export_csv(rows, headers: list[str], format_time) -> str:
@@ -88,8 +98,7 @@ def export_csv(rows, headers: list[str], format_time) -> str:
     writer = csv.writer(buffer)
     writer.writerow(headers)
     for row in rows:
-        writer.writerow([format_time(row.at) if col == "at" else _safe_cell(getattr(row, col))
-                         for col in CSV_COLUMNS])
+        writer.writerow([_safe_cell(cell) for cell in display_row(row, format_time)])
     return buffer.getvalue()
 
 

@@ -44,7 +44,7 @@ def log():
     rows = list(db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)))
     actions = sorted(db.session.scalars(select(AuditLog.action).distinct()))
     return render_template("audit/log.html", rows=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE,
-                           page=page, actions=actions, args=request.args)
+                           page=page, actions=actions, args=request.args, detail=services.display_detail)
 
 
 @bp.route("/audit/export.csv")
@@ -55,7 +55,7 @@ def export():
     headers = [_("Time"), _("User"), _("Role"), _("IP address"), _("User agent"), _("Action"),
                _("Target"), _("Result"), _("Detail")]
     body = services.export_csv(rows, headers, lambda at: local_time(at, "yyyy-MM-dd HH:mm:ss"))
-    services.record(current_actor(), "audit_export", utcnow(), detail=f"{len(rows)} rows")
+    services.record(current_actor(), "audit_export", utcnow(), detail=str(len(rows)))
     db.session.commit()
     filename = f"audit-{utcnow():%Y%m%d%H%M%S}.csv"
     return Response(body, mimetype="text/csv; charset=utf-8",

@@ -33,6 +33,21 @@ LABELS = {
     "material": {"photo": _l("1-inch photo (white background)"), "id_document": _l("ID document (front and back)"),
                  "recommendation": _l("Unit recommendation form"), "education": _l("Education certificate")},
     "result": {"success": _l("Success"), "failure": _l("Failure")},
+    "action": {"login": _l("Sign in"), "logout": _l("Sign out"), "session_timeout": _l("Session timed out"),
+               "register": _l("Registration"), "upload": _l("Upload"), "material_view": _l("Viewed material"),
+               "application_submit": _l("Application submitted"),
+               "application_resubmit": _l("Application resubmitted"),
+               "application_approved": _l("Application approved"),
+               "application_returned": _l("Application returned"),
+               "class_create": _l("Class created"), "class_publish": _l("Class published"),
+               "account_create": _l("Account created"), "password_activation": _l("Account activated"),
+               "password_reset": _l("Password reset"), "password_reset_link": _l("Password link issued"),
+               "institution_create": _l("Institution created"), "hours_rule_update": _l("Hours rule changed"),
+               "region_split_save": _l("Regional split saved"), "audit_export": _l("Log exported")},
+    "audit_detail": {"unknown_account": _l("Unknown account"), "locked": _l("Account locked"),
+                     "wrong_password": _l("Wrong password"),
+                     "wrong_password_locked": _l("Wrong password; account locked"),
+                     "disabled": _l("Account disabled")},
 }
 
 
