@@ -37,3 +37,16 @@ LMS_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_CONTENT_LENGTH = 24 * 1024 * 1024  # whole request: four materials plus form fields
 
 WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+# Player (lms/player): study-time accounting
+LMS_HEARTBEAT_SECONDS = 12          # how often the page reports
+LMS_HEARTBEAT_MAX_GAP = 40          # a longer silence earns nothing
+LMS_IDLE_SECONDS = 600              # no interaction for this long: "are you still there?"
+LMS_IDLE_GRACE_SECONDS = 60         # unanswered for this long: the learning session ends
+LMS_DAILY_CAP_MINUTES = 480         # credited study per learner per China calendar day
+LMS_MEDIA_URL_SECONDS = 600         # lifetime of a signed video URL
+LMS_COURSE_REVIEW_DAYS = 365        # a course not reviewed for longer is flagged
+LMS_MAX_VIDEO_BYTES = 2 * 1024 ** 3
+LMS_X_ACCEL_PREFIX = None           # e.g. "/protected-media/": nginx serves the bytes (see README)
+LMS_TRANSCODE_LEASE_SECONDS = 120   # a job not renewed for this long is taken over by another worker
+LMS_TRANSCODE_MAX_ATTEMPTS = 3

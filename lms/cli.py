@@ -16,7 +16,7 @@ from .extensions import db
 
 def register(app):
     group = click.Group("lms", help="Platform tasks.")
-    for command in (seed_reference, seed_demo, create_admin, rotate_keys):
+    for command in (seed_reference, seed_demo, create_admin, rotate_keys, worker):
         group.add_command(command)
     app.cli.add_command(group)
 
@@ -86,3 +86,18 @@ def rotate_keys():
         files += 1
     db.session.commit()
     click.echo(f"re-encrypted rows and {files} files with key {cipher().active_kid}")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Process the jobs waiting now, then stop.")
+def worker(once):
+    """Run background jobs (video transcoding) until stopped."""
+    import logging
+
+    from .player import jobs
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if once:
+        while jobs.run_once():
+            pass
+        return
+    jobs.run_forever()

@@ -242,3 +242,48 @@ def admin_client(app, admin):
 
 def csrf_token_from(html: str) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+# --- player ------------------------------------------------------------------------------
+
+def make_video(path: Path, seconds: float, size="640x360", audio=True) -> Path:
+    """A real H.264 test clip made by ffmpeg (a moving test pattern and a tone)."""
+    import subprocess
+    args = ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration={seconds}"]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)]
+    subprocess.run(args, check=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def short_video(tmp_path_factory) -> Path:
+    return make_video(tmp_path_factory.mktemp("video") / "lesson.mp4", 6)
+
+
+def ready_course(db, staff, training_class, video_paths, actor=None):
+    """A published course with one lesson per video, transcoded by the real worker code,
+    in the curriculum of ``training_class``."""
+    from datetime import date
+
+    from lms.player import jobs, services
+    actor = actor or Actor(staff, "127.0.0.1", "pytest")
+    course = services.create_course(staff.institution_id, services.CourseDraft(
+        "危险化学品安全基础", "危化品", 2.0, "", "1.0", date(2026, 1, 1)), utcnow(), actor)
+    for index, path in enumerate(video_paths, start=1):
+        with open(path, "rb") as stream:
+            services.add_lesson(course, f"第{index}讲", path.name, stream, utcnow(), actor, 10**9)
+    while jobs.run_once():
+        pass
+    services.set_course_status(course, "published", utcnow(), actor)
+    services.assign_to_class(training_class, course, utcnow(), actor)
+    return course
+
+
+@pytest.fixture()
+def approved_learner(db, learner, open_class, staff):
+    from lms.institutions.services import apply_to_class, approve_application
+    application = apply_to_class(learner, open_class, "T440604197403121235", utcnow(), Actor(learner.user))
+    approve_application(application, utcnow(), Actor(staff))
+    return learner

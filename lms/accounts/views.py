@@ -77,6 +77,9 @@ def _safe_next():
 def logout():
     record(current_actor(), "logout", utcnow())
     db.session.commit()
+    if current_user.role == LEARNER:
+        from ..player.services import end_learner_sessions
+        end_learner_sessions(current_user.learner, "logout", utcnow())
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")

@@ -1,3 +1,316 @@
-from flask import Blueprint
+"""Thin handlers: course management for staff, study pages and the heartbeat API for learners."""
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
+                   url_for)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
 
-bp = Blueprint("player", __name__, template_folder="templates", url_prefix="/player")
+from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
+from ..core.access import role_required
+from ..core.clock import china_date, utcnow
+from ..core.context import current_actor
+from ..extensions import db
+from ..institutions.models import TrainingClass
+from ..learners.models import Learner
+from ..learners.services import can_view_learner
+from . import accounting, services, signing
+from .forms import CourseForm, CurriculumForm, LessonForm
+from .jobs import rendition_path
+from .messages import REASONS, reason_text, study_error, video_error
+from .models import PUBLISHED, WITHDRAWN, ClassCourse, Course, Heartbeat, Lesson, Rendition, Video
+
+bp = Blueprint("player", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/player/static")
+
+
+# --- staff: courses -----------------------------------------------------------------------
+
+def _own_course(course_id) -> Course:
+    course = db.session.get(Course, course_id)
+    if course is None or (current_user.role == STAFF and course.institution_id != current_user.institution_id):
+        abort(404)
+    return course
+
+
+@bp.route("/courses")
+@role_required(STAFF)
+def courses():
+    today = china_date(utcnow())
+    rows = services.courses_of_institution(current_user.institution_id)
+    stale = {c.id for c in rows if services.needs_review(c, today, current_app.config["LMS_COURSE_REVIEW_DAYS"])}
+    return render_template("player/courses.html", courses=rows, stale=stale)
+
+
+@bp.route("/courses/new", methods=["GET", "POST"])
+@role_required(STAFF)
+def new_course():
+    form = CourseForm()
+    if form.validate_on_submit():
+        draft = services.CourseDraft(form.title.data.strip(), form.category.data.strip(),
+                                     float(form.nominal_hours.data), form.description.data.strip(),
+                                     form.version.data.strip(), form.last_reviewed_on.data)
+        course = services.create_course(current_user.institution_id, draft, utcnow(), current_actor())
+        flash(_("Course created. Add lessons with their videos."), "success")
+        return redirect(url_for("player.course_detail", course_id=course.id))
+    return render_template("player/course_form.html", form=form)
+
+
+@bp.route("/courses/<int:course_id>", methods=["GET", "POST"])
+@role_required(STAFF)
+def course_detail(course_id):
+    course = _own_course(course_id)
+    form = LessonForm()
+    if request.method == "POST":
+        request.max_content_length = current_app.config["LMS_MAX_VIDEO_BYTES"] + 1024 * 1024
+    if form.validate_on_submit():
+        upload = form.video.data
+        if not upload or not upload.filename:
+            form.video.errors.append(_("Please choose a video file."))
+        else:
+            try:
+                services.add_lesson(course, form.title.data, upload.filename, upload.stream, utcnow(),
+                                    current_actor(), current_app.config["LMS_MAX_VIDEO_BYTES"])
+                flash(_("The lesson was added. Its video is being transcoded in the background."), "success")
+                return redirect(url_for("player.course_detail", course_id=course.id))
+            except services.StudyError as error:
+                form.video.errors.append(study_error(error))
+    return render_template("player/course_detail.html", course=course, form=form, video_error=video_error,
+                           stale=services.needs_review(course, china_date(utcnow()),
+                                                       current_app.config["LMS_COURSE_REVIEW_DAYS"]))
+
+
+@bp.route("/courses/<int:course_id>/status", methods=["POST"])
+@role_required(STAFF)
+def course_status(course_id):
+    course = _own_course(course_id)
+    status = request.form.get("status")
+    if status not in (PUBLISHED, WITHDRAWN):
+        abort(400)
+    try:
+        services.set_course_status(course, status, utcnow(), current_actor())
+        flash(_("Saved."), "success")
+    except services.StudyError as error:
+        flash(study_error(error), "error")
+    return redirect(url_for("player.course_detail", course_id=course.id))
+
+
+@bp.route("/courses/<int:course_id>/videos.json")
+@role_required(STAFF)
+def video_status(course_id):
+    """Transcoding progress of every lesson, polled by the course page."""
+    course = _own_course(course_id)
+    return jsonify(videos=[{"lesson": lesson.id, "status": lesson.video.status,
+                            "progress": round(lesson.video.progress * 100),
+                            "error": video_error(lesson.video.error) if lesson.video.error else None}
+                           for lesson in course.lessons if lesson.video])
+
+
+@bp.route("/classes/<int:class_id>/curriculum", methods=["GET", "POST"])
+@role_required(STAFF)
+def curriculum(class_id):
+    training_class = db.session.get(TrainingClass, class_id)
+    if training_class is None or training_class.institution_id != current_user.institution_id:
+        abort(404)
+    form = CurriculumForm()
+    form.course_id.choices = [(c.id, c.title) for c in services.courses_of_institution(current_user.institution_id)
+                              if c.status == PUBLISHED]
+    if form.validate_on_submit():
+        try:
+            services.assign_to_class(training_class, db.session.get(Course, form.course_id.data), utcnow(),
+                                     current_actor())
+            flash(_("Saved."), "success")
+            return redirect(url_for("player.curriculum", class_id=class_id))
+        except services.StudyError as error:
+            flash(study_error(error), "error")
+    assigned = db.session.scalars(select(ClassCourse).where(ClassCourse.class_id == class_id)).all()
+    return render_template("player/curriculum.html", training_class=training_class, form=form, assigned=assigned)
+
+
+@bp.route("/learners/<int:learner_id>/study")
+@role_required(STAFF, REGULATOR, ADMIN)
+def learner_study(learner_id):
+    """What happened to a learner's time: refusals by reason and the latest heartbeats."""
+    learner = db.session.get(Learner, learner_id)
+    if learner is None or not can_view_learner(current_user, learner):
+        abort(404)
+    beats = db.session.scalars(select(Heartbeat).where(Heartbeat.learner_id == learner.id)
+                               .order_by(Heartbeat.id.desc()).limit(200)).all()
+    lessons = {lesson.id: lesson for lesson in db.session.scalars(select(Lesson).where(
+        Lesson.id.in_({b.lesson_id for b in beats})))}
+    return render_template("player/learner_study.html", learner=learner, beats=beats, lessons=lessons,
+                           refusals=services.refusal_counts(learner.id), reasons=REASONS)
+
+
+# --- learners: study ------------------------------------------------------------------------
+
+@bp.route("/study")
+@role_required(LEARNER)
+def study():
+    learner = current_user.learner
+    courses = services.my_courses(learner)
+    return render_template("player/study.html", courses=courses, optional=services.optional_courses(learner),
+                           enrolled=services.self_enrolled_ids(learner),
+                           summaries={c.id: services.course_summary(learner, c) for c in courses})
+
+
+@bp.route("/study/courses/<int:course_id>/enrol", methods=["POST"])
+@role_required(LEARNER)
+def enrol(course_id):
+    course = db.session.get(Course, course_id) or abort(404)
+    try:
+        services.enrol_optional(current_user.learner, course, utcnow(), current_actor())
+        flash(_("The course was added to your study."), "success")
+    except services.StudyError as error:
+        flash(study_error(error), "error")
+    return redirect(url_for("player.study"))
+
+
+def _studyable_course(course_id) -> Course:
+    course = db.session.get(Course, course_id)
+    if course is None or not services.can_study(current_user.learner, course):
+        abort(404)
+    return course
+
+
+@bp.route("/study/courses/<int:course_id>")
+@role_required(LEARNER)
+def course_page(course_id):
+    course = _studyable_course(course_id)
+    return render_template("player/course_page.html", course=course,
+                           summaries=services.course_summary(current_user.learner, course))
+
+
+@bp.route("/study/lessons/<int:lesson_id>")
+@role_required(LEARNER)
+def lesson_page(lesson_id):
+    lesson = db.session.get(Lesson, lesson_id) or abort(404)
+    course = _studyable_course(lesson.course_id)
+    if not services.lesson_unlocked(current_user.learner, lesson):
+        flash(study_error(services.StudyError("locked")), "error")
+        return redirect(url_for("player.course_page", course_id=course.id))
+    config = current_app.config
+    return render_template("player/lesson.html", lesson=lesson, course=course,
+                           summaries=services.course_summary(current_user.learner, course),
+                           settings={"heartbeatSeconds": config["LMS_HEARTBEAT_SECONDS"],
+                                     "idleSeconds": config["LMS_IDLE_SECONDS"],
+                                     "graceSeconds": config["LMS_IDLE_GRACE_SECONDS"]},
+                           reasons={code: str(text) for code, text in REASONS.items()})
+
+
+# --- learners: the player API ------------------------------------------------------------------
+
+def _api_error(message: str, status: int, code: str):
+    return jsonify(error=message, code=code), status
+
+
+def _learner_or_403():
+    if not current_user.is_authenticated or current_user.role != LEARNER:
+        return None
+    return current_user.learner
+
+
+@bp.route("/api/player/start", methods=["POST"])
+def api_start():
+    learner = _learner_or_403()
+    if learner is None:
+        return _api_error(_("Please sign in as a learner."), 403, "forbidden")
+    payload = request.get_json(silent=True) or {}
+    lesson = db.session.get(Lesson, payload.get("lesson_id") if isinstance(payload.get("lesson_id"), int) else 0)
+    if lesson is None:
+        return _api_error(_("The lesson does not exist."), 404, "not_found")
+    try:
+        playback = services.start_playback(learner, lesson, utcnow(), current_actor())
+    except services.StudyError as error:
+        return _api_error(study_error(error), 409, error.code)
+    progress = services.progress_for(learner.id, lesson.id)
+    renditions = lesson.video.renditions
+    return jsonify(
+        playback=playback.token, duration=lesson.video.duration,
+        resume=progress.resume_position if progress else 0.0, furthest=progress.furthest if progress else 0.0,
+        sources=[{"name": r.name, "height": r.height, "url": signing.signed_url(r.id, current_user.id)}
+                 for r in renditions])
+
+
+def _beat_from(payload) -> accounting.Beat | None:
+    try:
+        return accounting.Beat(
+            seq=int(payload["seq"]), position=float(payload["position"]), playing=bool(payload["playing"]),
+            visible=bool(payload["visible"]), focused=bool(payload["focused"]), rate=float(payload["rate"]),
+            client_time=float(payload["client_time"]) if payload.get("client_time") is not None else None)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+@bp.route("/api/player/heartbeat", methods=["POST"])
+def api_heartbeat():
+    learner = _learner_or_403()
+    if learner is None:
+        return _api_error(_("Please sign in as a learner."), 403, "forbidden")
+    payload = request.get_json(silent=True)
+    beat = _beat_from(payload) if isinstance(payload, dict) else None
+    if beat is None or not isinstance(payload.get("playback"), str):
+        return _api_error(_("The heartbeat is malformed."), 400, "malformed")
+    try:
+        result = services.record_heartbeat(learner, payload["playback"], beat, bool(payload.get("interacted")),
+                                           utcnow(), request.remote_addr or "",
+                                           services.rules_from_config(current_app.config))
+    except services.StudyError as error:
+        return _api_error(study_error(error), 409, error.code)
+    progress = result.progress
+    return jsonify(credited=result.verdict.credited, reason=result.verdict.reason,
+                   message=reason_text(result.verdict.reason), session_ended=result.session_ended,
+                   effective=round(progress.effective_seconds, 1), covered=round(progress.covered_seconds, 1),
+                   furthest=round(progress.furthest, 1), complete=progress.completed_at is not None)
+
+
+@bp.route("/api/player/still-here", methods=["POST"])
+def api_still_here():
+    learner = _learner_or_403()
+    if learner is None:
+        return _api_error(_("Please sign in as a learner."), 403, "forbidden")
+    if not services.still_here(learner, utcnow()):
+        return _api_error(reason_text("idle"), 409, "session_ended")
+    return jsonify(ok=True)
+
+
+@bp.route("/api/player/idle-timeout", methods=["POST"])
+def api_idle_timeout():
+    """The page's idle prompt went unanswered: end the learning session now."""
+    learner = _learner_or_403()
+    if learner is None:
+        return _api_error(_("Please sign in as a learner."), 403, "forbidden")
+    services.end_learner_sessions(learner, "idle", utcnow())
+    return jsonify(ended=True, message=reason_text("idle"))
+
+
+@bp.route("/api/ping")
+def api_ping():
+    """A no-op JSON endpoint: the stack's ceiling for the heartbeat benchmark."""
+    return jsonify(ok=True)
+
+
+@bp.route("/player/media/<int:rendition_id>/<int:expires>/<signature>.mp4")
+@role_required(LEARNER)
+def media(rendition_id, expires, signature):
+    """Serve a rendition with Range support to the enrolled learner the URL was signed for."""
+    if not media_access_ok(rendition_id, expires, signature):
+        abort(403)
+    rendition = db.session.get(Rendition, rendition_id)
+    prefix = current_app.config.get("LMS_X_ACCEL_PREFIX")
+    if prefix:
+        response = current_app.response_class(mimetype="video/mp4")
+        response.headers["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/videos/{rendition.video_id}/{rendition.name}.mp4"
+        return response
+    response = send_file(rendition_path(rendition), mimetype="video/mp4", conditional=True, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def media_access_ok(rendition_id: int, expires: int, signature: str) -> bool:
+    if not signing.signature_valid(rendition_id, current_user.id, expires, signature, utcnow()):
+        return False
+    rendition = db.session.get(Rendition, rendition_id)
+    if rendition is None:
+        return False
+    lesson = db.session.scalar(select(Lesson).join(Video).where(Video.id == rendition.video_id))
+    return lesson is not None and services.can_study(current_user.learner, lesson.course)

@@ -1,0 +1,170 @@
+"""The rules that decide how much of a heartbeat counts as study time.
+
+Pure functions over explicit inputs (including the server's ``now``), so every
+rule can be tested by driving time directly. Nothing the browser says is
+trusted beyond what the server's own clock and the video's length allow:
+
+1. only inside a live learning session;
+2. only for the learner's one active playback;
+3. never more than the server clock advanced between accepted heartbeats;
+4. only for contiguous forward progress at 1x (no jump, rate change or frozen video);
+5. not while a later rule blocks credit (a face check that is due);
+6. not above the daily cap.
+"""
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+# Reasons that earn nothing because something looks wrong; staff see them counted per learner.
+REFUSALS = ("session_ended", "superseded", "replay", "client_clock", "beyond_length", "jump", "rate_change",
+            "server_clock", "frozen", "gap", "idle", "daily_cap", "check_due")
+# Reasons that earn nothing in normal use.
+PAUSES = ("paused", "hidden", "unfocused", "seek_back", "started")
+
+
+@dataclass(frozen=True)
+class Rules:
+    heartbeat_interval: float = 12.0
+    max_gap: float = 40.0            # a longer silence between heartbeats earns nothing
+    position_slack: float = 1.5      # timer jitter allowed on positions, in seconds
+    rate_slack: float = 0.15         # progress may run 15% ahead of the clock before it is a rate change
+    client_clock_skew: float = 300.0
+    end_tolerance: float = 3.0       # seconds at the end that need not be covered
+    daily_cap_seconds: float = 8 * 3600
+
+
+@dataclass(frozen=True)
+class Beat:
+    """What the page reports; every field is a claim."""
+    seq: int
+    position: float
+    playing: bool
+    visible: bool
+    focused: bool
+    rate: float
+    client_time: float | None = None  # epoch seconds by the client's clock
+
+
+@dataclass(frozen=True)
+class PlaybackState:
+    session_live: bool
+    active: bool
+    last_seq: int
+    anchor_at: datetime | None
+    anchor_position: float | None
+    clock_reserve: float
+    furthest: float
+    duration: float
+    credited_today: float
+    blocked_reason: str | None = None  # set by another module, e.g. a face check that is due
+
+
+@dataclass(frozen=True)
+class Verdict:
+    credited: float
+    reason: str | None
+    covered: tuple[float, float] | None
+    anchor_at: datetime | None
+    anchor_position: float | None
+    clock_reserve: float
+    accepted_seq: bool  # whether this heartbeat's sequence number is consumed
+
+    @property
+    def keeps_position(self) -> bool:
+        return self.anchor_position is not None
+
+
+def judge(state: PlaybackState, beat: Beat, now: datetime, rules: Rules) -> Verdict:
+    """Decide what one heartbeat earns and where the playback's anchor moves."""
+    unchanged = Verdict(0.0, None, None, state.anchor_at, state.anchor_position, state.clock_reserve, False)
+    if not state.session_live:
+        return replace(unchanged, reason="session_ended")
+    if not state.active:
+        return replace(unchanged, reason="superseded")
+    if beat.seq <= state.last_seq:
+        return replace(unchanged, reason="replay")
+    consumed = replace(unchanged, accepted_seq=True)
+    if beat.client_time is not None and abs(beat.client_time - _epoch(now)) > rules.client_clock_skew:
+        return replace(consumed, reason="client_clock")
+    if not 0 <= beat.position <= state.duration + rules.position_slack:
+        return replace(consumed, reason="beyond_length")
+    position = min(beat.position, state.duration)
+    legit_position = position <= state.furthest + rules.position_slack
+    if state.anchor_at is None or state.anchor_position is None:
+        if not legit_position:
+            return replace(consumed, reason="jump")
+        return _reanchor(consumed, now, position, "started")
+    if state.blocked_reason:
+        return _reanchor(consumed, now, position if legit_position else state.anchor_position, state.blocked_reason)
+    if not beat.playing:
+        return _reanchor(consumed, now, position if legit_position else state.anchor_position, "paused")
+    if not beat.visible:
+        return _reanchor(consumed, now, position if legit_position else state.anchor_position, "hidden")
+    if not beat.focused:
+        return _reanchor(consumed, now, position if legit_position else state.anchor_position, "unfocused")
+    elapsed = (now - state.anchor_at).total_seconds()
+    if elapsed > rules.max_gap:
+        return _reanchor(consumed, now, position if legit_position else state.anchor_position, "gap")
+    delta = position - state.anchor_position
+    if delta < -rules.position_slack:
+        return _reanchor(consumed, now, position, "seek_back")
+    allowed = elapsed * (1 + rules.rate_slack) + rules.position_slack
+    if abs(beat.rate - 1.0) > 1e-6:
+        return _reanchor(consumed, now, position if legit_position and delta <= allowed else state.anchor_position,
+                         "rate_change")
+    if delta > allowed:
+        # Progress faster than the clock: a jump if it leaves the watched part, else a rate trick.
+        reason = "jump" if not legit_position or delta > 2 * elapsed + rules.position_slack else "server_clock"
+        return _reanchor(consumed, now, state.anchor_position, reason)
+    delta = max(delta, 0.0)
+    budget = elapsed + state.clock_reserve
+    credit = min(delta, budget)
+    reserve = min(rules.position_slack, budget - credit)
+    reason = "frozen" if elapsed >= 2 and delta < 0.25 * elapsed else None
+    remaining_today = max(rules.daily_cap_seconds - state.credited_today, 0.0)
+    if credit > remaining_today:
+        credit, reason = remaining_today, "daily_cap"
+    covered = (state.anchor_position, state.anchor_position + delta) if credit > 0 else None
+    if covered and reason == "daily_cap":
+        covered = (state.anchor_position, state.anchor_position + credit)
+    return Verdict(round(credit, 3), reason, covered, now, position, reserve, True)
+
+
+def _reanchor(verdict: Verdict, now: datetime, position: float | None, reason: str) -> Verdict:
+    return replace(verdict, reason=reason, anchor_at=now, anchor_position=position, clock_reserve=0.0)
+
+
+def _epoch(now: datetime) -> float:
+    return now.replace(tzinfo=timezone.utc).timestamp()
+
+
+# --- coverage -------------------------------------------------------------------------
+
+def merge_interval(intervals: list[list[float]], new: tuple[float, float], join: float = 0.5) -> list[list[float]]:
+    """Add [start, end] to sorted, merged intervals; touching intervals (within ``join`` s) become one."""
+    start, end = new
+    merged = []
+    for a, b in sorted(intervals + [[start, end]]):
+        if merged and a <= merged[-1][1] + join:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return merged
+
+
+def covered_seconds(intervals: list[list[float]]) -> float:
+    return sum(b - a for a, b in intervals)
+
+
+def load_intervals(text: str) -> list[list[float]]:
+    return json.loads(text or "[]")
+
+
+def dump_intervals(intervals: list[list[float]]) -> str:
+    return json.dumps([[round(a, 3), round(b, 3)] for a, b in intervals])
+
+
+def is_complete(covered: float, effective: float, duration: float, rules: Rules) -> bool:
+    """Complete when the whole video is covered and effective time reaches its length (a few seconds' slack)."""
+    need = max(duration - rules.end_tolerance, 0.0)
+    return covered >= need and effective >= need

@@ -1,0 +1,401 @@
+"""Course management, who may study what, and study-time accounting."""
+import secrets
+import shutil
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from ..audit.services import record
+from ..core.clock import china_date
+from ..core.context import Actor
+from ..core.errors import RuleViolation
+from ..extensions import db
+from ..institutions.models import APPROVED, Application, TrainingClass
+from ..learners.models import Learner
+from . import accounting
+from .jobs import video_dir
+from .models import (PUBLISHED, READY, WITHDRAWN, ClassCourse, Course, DailyStudy, Heartbeat, Lesson,
+                     LessonProgress, Playback, SelfEnrolment, StudySession, Video)
+
+VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".flv", ".wmv", ".mpg", ".mpeg", ".3gp", ".ts"}
+
+
+class StudyError(RuleViolation):
+    """A course or study rule refused the action."""
+
+
+# --- rules from configuration ---------------------------------------------------------
+
+def rules_from_config(config) -> accounting.Rules:
+    return accounting.Rules(
+        heartbeat_interval=float(config["LMS_HEARTBEAT_SECONDS"]),
+        max_gap=float(config["LMS_HEARTBEAT_MAX_GAP"]),
+        daily_cap_seconds=float(config["LMS_DAILY_CAP_MINUTES"]) * 60,
+    )
+
+
+# --- courses ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CourseDraft:
+    title: str
+    category: str
+    nominal_hours: float
+    description: str
+    version: str
+    last_reviewed_on: date
+
+
+def create_course(institution_id: int, draft: CourseDraft, now: datetime, actor: Actor) -> Course:
+    if draft.nominal_hours <= 0:
+        raise StudyError("hours")
+    course = Course(institution_id=institution_id, created_at=now, **draft.__dict__)
+    db.session.add(course)
+    db.session.flush()
+    record(actor, "course_create", now, target=f"course:{course.id} {draft.title}", institution_id=institution_id)
+    db.session.commit()
+    return course
+
+
+def add_lesson(course: Course, title: str, filename: str, stream, now: datetime, actor: Actor,
+               max_bytes: int) -> Lesson:
+    """Save the uploaded video as-is and queue it; the worker transcodes it later."""
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in VIDEO_EXTENSIONS:
+        raise StudyError("video_type")
+    if course.status == WITHDRAWN:
+        raise StudyError("withdrawn")
+    video = Video(source_name="source" + suffix, created_at=now, updated_at=now)
+    db.session.add(video)
+    db.session.flush()
+    folder = video_dir(video.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        size = _save_stream(stream, folder / video.source_name, max_bytes)
+        if size == 0:
+            raise StudyError("video_empty")
+        position = (db.session.scalar(select(func.max(Lesson.position)).where(Lesson.course_id == course.id)) or 0) + 1
+        lesson = Lesson(course_id=course.id, position=position, title=title.strip(), video_id=video.id)
+        db.session.add(lesson)
+        db.session.flush()
+        record(actor, "lesson_add", now, target=f"course:{course.id} lesson:{lesson.id}", detail=title[:100],
+               institution_id=course.institution_id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        _remove_tree(folder)
+        raise
+    return lesson
+
+
+def _save_stream(stream, path: Path, max_bytes: int) -> int:
+    size = 0
+    with open(path, "wb") as out:
+        while chunk := stream.read(1024 * 1024):
+            size += len(chunk)
+            if size > max_bytes:
+                raise StudyError("video_too_large")
+            out.write(chunk)
+    return size
+
+
+def _remove_tree(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def set_course_status(course: Course, status: str, now: datetime, actor: Actor) -> None:
+    if status == PUBLISHED:
+        if not course.lessons:
+            raise StudyError("no_lessons")
+        if any(lesson.video is None or lesson.video.status != READY for lesson in course.lessons):
+            raise StudyError("videos_not_ready")
+    course.status = status
+    record(actor, f"course_{status}", now, target=f"course:{course.id}", institution_id=course.institution_id)
+    db.session.commit()
+
+
+def needs_review(course: Course, today: date, max_age_days: int) -> bool:
+    return course.last_reviewed_on < today - timedelta(days=max_age_days)
+
+
+def assign_to_class(training_class: TrainingClass, course: Course, now: datetime, actor: Actor) -> None:
+    if course.institution_id != training_class.institution_id:
+        raise StudyError("other_institution")
+    if course.status != PUBLISHED:
+        raise StudyError("not_published")
+    exists = db.session.scalar(select(ClassCourse.id).filter_by(class_id=training_class.id, course_id=course.id))
+    if exists:
+        raise StudyError("already_assigned")
+    db.session.add(ClassCourse(class_id=training_class.id, course_id=course.id))
+    record(actor, "curriculum_add", now, target=f"class:{training_class.id} course:{course.id}",
+           institution_id=course.institution_id)
+    db.session.commit()
+
+
+# --- access -----------------------------------------------------------------------------
+
+def prescribed_course_ids(learner: Learner) -> set[int]:
+    return set(db.session.scalars(select(ClassCourse.course_id).join(
+        Application, Application.class_id == ClassCourse.class_id).where(
+        Application.learner_id == learner.id, Application.status == APPROVED)))
+
+
+def optional_courses(learner: Learner) -> list[Course]:
+    """Published courses of institutions that approved the learner, outside their curriculum."""
+    institution_ids = select(TrainingClass.institution_id).join(
+        Application, Application.class_id == TrainingClass.id).where(
+        Application.learner_id == learner.id, Application.status == APPROVED)
+    prescribed = prescribed_course_ids(learner)
+    courses = db.session.scalars(select(Course).where(
+        Course.status == PUBLISHED, Course.institution_id.in_(institution_ids)).order_by(Course.id))
+    return [c for c in courses if c.id not in prescribed]
+
+
+def self_enrolled_ids(learner: Learner) -> set[int]:
+    return set(db.session.scalars(select(SelfEnrolment.course_id).where(SelfEnrolment.learner_id == learner.id)))
+
+
+def my_courses(learner: Learner) -> list[Course]:
+    ids = prescribed_course_ids(learner) | self_enrolled_ids(learner)
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Course).where(Course.id.in_(ids), Course.status == PUBLISHED)
+                                   .order_by(Course.id)))
+
+
+def can_study(learner: Learner, course: Course) -> bool:
+    return course.status == PUBLISHED and (
+        course.id in prescribed_course_ids(learner) or course.id in self_enrolled_ids(learner))
+
+
+def enrol_optional(learner: Learner, course: Course, now: datetime, actor: Actor) -> None:
+    if course not in optional_courses(learner):
+        raise StudyError("not_optional")
+    if course.id in self_enrolled_ids(learner):
+        raise StudyError("already_enrolled")
+    db.session.add(SelfEnrolment(learner_id=learner.id, course_id=course.id, created_at=now))
+    record(actor, "course_self_enrol", now, target=f"course:{course.id}", institution_id=course.institution_id)
+    db.session.commit()
+
+
+def progress_for(learner_id: int, lesson_id: int) -> LessonProgress | None:
+    return db.session.scalar(select(LessonProgress).filter_by(learner_id=learner_id, lesson_id=lesson_id))
+
+
+def lesson_unlocked(learner: Learner, lesson: Lesson) -> bool:
+    """The first lesson is open; each next one opens when the one before it is complete."""
+    previous = db.session.scalar(select(Lesson).where(
+        Lesson.course_id == lesson.course_id, Lesson.position < lesson.position).order_by(Lesson.position.desc()))
+    if previous is None:
+        return True
+    progress = progress_for(learner.id, previous.id)
+    return progress is not None and progress.completed_at is not None
+
+
+# --- learning sessions and playbacks ------------------------------------------------------
+
+def live_session(learner: Learner, now: datetime) -> StudySession | None:
+    session = db.session.scalar(select(StudySession).where(
+        StudySession.learner_id == learner.id, StudySession.ended_at.is_(None)).order_by(StudySession.id.desc()))
+    if session is not None and _idle_expired(session, now):
+        end_session(session, "idle", now)
+        return None
+    return session
+
+
+def _idle_expired(session: StudySession, now: datetime) -> bool:
+    limit = current_app.config["LMS_IDLE_SECONDS"] + current_app.config["LMS_IDLE_GRACE_SECONDS"]
+    return (now - session.last_interaction_at).total_seconds() > limit
+
+
+def end_session(session: StudySession, reason: str, now: datetime) -> None:
+    session.ended_at, session.end_reason = now, reason
+    db.session.execute(update(Playback).where(Playback.session_id == session.id).values(active=False))
+    db.session.commit()
+
+
+def end_learner_sessions(learner: Learner, reason: str, now: datetime) -> None:
+    for session in db.session.scalars(select(StudySession).where(
+            StudySession.learner_id == learner.id, StudySession.ended_at.is_(None))):
+        end_session(session, reason, now)
+
+
+def start_playback(learner: Learner, lesson: Lesson, now: datetime, actor: Actor) -> Playback:
+    """Open a player for the lesson. It becomes the learner's only active playback."""
+    if not can_study(learner, lesson.course):
+        raise StudyError("not_enrolled")
+    if not lesson_unlocked(learner, lesson):
+        raise StudyError("locked")
+    if lesson.video is None or lesson.video.status != READY:
+        raise StudyError("video_not_ready")
+    session = live_session(learner, now)
+    if session is None:
+        session = StudySession(learner_id=learner.id, started_at=now, last_interaction_at=now,
+                               ip=actor.ip, user_agent=actor.user_agent)
+        db.session.add(session)
+        db.session.flush()
+        record(actor, "study_session_start", now, target=f"study_session:{session.id}")
+    session.last_interaction_at = now
+    db.session.execute(update(Playback).where(Playback.learner_id == learner.id, Playback.active.is_(True))
+                       .values(active=False))
+    playback = Playback(token=secrets.token_urlsafe(24), learner_id=learner.id, session_id=session.id,
+                        lesson_id=lesson.id, started_at=now)
+    db.session.add(playback)
+    db.session.commit()
+    return playback
+
+
+def still_here(learner: Learner, now: datetime) -> bool:
+    """The learner answered the idle prompt; false if the session had already ended."""
+    session = live_session(learner, now)
+    if session is None:
+        return False
+    session.last_interaction_at = now
+    db.session.commit()
+    return True
+
+
+# --- heartbeats -------------------------------------------------------------------------
+
+# Other modules add functions (learner_id, playback, now) -> reason | None that block credit,
+# e.g. a face check that is due. The player knows nothing more about them.
+CREDIT_GATES = []
+
+
+@dataclass(frozen=True)
+class HeartbeatResult:
+    verdict: accounting.Verdict
+    progress: LessonProgress | None
+    session_ended: str | None
+
+
+def record_heartbeat(learner: Learner, token: str, beat: accounting.Beat, interacted: bool, now: datetime,
+                     ip: str, rules: accounting.Rules) -> HeartbeatResult:
+    """Judge one heartbeat, keep it with its verdict, and add what it earned."""
+    playback = db.session.scalar(select(Playback).where(Playback.token == token, Playback.learner_id == learner.id))
+    if playback is None:
+        raise StudyError("unknown_playback")
+    session = db.session.get(StudySession, playback.session_id)
+    if session.ended_at is None and _idle_expired(session, now):
+        session.ended_at, session.end_reason = now, "idle"
+        playback.active = False
+    if session.ended_at is None and interacted:
+        session.last_interaction_at = now
+    lesson = db.session.get(Lesson, playback.lesson_id)
+    progress = progress_for(learner.id, lesson.id)
+    if progress is None:
+        progress = LessonProgress(learner_id=learner.id, lesson_id=lesson.id)
+        db.session.add(progress)
+    daily = _daily_row(learner.id, china_date(now))
+    blocked = next(filter(None, (gate(learner.id, playback, now) for gate in CREDIT_GATES)), None)
+    state = accounting.PlaybackState(
+        session_live=session.ended_at is None, active=playback.active, last_seq=playback.last_seq,
+        anchor_at=playback.anchor_at, anchor_position=playback.anchor_position,
+        clock_reserve=playback.clock_reserve, furthest=progress.furthest or 0.0,
+        duration=lesson.video.duration, credited_today=daily.seconds, blocked_reason=blocked)
+    verdict = accounting.judge(state, beat, now, rules)
+    reason = "idle" if session.end_reason == "idle" and verdict.reason == "session_ended" else verdict.reason
+    db.session.add(Heartbeat(
+        playback_id=playback.id, learner_id=learner.id, lesson_id=lesson.id, received_at=now, seq=beat.seq,
+        client_time=beat.client_time, position=beat.position, playing=beat.playing, visible=beat.visible,
+        focused=beat.focused, rate=beat.rate, credited=verdict.credited,
+        covered_from=verdict.covered[0] if verdict.covered else None,
+        covered_to=verdict.covered[1] if verdict.covered else None, reason=reason, ip=ip[:64]))
+    if verdict.accepted_seq:
+        playback.last_seq = beat.seq
+        playback.anchor_at, playback.anchor_position = verdict.anchor_at, verdict.anchor_position
+        playback.clock_reserve = verdict.clock_reserve
+        if verdict.anchor_position is not None:
+            progress.resume_position = verdict.anchor_position
+    _apply_credit(progress, daily, verdict.credited, verdict.covered, lesson.video.duration, now, rules)
+    db.session.commit()
+    return HeartbeatResult(replace(verdict, reason=reason), progress, session.end_reason)
+
+
+def _daily_row(learner_id: int, day: date) -> DailyStudy:
+    row = db.session.scalar(select(DailyStudy).filter_by(learner_id=learner_id, day=day))
+    if row is None:
+        row = DailyStudy(learner_id=learner_id, day=day, seconds=0.0)
+        db.session.add(row)
+    return row
+
+
+def _apply_credit(progress: LessonProgress, daily: DailyStudy, credited: float, covered, duration: float,
+                  now: datetime, rules: accounting.Rules) -> None:
+    if credited <= 0 and not covered:
+        return
+    progress.effective_seconds = (progress.effective_seconds or 0.0) + credited
+    daily.seconds = (daily.seconds or 0.0) + credited
+    if covered:
+        intervals = accounting.merge_interval(accounting.load_intervals(progress.coverage), covered)
+        progress.coverage = accounting.dump_intervals(intervals)
+        progress.covered_seconds = accounting.covered_seconds(intervals)
+        progress.furthest = max(progress.furthest or 0.0, covered[1])
+    if progress.completed_at is None and accounting.is_complete(
+            progress.covered_seconds, progress.effective_seconds, duration, rules):
+        progress.completed_at = now
+
+
+def rebuild_progress(learner_id: int, lesson_id: int, rules: accounting.Rules) -> LessonProgress:
+    """Recompute a lesson's totals from its heartbeats that are not voided (used when time is voided)."""
+    lesson = db.session.get(Lesson, lesson_id)
+    progress = progress_for(learner_id, lesson_id) or LessonProgress(learner_id=learner_id, lesson_id=lesson_id)
+    db.session.add(progress)
+    intervals, effective, completed = [], 0.0, None
+    for beat in db.session.scalars(select(Heartbeat).where(
+            Heartbeat.learner_id == learner_id, Heartbeat.lesson_id == lesson_id, Heartbeat.voided.is_(False),
+            Heartbeat.credited > 0).order_by(Heartbeat.id)):
+        effective += beat.credited
+        if beat.covered_from is not None:
+            intervals = accounting.merge_interval(intervals, (beat.covered_from, beat.covered_to))
+        if completed is None and accounting.is_complete(accounting.covered_seconds(intervals), effective,
+                                                        lesson.video.duration, rules):
+            completed = beat.received_at
+    progress.effective_seconds, progress.coverage = effective, accounting.dump_intervals(intervals)
+    progress.covered_seconds = accounting.covered_seconds(intervals)
+    progress.furthest = max((b for _, b in intervals), default=0.0)
+    progress.completed_at = completed
+    return progress
+
+
+# --- summaries ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LessonSummary:
+    lesson: Lesson
+    effective: float
+    covered: float
+    duration: float
+    complete: bool
+    unlocked: bool
+    resume: float
+
+
+def course_summary(learner: Learner, course: Course) -> list[LessonSummary]:
+    rows = {p.lesson_id: p for p in db.session.scalars(select(LessonProgress).where(
+        LessonProgress.learner_id == learner.id,
+        LessonProgress.lesson_id.in_([lesson.id for lesson in course.lessons])))}
+    summaries, previous_complete = [], True
+    for lesson in course.lessons:
+        progress = rows.get(lesson.id)
+        complete = bool(progress and progress.completed_at)
+        summaries.append(LessonSummary(
+            lesson, progress.effective_seconds if progress else 0.0, progress.covered_seconds if progress else 0.0,
+            lesson.video.duration or 0.0 if lesson.video else 0.0, complete, previous_complete,
+            progress.resume_position if progress else 0.0))
+        previous_complete = complete
+    return summaries
+
+
+def refusal_counts(learner_id: int) -> dict[str, int]:
+    rows = db.session.execute(select(Heartbeat.reason, func.count(Heartbeat.id)).where(
+        Heartbeat.learner_id == learner_id, Heartbeat.reason.in_(accounting.REFUSALS)).group_by(Heartbeat.reason))
+    return dict(rows.all())
+
+
+def courses_of_institution(institution_id: int) -> list[Course]:
+    return list(db.session.scalars(select(Course).where(Course.institution_id == institution_id)
+                                   .order_by(Course.id.desc())))

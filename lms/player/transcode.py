@@ -1,0 +1,108 @@
+"""Probe and transcode uploaded videos with ffmpeg (through ffmpeg-python).
+
+One ffmpeg process decodes the source once, splits it, and writes every
+rendition: H.264/AAC MP4 with the index at the front for progressive playback.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg
+
+# (name, height): 流畅 360p, 标清 480p, 高清 720p
+LADDER = (("360p", 360), ("480p", 480), ("720p", 720))
+VIDEO_ARGS = {"c:v": "libx264", "preset": "veryfast", "crf": 23, "profile:v": "main", "pix_fmt": "yuv420p",
+              "g": 48, "movflags": "+faststart"}
+AUDIO_ARGS = {"c:a": "aac", "b:a": "96k", "ac": 2}
+
+
+class TranscodeError(RuntimeError):
+    """The source cannot be used; ``code`` says why."""
+
+    def __init__(self, code: str, detail: str = ""):
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    duration: float
+    width: int
+    height: int
+    has_audio: bool
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    width: int
+    height: int
+
+
+def probe(path: Path) -> SourceInfo:
+    try:
+        info = ffmpeg.probe(str(path))
+    except ffmpeg.Error as error:
+        raise TranscodeError("unreadable", error.stderr.decode("utf-8", "replace")[-300:]) from None
+    video = next((s for s in info.get("streams", []) if s.get("codec_type") == "video"), None)
+    if video is None or not video.get("width"):
+        raise TranscodeError("no_video")
+    try:
+        duration = float(info["format"]["duration"])
+    except (KeyError, ValueError):
+        raise TranscodeError("no_duration") from None
+    if duration <= 0:
+        raise TranscodeError("no_duration")
+    width, height = int(video["width"]), int(video["height"])
+    rotation = _rotation(video)
+    if rotation in (90, 270):
+        width, height = height, width
+    has_audio = any(s.get("codec_type") == "audio" for s in info["streams"])
+    return SourceInfo(duration, width, height, has_audio)
+
+
+def _rotation(stream) -> int:
+    for side in stream.get("side_data_list", []):
+        if "rotation" in side:
+            return abs(int(side["rotation"])) % 360
+    return abs(int(stream.get("tags", {}).get("rotate", 0))) % 360
+
+
+def plan(source: SourceInfo) -> list[Target]:
+    """Renditions up to the source's height, never upscaled; a small source gets one at its own size."""
+    targets = [(name, height) for name, height in LADDER if height <= source.height]
+    if not targets:
+        targets = [(LADDER[0][0], source.height - source.height % 2)]
+    return [Target(name, _even(source.width * height / source.height), height) for name, height in targets]
+
+
+def _even(value: float) -> int:
+    return max(2, int(round(value / 2)) * 2)
+
+
+def build(source_path: Path, out_dir: Path, source: SourceInfo, targets: list[Target]):
+    """The ffmpeg-python graph: one input, split once, one output per target."""
+    stream = ffmpeg.input(str(source_path))
+    videos = stream.video.filter_multi_output("split", len(targets))
+    audio = stream.audio.filter_multi_output("asplit", len(targets)) if source.has_audio else None
+    outputs = []
+    for index, target in enumerate(targets):
+        scaled = videos[index].filter("scale", target.width, target.height)
+        parts = [scaled, audio[index]] if audio is not None else [scaled]
+        args = dict(VIDEO_ARGS, **(AUDIO_ARGS if audio is not None else {}))
+        outputs.append(ffmpeg.output(*parts, str(out_dir / f"{target.name}.mp4"), **args))
+    return ffmpeg.merge_outputs(*outputs).global_args("-hide_banner", "-nostats", "-loglevel", "error",
+                                                      "-progress", "pipe:1").overwrite_output()
+
+
+def run(source_path: Path, out_dir: Path, source: SourceInfo, targets: list[Target], on_progress) -> None:
+    """Run ffmpeg, calling ``on_progress(fraction)`` as it reports; raise TranscodeError on failure."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    process = build(source_path, out_dir, source, targets).run_async(pipe_stdout=True, pipe_stderr=True)
+    for raw in process.stdout:
+        key, _, value = raw.decode("ascii", "replace").strip().partition("=")
+        if key == "out_time_us" and value.isdigit():
+            on_progress(min(int(value) / 1e6 / source.duration, 1.0))
+    stderr = process.stderr.read().decode("utf-8", "replace")
+    if process.wait() != 0:
+        raise TranscodeError("ffmpeg_failed", stderr[-300:])

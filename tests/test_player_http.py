@@ -1,0 +1,163 @@
+"""The player over HTTP: forged heartbeats, signed media URLs with Range, access rules, staff pages."""
+import io
+import re
+import time
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+
+from lms.player.models import Heartbeat, LessonProgress
+
+from .conftest import login, ready_course
+
+
+@pytest.fixture()
+def course(db, staff, open_class, approved_learner, short_video):
+    return ready_course(db, staff, open_class, [short_video, short_video])
+
+
+def start(client, lesson_id):
+    response = client.post("/api/player/start", json={"lesson_id": lesson_id})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def heartbeat(client, token, seq, position, **extra):
+    body = dict(playback=token, seq=seq, position=position, playing=True, visible=True, focused=True, rate=1.0,
+                client_time=time.time(), interacted=True)
+    body.update(extra)
+    return client.post("/api/player/heartbeat", json=body)
+
+
+def test_forged_heartbeats_earn_nothing(app, db, course, learner_client, approved_learner):
+    lesson = course.lessons[0]
+    token = start(learner_client, lesson.id)["playback"]
+    assert heartbeat(learner_client, token, 1, 0.0).get_json()["reason"] == "started"
+    far_ahead = heartbeat(learner_client, token, 2, 5.9).get_json()
+    assert far_ahead["credited"] == 0 and far_ahead["reason"] == "jump"
+    future = heartbeat(learner_client, token, 3, 0.1, client_time=time.time() + 86400).get_json()
+    assert future["credited"] == 0 and future["reason"] == "client_clock"
+    replayed = heartbeat(learner_client, token, 2, 0.2).get_json()
+    assert replayed["credited"] == 0 and replayed["reason"] == "replay"
+    # Claims of progress much faster than the server clock allow earn nothing, whatever the page says.
+    fast = heartbeat(learner_client, token, 4, 4.0, rate=1.0).get_json()
+    assert fast["credited"] == 0
+    beyond = heartbeat(learner_client, token, 5, 600.0).get_json()
+    assert beyond["reason"] == "beyond_length"
+    total = db.session.query(LessonProgress).filter_by(learner_id=approved_learner.id).one()
+    assert total.effective_seconds == 0 and total.completed_at is None
+
+
+def test_real_time_progress_is_credited(app, db, course, learner_client):
+    token = start(learner_client, course.lessons[0].id)["playback"]
+    heartbeat(learner_client, token, 1, 0.0)
+    time.sleep(1.2)
+    credited = heartbeat(learner_client, token, 2, 1.0).get_json()
+    assert credited["reason"] is None and 0.9 <= credited["credited"] <= 1.0 + 1e-6
+
+
+def test_malformed_heartbeats_get_json_errors(course, learner_client):
+    assert learner_client.post("/api/player/heartbeat", data="not json").status_code == 400
+    response = learner_client.post("/api/player/heartbeat", json={"playback": "x", "seq": "a"})
+    assert response.status_code == 400 and "error" in response.get_json()
+    unknown = heartbeat(learner_client, "no-such-token", 1, 0.0)
+    assert unknown.status_code == 409 and unknown.get_json()["code"] == "unknown_playback"
+
+
+def test_heartbeats_need_a_learner_and_csrf(app, course, staff_client, learner_client):
+    assert staff_client.post("/api/player/heartbeat", json={}).status_code == 403
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        assert learner_client.post("/api/player/heartbeat", json={}).status_code == 400
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_locked_lesson_and_not_enrolled(app, db, course, learner_client, other_learner):
+    response = learner_client.post("/api/player/start", json={"lesson_id": course.lessons[1].id})
+    assert response.status_code == 409 and response.get_json()["code"] == "locked"
+    stranger = app.test_client()
+    login(stranger, other_learner.id_number)
+    assert stranger.post("/api/player/start", json={"lesson_id": course.lessons[0].id}).status_code == 409
+    assert stranger.get(f"/study/lessons/{course.lessons[0].id}").status_code == 404
+
+
+def test_media_is_served_with_range_only_through_a_fresh_signed_url(app, course, learner_client, other_learner):
+    data = start(learner_client, course.lessons[0].id)
+    url = data["sources"][0]["url"]
+    whole = learner_client.get(url)
+    assert whole.status_code == 200 and whole.mimetype == "video/mp4"
+    part = learner_client.get(url, headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and len(part.data) == 100 and part.headers["Content-Range"].startswith("bytes 0-99/")
+    tampered = re.sub(r"/(\d+)/", lambda m: f"/{int(m.group(1)) + 1000}/", url, count=1)
+    assert learner_client.get(tampered).status_code == 403
+    stranger = app.test_client()
+    login(stranger, other_learner.id_number)
+    assert stranger.get(url).status_code == 403  # signed for someone else
+    assert app.test_client().get(url).status_code == 302  # not signed in
+    later = __import__("lms.core.clock", fromlist=["utcnow"]).utcnow() + timedelta(
+        seconds=app.config["LMS_MEDIA_URL_SECONDS"] + 5)
+    with mock.patch("lms.player.views.utcnow", return_value=later):
+        assert learner_client.get(url).status_code == 403  # a copied link stops working
+
+
+def test_x_accel_redirect_in_production(app, course, learner_client):
+    url = start(learner_client, course.lessons[0].id)["sources"][0]["url"]
+    app.config["LMS_X_ACCEL_PREFIX"] = "/protected-media/"
+    try:
+        response = learner_client.get(url)
+        assert response.headers["X-Accel-Redirect"].startswith("/protected-media/videos/")
+        assert response.data == b""
+    finally:
+        app.config["LMS_X_ACCEL_PREFIX"] = None
+
+
+def test_staff_upload_course_through_http(app, db, staff_client, short_video):
+    response = staff_client.post("/courses/new", data={
+        "title": "特种作业安全技术", "category": "电工", "nominal_hours": "1.5", "version": "2.0",
+        "last_reviewed_on": "2024-01-01", "description": "低压电工"})
+    assert response.status_code == 302
+    course_url = response.headers["Location"]
+    bad = staff_client.post(course_url, data={"title": "坏", "video": (io.BytesIO(b"%PDF-1.4"), "notes.pdf")},
+                            content_type="multipart/form-data")
+    assert bad.status_code == 200 and "视频" in bad.get_data(as_text=True)
+    with open(short_video, "rb") as handle:
+        ok = staff_client.post(course_url, data={"title": "第一讲", "video": (handle, "lesson.mp4")},
+                               content_type="multipart/form-data")
+    assert ok.status_code == 302
+    page = staff_client.get(course_url).get_data(as_text=True)
+    assert "需复审" in page or "复审" in page  # reviewed in 2024: flagged
+    status = staff_client.get(course_url + "/videos.json").get_json()
+    assert status["videos"][0]["status"] == "pending"  # never transcoded inside the request
+
+
+def test_staff_see_refusal_counters(app, db, course, learner_client, staff_client, approved_learner, other_staff):
+    token = start(learner_client, course.lessons[0].id)["playback"]
+    heartbeat(learner_client, token, 1, 0.0)
+    heartbeat(learner_client, token, 2, 5.5)
+    heartbeat(learner_client, token, 2, 0.1)
+    page = staff_client.get(f"/learners/{approved_learner.id}/study").get_data(as_text=True)
+    assert 'data-reason="jump"' in page and 'data-reason="replay"' in page
+    other = app.test_client()
+    login(other, other_staff.username)
+    assert other.get(f"/learners/{approved_learner.id}/study").status_code == 404
+    assert db.session.query(Heartbeat).count() == 3
+
+
+def test_learner_pages(course, learner_client):
+    assert "危险化学品安全基础" in learner_client.get("/study").get_data(as_text=True)
+    lesson_page = learner_client.get(f"/study/lessons/{course.lessons[0].id}").get_data(as_text=True)
+    for attribute in ("playsinline", "webkit-playsinline", "x5-playsinline", 'x5-video-player-type="h5"'):
+        assert attribute in lesson_page
+    assert 'id="integrity-notice"' in lesson_page
+    locked = learner_client.get(f"/study/lessons/{course.lessons[1].id}")
+    assert locked.status_code == 302
+
+
+def test_logout_ends_the_learning_session(db, course, learner_client):
+    token = start(learner_client, course.lessons[0].id)["playback"]
+    learner_client.post("/logout")
+    from lms.player.models import StudySession
+    assert db.session.query(StudySession).one().end_reason == "logout"
+    assert token

@@ -1,0 +1,134 @@
+"""Courses, transcoding and heartbeats with real ffmpeg and a real database."""
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from lms.core.clock import utcnow
+from lms.core.context import Actor
+from lms.player import jobs, services
+from lms.player.accounting import Beat, Rules
+from lms.player.models import FAILED, READY, Heartbeat, Rendition, Video
+
+from .conftest import make_video, ready_course
+
+RULES = Rules(heartbeat_interval=2, max_gap=10, daily_cap_seconds=3600)
+
+
+def test_transcoding_makes_renditions_without_upscaling(db, staff, open_class, tmp_path):
+    source = make_video(tmp_path / "hd.mp4", 3, size="1280x720")
+    course = ready_course(db, staff, open_class, [source])
+    video = course.lessons[0].video
+    assert video.status == READY and abs(video.duration - 3) < 0.2
+    assert [(r.name, r.width, r.height) for r in video.renditions] == [
+        ("360p", 640, 360), ("480p", 854, 480), ("720p", 1280, 720)]
+    small = make_video(tmp_path / "small.mp4", 2, size="480x270", audio=False)
+    other = services.create_course(staff.institution_id, services.CourseDraft("小视频", "", 1, "", "1", utcnow().date()),
+                                   utcnow(), Actor(staff))
+    with open(small, "rb") as stream:
+        lesson = services.add_lesson(other, "小", "small.mp4", stream, utcnow(), Actor(staff), 10**9)
+    jobs.run_once()
+    assert [(r.name, r.height) for r in lesson.video.renditions] == [("360p", 270)]  # never upscaled
+
+
+def test_corrupt_upload_ends_in_a_clear_error_state(db, staff, open_class, tmp_path):
+    course = services.create_course(staff.institution_id, services.CourseDraft("坏视频", "", 1, "", "1", utcnow().date()),
+                                    utcnow(), Actor(staff))
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 1000)
+    with open(junk, "rb") as stream:
+        lesson = services.add_lesson(course, "坏", "junk.mp4", stream, utcnow(), Actor(staff), 10**9)
+    jobs.run_once()
+    db.session.refresh(lesson.video)
+    assert lesson.video.status == FAILED and lesson.video.error == "unreadable"
+    with pytest.raises(services.StudyError) as error:
+        services.set_course_status(course, "published", utcnow(), Actor(staff))
+    assert error.value.code == "videos_not_ready"
+
+
+def test_wrong_file_type_is_refused_before_saving(db, staff, app):
+    course = services.create_course(staff.institution_id, services.CourseDraft("x", "", 1, "", "1", utcnow().date()),
+                                    utcnow(), Actor(staff))
+    import io
+    with pytest.raises(services.StudyError):
+        services.add_lesson(course, "exe", "setup.exe", io.BytesIO(b"MZ"), utcnow(), Actor(staff), 10**9)
+    assert db.session.query(Video).count() == 0
+    assert not list((Path(app.config["MEDIA_ROOT"]) / "videos").glob("*/*"))
+
+
+def test_interrupted_job_is_taken_over_after_its_lease(db, staff, short_video, app):
+    course = services.create_course(staff.institution_id, services.CourseDraft("x", "", 1, "", "1", utcnow().date()),
+                                    utcnow(), Actor(staff))
+    with open(short_video, "rb") as stream:
+        lesson = services.add_lesson(course, "l", "a.mp4", stream, utcnow(), Actor(staff), 10**9)
+    claimed = jobs.claim_next(utcnow())  # a worker claims it, then "dies" before finishing
+    assert claimed.id == lesson.video_id
+    assert jobs.claim_next(utcnow()) is None  # nobody else takes a job under a live lease
+    later = utcnow() + timedelta(seconds=app.config["LMS_TRANSCODE_LEASE_SECONDS"] + 1)
+    assert jobs.run_once(later)
+    db.session.refresh(lesson.video)
+    assert lesson.video.status == READY and lesson.video.attempts == 2
+
+
+def watch(learner, playback, start, seconds, step=2.0, position=0.0, seq=0, **flags):
+    """Send heartbeats as a page playing at 1x would, with the server clock driven explicitly."""
+    results = []
+    t = 0.0
+    while t <= seconds + 1e-9:
+        seq += 1
+        beat = Beat(seq, min(position + t, 6.0), flags.get("playing", True), True, True, 1.0, None)
+        results.append(services.record_heartbeat(learner, playback.token, beat, True,
+                                                 start + timedelta(seconds=t), "127.0.0.1", RULES))
+        t += step
+    return results
+
+
+def test_watching_a_lesson_completes_it_and_unlocks_the_next(db, staff, open_class, approved_learner, short_video):
+    course = ready_course(db, staff, open_class, [short_video, short_video])
+    first, second = course.lessons
+    actor = Actor(approved_learner.user, "127.0.0.1")
+    with pytest.raises(services.StudyError) as error:
+        services.start_playback(approved_learner, second, utcnow(), actor)
+    assert error.value.code == "locked"
+    playback = services.start_playback(approved_learner, first, utcnow(), actor)
+    results = watch(approved_learner, playback, utcnow(), 6.0)
+    progress = results[-1].progress
+    assert progress.completed_at is not None
+    assert abs(progress.effective_seconds - first.video.duration) < 0.5
+    assert services.lesson_unlocked(approved_learner, second)
+    # Every heartbeat is kept with its verdict.
+    assert db.session.query(Heartbeat).filter_by(learner_id=approved_learner.id).count() == len(results)
+    # Rebuilding from heartbeats gives the same totals (what a voiding rule will rely on).
+    rebuilt = services.rebuild_progress(approved_learner.id, first.id, RULES)
+    assert rebuilt.effective_seconds == pytest.approx(progress.effective_seconds)
+
+
+def test_second_playback_takes_over(db, staff, open_class, approved_learner, short_video):
+    course = ready_course(db, staff, open_class, [short_video])
+    lesson = course.lessons[0]
+    actor = Actor(approved_learner.user, "127.0.0.1")
+    start = utcnow()
+    first = services.start_playback(approved_learner, lesson, start, actor)
+    watch(approved_learner, first, start, 2.0)
+    second = services.start_playback(approved_learner, lesson, start + timedelta(seconds=2.5), actor)
+    old = services.record_heartbeat(approved_learner, first.token, Beat(99, 3.0, True, True, True, 1.0),
+                                    True, start + timedelta(seconds=3), "1.1.1.1", RULES)
+    assert old.verdict.reason == "superseded" and old.verdict.credited == 0
+    assert second.active
+
+
+def test_idle_session_ends_and_stops_counting(db, app, staff, open_class, approved_learner, short_video):
+    course = ready_course(db, staff, open_class, [short_video])
+    start = utcnow()
+    playback = services.start_playback(approved_learner, course.lessons[0], start, Actor(approved_learner.user))
+    idle = app.config["LMS_IDLE_SECONDS"] + app.config["LMS_IDLE_GRACE_SECONDS"] + 1
+    watch(approved_learner, playback, start, 2.0)
+    later = start + timedelta(seconds=idle + 3)
+    result = services.record_heartbeat(approved_learner, playback.token, Beat(50, 3.0, True, True, True, 1.0),
+                                       False, later, "127.0.0.1", RULES)
+    assert result.verdict.reason == "idle" and result.verdict.credited == 0 and result.session_ended == "idle"
+
+
+def test_renditions_are_recorded(db, staff, open_class, short_video):
+    ready_course(db, staff, open_class, [short_video])
+    assert {r.name for r in db.session.query(Rendition)} == {"360p"}
