@@ -9,12 +9,13 @@ from flask_login import current_user, logout_user
 
 from .core.clock import utcnow
 from .core.crypto import KeyConfigError, cipher_from_config
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
 
 BLUEPRINT_MODULES = (
     "accounts", "learners", "institutions", "catalogue", "audit", "admin",
     "player", "proctor", "quiz", "hours",
 )
+LAST_SEEN_RESOLUTION = 30  # seconds
 _MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 
 
@@ -33,6 +34,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     _check_secrets(app)
 
     db.init_app(app)
+    with app.app_context():
+        tune_sqlite(db.engine)
     migrate.init_app(app, db, directory=_MIGRATIONS, render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
@@ -112,5 +115,6 @@ def _expire_idle_session():
         session.clear()
         flash(_("Your session timed out after a period of inactivity. Please sign in again."), "warning")
         return redirect(url_for("accounts.login", next=request.path))
-    session["last_seen"] = now.timestamp()
+    if last_seen is None or now.timestamp() - last_seen > LAST_SEEN_RESOLUTION:
+        session["last_seen"] = now.timestamp()  # not every request: each change re-signs the cookie
     return None

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3 python3-venv ffmpeg chromium fonts-noto-cjk)
+APT_PACKAGES=(python3 python3-venv ffmpeg chromium fonts-noto-cjk wrk)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

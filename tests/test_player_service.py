@@ -6,13 +6,18 @@ import pytest
 
 from lms.core.clock import utcnow
 from lms.core.context import Actor
-from lms.player import jobs, services
+from lms.player import heartbeats, jobs, services
 from lms.player.accounting import Beat, Rules
 from lms.player.models import FAILED, READY, Heartbeat, Rendition, Video
 
 from .conftest import make_video, ready_course
 
 RULES = Rules(heartbeat_interval=2, max_gap=10, daily_cap_seconds=3600)
+IDLE_LIMIT = 60.0
+
+
+def send(learner, token, beat, now, interacted=True):
+    return heartbeats.record_heartbeat(learner.user_id, token, beat, interacted, now, "127.0.0.1", RULES, IDLE_LIMIT)
 
 
 def test_transcoding_makes_renditions_without_upscaling(db, staff, open_class, tmp_path):
@@ -77,8 +82,7 @@ def watch(learner, playback, start, seconds, step=2.0, position=0.0, seq=0, **fl
     while t <= seconds + 1e-9:
         seq += 1
         beat = Beat(seq, min(position + t, 6.0), flags.get("playing", True), True, True, 1.0, None)
-        results.append(services.record_heartbeat(learner, playback.token, beat, True,
-                                                 start + timedelta(seconds=t), "127.0.0.1", RULES))
+        results.append(send(learner, playback.token, beat, start + timedelta(seconds=t)))
         t += step
     return results
 
@@ -92,15 +96,15 @@ def test_watching_a_lesson_completes_it_and_unlocks_the_next(db, staff, open_cla
     assert error.value.code == "locked"
     playback = services.start_playback(approved_learner, first, utcnow(), actor)
     results = watch(approved_learner, playback, utcnow(), 6.0)
-    progress = results[-1].progress
-    assert progress.completed_at is not None
-    assert abs(progress.effective_seconds - first.video.duration) < 0.5
+    assert results[-1].complete
+    assert abs(results[-1].effective - first.video.duration) < 0.5
     assert services.lesson_unlocked(approved_learner, second)
     # Every heartbeat is kept with its verdict.
     assert db.session.query(Heartbeat).filter_by(learner_id=approved_learner.id).count() == len(results)
     # Rebuilding from heartbeats gives the same totals (what a voiding rule will rely on).
     rebuilt = services.rebuild_progress(approved_learner.id, first.id, RULES)
-    assert rebuilt.effective_seconds == pytest.approx(progress.effective_seconds)
+    assert rebuilt.effective_seconds == pytest.approx(results[-1].effective)
+    assert rebuilt.completed_at is not None
 
 
 def test_second_playback_takes_over(db, staff, open_class, approved_learner, short_video):
@@ -111,8 +115,7 @@ def test_second_playback_takes_over(db, staff, open_class, approved_learner, sho
     first = services.start_playback(approved_learner, lesson, start, actor)
     watch(approved_learner, first, start, 2.0)
     second = services.start_playback(approved_learner, lesson, start + timedelta(seconds=2.5), actor)
-    old = services.record_heartbeat(approved_learner, first.token, Beat(99, 3.0, True, True, True, 1.0),
-                                    True, start + timedelta(seconds=3), "1.1.1.1", RULES)
+    old = send(approved_learner, first.token, Beat(99, 3.0, True, True, True, 1.0), start + timedelta(seconds=3))
     assert old.verdict.reason == "superseded" and old.verdict.credited == 0
     assert second.active
 
@@ -121,11 +124,9 @@ def test_idle_session_ends_and_stops_counting(db, app, staff, open_class, approv
     course = ready_course(db, staff, open_class, [short_video])
     start = utcnow()
     playback = services.start_playback(approved_learner, course.lessons[0], start, Actor(approved_learner.user))
-    idle = app.config["LMS_IDLE_SECONDS"] + app.config["LMS_IDLE_GRACE_SECONDS"] + 1
     watch(approved_learner, playback, start, 2.0)
-    later = start + timedelta(seconds=idle + 3)
-    result = services.record_heartbeat(approved_learner, playback.token, Beat(50, 3.0, True, True, True, 1.0),
-                                       False, later, "127.0.0.1", RULES)
+    later = start + timedelta(seconds=IDLE_LIMIT + 3)
+    result = send(approved_learner, playback.token, Beat(50, 3.0, True, True, True, 1.0), later, interacted=False)
     assert result.verdict.reason == "idle" and result.verdict.credited == 0 and result.session_ended == "idle"
 
 

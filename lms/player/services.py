@@ -1,7 +1,7 @@
 """Course management, who may study what, and study-time accounting."""
 import secrets
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -9,7 +9,6 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from ..audit.services import record
-from ..core.clock import china_date
 from ..core.context import Actor
 from ..core.errors import RuleViolation
 from ..extensions import db
@@ -17,7 +16,7 @@ from ..institutions.models import APPROVED, Application, TrainingClass
 from ..learners.models import Learner
 from . import accounting
 from .jobs import video_dir
-from .models import (PUBLISHED, READY, WITHDRAWN, ClassCourse, Course, DailyStudy, Heartbeat, Lesson,
+from .models import (PUBLISHED, READY, WITHDRAWN, ClassCourse, Course, Heartbeat, Lesson,
                      LessonProgress, Playback, SelfEnrolment, StudySession, Video)
 
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".flv", ".wmv", ".mpg", ".mpeg", ".3gp", ".ts"}
@@ -258,86 +257,7 @@ def still_here(learner: Learner, now: datetime) -> bool:
     return True
 
 
-# --- heartbeats -------------------------------------------------------------------------
-
-# Other modules add functions (learner_id, playback, now) -> reason | None that block credit,
-# e.g. a face check that is due. The player knows nothing more about them.
-CREDIT_GATES = []
-
-
-@dataclass(frozen=True)
-class HeartbeatResult:
-    verdict: accounting.Verdict
-    progress: LessonProgress | None
-    session_ended: str | None
-
-
-def record_heartbeat(learner: Learner, token: str, beat: accounting.Beat, interacted: bool, now: datetime,
-                     ip: str, rules: accounting.Rules) -> HeartbeatResult:
-    """Judge one heartbeat, keep it with its verdict, and add what it earned."""
-    playback = db.session.scalar(select(Playback).where(Playback.token == token, Playback.learner_id == learner.id))
-    if playback is None:
-        raise StudyError("unknown_playback")
-    session = db.session.get(StudySession, playback.session_id)
-    if session.ended_at is None and _idle_expired(session, now):
-        session.ended_at, session.end_reason = now, "idle"
-        playback.active = False
-    if session.ended_at is None and interacted:
-        session.last_interaction_at = now
-    lesson = db.session.get(Lesson, playback.lesson_id)
-    progress = progress_for(learner.id, lesson.id)
-    if progress is None:
-        progress = LessonProgress(learner_id=learner.id, lesson_id=lesson.id)
-        db.session.add(progress)
-    daily = _daily_row(learner.id, china_date(now))
-    blocked = next(filter(None, (gate(learner.id, playback, now) for gate in CREDIT_GATES)), None)
-    state = accounting.PlaybackState(
-        session_live=session.ended_at is None, active=playback.active, last_seq=playback.last_seq,
-        anchor_at=playback.anchor_at, anchor_position=playback.anchor_position,
-        clock_reserve=playback.clock_reserve, furthest=progress.furthest or 0.0,
-        duration=lesson.video.duration, credited_today=daily.seconds, blocked_reason=blocked)
-    verdict = accounting.judge(state, beat, now, rules)
-    reason = "idle" if session.end_reason == "idle" and verdict.reason == "session_ended" else verdict.reason
-    db.session.add(Heartbeat(
-        playback_id=playback.id, learner_id=learner.id, lesson_id=lesson.id, received_at=now, seq=beat.seq,
-        client_time=beat.client_time, position=beat.position, playing=beat.playing, visible=beat.visible,
-        focused=beat.focused, rate=beat.rate, credited=verdict.credited,
-        covered_from=verdict.covered[0] if verdict.covered else None,
-        covered_to=verdict.covered[1] if verdict.covered else None, reason=reason, ip=ip[:64]))
-    if verdict.accepted_seq:
-        playback.last_seq = beat.seq
-        playback.anchor_at, playback.anchor_position = verdict.anchor_at, verdict.anchor_position
-        playback.clock_reserve = verdict.clock_reserve
-        if verdict.anchor_position is not None:
-            progress.resume_position = verdict.anchor_position
-    _apply_credit(progress, daily, verdict.credited, verdict.covered, lesson.video.duration, now, rules)
-    db.session.commit()
-    return HeartbeatResult(replace(verdict, reason=reason), progress, session.end_reason)
-
-
-def _daily_row(learner_id: int, day: date) -> DailyStudy:
-    row = db.session.scalar(select(DailyStudy).filter_by(learner_id=learner_id, day=day))
-    if row is None:
-        row = DailyStudy(learner_id=learner_id, day=day, seconds=0.0)
-        db.session.add(row)
-    return row
-
-
-def _apply_credit(progress: LessonProgress, daily: DailyStudy, credited: float, covered, duration: float,
-                  now: datetime, rules: accounting.Rules) -> None:
-    if credited <= 0 and not covered:
-        return
-    progress.effective_seconds = (progress.effective_seconds or 0.0) + credited
-    daily.seconds = (daily.seconds or 0.0) + credited
-    if covered:
-        intervals = accounting.merge_interval(accounting.load_intervals(progress.coverage), covered)
-        progress.coverage = accounting.dump_intervals(intervals)
-        progress.covered_seconds = accounting.covered_seconds(intervals)
-        progress.furthest = max(progress.furthest or 0.0, covered[1])
-    if progress.completed_at is None and accounting.is_complete(
-            progress.covered_seconds, progress.effective_seconds, duration, rules):
-        progress.completed_at = now
-
+# --- progress -------------------------------------------------------------------------
 
 def rebuild_progress(learner_id: int, lesson_id: int, rules: accounting.Rules) -> LessonProgress:
     """Recompute a lesson's totals from its heartbeats that are not voided (used when time is voided)."""

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..institutions.models import TrainingClass
 from ..learners.models import Learner
 from ..learners.services import can_view_learner
-from . import accounting, services, signing
+from . import accounting, heartbeats, services, signing
 from .forms import CourseForm, CurriculumForm, LessonForm
 from .jobs import rendition_path
 from .messages import REASONS, reason_text, study_error, video_error
@@ -243,24 +243,24 @@ def _beat_from(payload) -> accounting.Beat | None:
 
 @bp.route("/api/player/heartbeat", methods=["POST"])
 def api_heartbeat():
-    learner = _learner_or_403()
-    if learner is None:
+    if not current_user.is_authenticated or current_user.role != LEARNER:
         return _api_error(_("Please sign in as a learner."), 403, "forbidden")
     payload = request.get_json(silent=True)
     beat = _beat_from(payload) if isinstance(payload, dict) else None
     if beat is None or not isinstance(payload.get("playback"), str):
         return _api_error(_("The heartbeat is malformed."), 400, "malformed")
+    config = current_app.config
     try:
-        result = services.record_heartbeat(learner, payload["playback"], beat, bool(payload.get("interacted")),
-                                           utcnow(), request.remote_addr or "",
-                                           services.rules_from_config(current_app.config))
-    except services.StudyError as error:
+        result = heartbeats.record_heartbeat(
+            current_user.id, payload["playback"], beat, bool(payload.get("interacted")), utcnow(),
+            request.remote_addr or "", services.rules_from_config(config),
+            config["LMS_IDLE_SECONDS"] + config["LMS_IDLE_GRACE_SECONDS"])
+    except heartbeats.UnknownPlayback as error:
         return _api_error(study_error(error), 409, error.code)
-    progress = result.progress
     return jsonify(credited=result.verdict.credited, reason=result.verdict.reason,
                    message=reason_text(result.verdict.reason), session_ended=result.session_ended,
-                   effective=round(progress.effective_seconds, 1), covered=round(progress.covered_seconds, 1),
-                   furthest=round(progress.furthest, 1), complete=progress.completed_at is not None)
+                   effective=round(result.effective, 1), covered=round(result.covered, 1),
+                   furthest=round(result.furthest, 1), complete=result.complete)
 
 
 @bp.route("/api/player/still-here", methods=["POST"])

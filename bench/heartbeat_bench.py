@@ -1,0 +1,196 @@
+"""Heartbeats per second on gunicorn (2 workers), side by side with a no-op JSON endpoint.
+
+    .venv/bin/python bench/heartbeat_bench.py --db sqlite
+    .venv/bin/python bench/heartbeat_bench.py --db postgres
+
+Builds a fresh database with learners who each have an open playback, starts
+gunicorn, signs every learner in over HTTP, then drives wrk (Debian package,
+installed by scripts/bootstrap.sh) against /api/ping and /api/player/heartbeat:
+first as fast as possible, then paced at half of the no-op rate for latency.
+"""
+import argparse
+import base64
+import http.cookiejar
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PASSWORD = "Bench#2026ok"
+
+
+def environment(tmp: Path, db: str) -> dict:
+    if db == "postgres":
+        url = "postgresql+psycopg://postgres@127.0.0.1:5432/lms_bench"
+        subprocess.run([sys.executable, str(ROOT / "scripts/ensure_test_database.py"),
+                        "postgresql://postgres@127.0.0.1:5432/lms_bench"], check=True)
+    else:
+        url = f"sqlite:///{tmp / 'bench.sqlite3'}"
+    # Signing in many learners from one address would trip the login rate limit.
+    (tmp / "instance").mkdir()
+    (tmp / "instance" / "config.py").write_text('LMS_LOGIN_RATE_LIMIT = "100000 per minute"\n')
+    return dict(os.environ, LMS_DATABASE_URL=url, LMS_SECRET_KEY=os.urandom(16).hex(),
+                LMS_DATA_KEYS="b1:" + base64.b64encode(os.urandom(32)).decode(), LMS_ACTIVE_KEY_ID="b1",
+                LMS_HMAC_KEY=base64.b64encode(os.urandom(32)).decode(), LMS_MEDIA_ROOT=str(tmp / "media"),
+                LMS_INSTANCE_PATH=str(tmp / "instance"))
+
+
+def build_database(env: dict, learners: int) -> tuple[list[str], int]:
+    """Schema by migrations, then one class with a one-hour lesson and approved learners."""
+    os.environ.update(env)
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from lms import create_app
+    from lms.accounts.models import LEARNER, STAFF, User
+    from lms.accounts.services import set_password
+    from lms.catalogue.seed import seed_reference_data
+    from lms.core.iddocs import gb11643_check_char
+    from lms.extensions import db
+    from lms.institutions.models import APPROVED, PUBLISHED, Application, Institution, TrainingClass
+    from lms.learners.models import Learner
+    from lms.learners.services import id_number_hash
+    from lms.player.models import ClassCourse, Course, Lesson, Video
+
+    app = create_app()
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()
+        seed_reference_data()
+        institution = Institution(name="基准测试培训中心", region_code="440604")
+        db.session.add(institution)
+        db.session.flush()
+        staff = User(role=STAFF, username="bench.staff", institution_id=institution.id)
+        set_password(staff, PASSWORD)
+        today = date.today()
+        training_class = TrainingClass(
+            institution_id=institution.id, title="基准班", training_type="initial", qualification_type_id=1,
+            enrol_start=today - timedelta(days=1), enrol_end=today + timedelta(days=30), train_start=today,
+            train_end=today + timedelta(days=30), capacity=100000, total_hours=32, required_online_hours=16,
+            status=PUBLISHED)
+        video = Video(source_name="source.mp4", status="ready", duration=36000.0, width=1280, height=720)
+        course = Course(institution_id=institution.id, title="基准课程", nominal_hours=10, last_reviewed_on=today,
+                        status="published")
+        db.session.add_all([staff, training_class, video, course])
+        db.session.flush()
+        lesson = Lesson(course_id=course.id, position=1, title="第一讲", video_id=video.id)
+        db.session.add_all([lesson, ClassCourse(class_id=training_class.id, course_id=course.id)])
+        numbers = []
+        for index in range(learners):
+            first17 = f"440604199001{(index % 28) + 1:02d}{index:03d}"[:17].ljust(17, "1")
+            number = first17 + gb11643_check_char(first17)
+            user = User(role=LEARNER)
+            set_password(user, PASSWORD)
+            learner = Learner(user=user, name=f"学员{index}", id_type="resident_id", id_number=number,
+                              id_number_hash=id_number_hash(number), work_unit="基准单位", unit_category="general",
+                              position="principal", region_code="440604", education_level="bachelor")
+            db.session.add_all([user, learner])
+            db.session.flush()
+            db.session.add(Application(class_id=training_class.id, learner_id=learner.id, status=APPROVED))
+            numbers.append(number)
+        db.session.commit()
+        return numbers, lesson.id
+
+
+def start_server(env: dict, port: int) -> subprocess.Popen:
+    server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
+                               "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env, start_new_session=True)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/ping", timeout=1)
+            return server
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+def sign_in(base: str, number: str, lesson_id: int) -> dict:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/login").read().decode()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"identifier": number, "password": PASSWORD, "csrf_token": token}).encode()
+    opener.open(f"{base}/login", data=form)
+    page = opener.open(f"{base}/study/lessons/{lesson_id}").read().decode()
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+    request = urllib.request.Request(f"{base}/api/player/start", data=json.dumps({"lesson_id": lesson_id}).encode(),
+                                     headers={"Content-Type": "application/json", "X-CSRFToken": csrf})
+    playback = json.loads(opener.open(request).read())["playback"]
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    return {"cookie": cookie, "csrf": csrf, "token": playback}
+
+
+def write_entries(path: Path, entries: list[dict]) -> None:
+    def lua(value):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    rows = ",\n".join("{cookie=%s, csrf=%s, token=%s}" % (lua(e["cookie"]), lua(e["csrf"]), lua(e["token"]))
+                      for e in entries)
+    path.write_text("return {\n" + rows + "\n}\n")
+
+
+def wrk(base: str, script: str, entries: Path, seconds: int, connections: int, delay_ms: float = 0) -> dict:
+    env = dict(os.environ, BENCH_ENTRIES=str(entries), BENCH_DELAY_MS=str(int(delay_ms)))
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
+                          str(ROOT / "bench" / script), base], capture_output=True, text=True, env=env, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))
+    p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rate": rate, "p50_ms": p50, "p99_ms": p99, "non_2xx": int(errors.group(1)) if errors else 0}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--learners", type=int, default=64)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        env = environment(tmp, args.db)
+        numbers, lesson_id = build_database(env, args.learners)
+        server = start_server(env, args.port)
+        base = f"http://127.0.0.1:{args.port}"
+        try:
+            entries = [sign_in(base, number, lesson_id) for number in numbers]
+            entries_file = tmp / "entries.lua"
+            write_entries(entries_file, entries)
+            wrk(base, "ping.lua", entries_file, 3, args.connections)  # warm-up
+            ping = wrk(base, "ping.lua", entries_file, args.seconds, args.connections)
+            beat = wrk(base, "heartbeat.lua", entries_file, args.seconds, args.connections)
+            # Latency at half of the no-op rate, paced with wrk's per-request delay.
+            target = ping["rate"] / 2
+            paced_conns = 16
+            delay = max(paced_conns * 1000 / target - beat["p50_ms"], 0)
+            paced = wrk(base, "heartbeat.lua", entries_file, args.seconds, paced_conns, delay)
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait()
+    result = {"db": args.db, "noop": ping, "heartbeat_max": beat, "heartbeat_at_half_noop": paced,
+              "ratio": round(beat["rate"] / ping["rate"], 3)}
+    print(json.dumps(result, indent=2))
+    ok = result["ratio"] >= 0.5 and paced["p99_ms"] <= 50
+    print(f"{args.db}: heartbeat {beat['rate']:.0f}/s vs no-op {ping['rate']:.0f}/s = {result['ratio']:.0%}; "
+          f"p99 {paced['p99_ms']:.1f} ms at {paced['rate']:.0f}/s -> {'meets' if ok else 'misses'} the target")
+
+
+if __name__ == "__main__":
+    main()

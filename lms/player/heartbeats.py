@@ -1,0 +1,164 @@
+"""The heartbeat hot path: one read, the rules, a few writes, one commit.
+
+Written with SQLAlchemy Core rather than the ORM because every studying
+learner calls it every few seconds; the rules themselves live in accounting.py.
+"""
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..core.clock import china_date
+from ..core.errors import RuleViolation
+from ..extensions import db
+from ..learners.models import Learner
+from . import accounting
+from .models import DailyStudy, Heartbeat, Lesson, LessonProgress, Playback, StudySession, Video
+
+PLAYBACKS, SESSIONS, LESSONS = Playback.__table__, StudySession.__table__, Lesson.__table__
+VIDEOS, PROGRESS, DAILY = Video.__table__, LessonProgress.__table__, DailyStudy.__table__
+HEARTBEATS, LEARNERS = Heartbeat.__table__, Learner.__table__
+INTERACTION_WRITE_EVERY = 5.0  # seconds; fresher interaction times are not worth a write per heartbeat
+
+# Other modules add functions (learner_id, playback_row, now) -> reason | None that block credit,
+# e.g. a face check that is due. The player knows nothing more about them.
+CREDIT_GATES = []
+
+
+class UnknownPlayback(RuleViolation):
+    def __init__(self):
+        super().__init__("unknown_playback")
+
+
+@dataclass(frozen=True)
+class HeartbeatResult:
+    verdict: accounting.Verdict
+    effective: float
+    covered: float
+    furthest: float
+    complete: bool
+    session_ended: str | None
+
+
+def record_heartbeat(user_id: int, token: str, beat: accounting.Beat, interacted: bool, now: datetime, ip: str,
+                     rules: accounting.Rules, idle_limit_seconds: float) -> HeartbeatResult:
+    """Judge one heartbeat of the signed-in user's playback, keep it with its verdict, add what it earned."""
+    try:
+        return _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds)
+    except IntegrityError:  # two first heartbeats raced to create the progress row; the second retries
+        db.session.rollback()
+        return _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds)
+
+
+def _build_load_statement():
+    p, g, d = PLAYBACKS, PROGRESS, DAILY
+    return (
+        select(p.c.id, p.c.learner_id, p.c.session_id, p.c.lesson_id, p.c.active, p.c.last_seq, p.c.anchor_at,
+               p.c.anchor_position, p.c.clock_reserve, SESSIONS.c.ended_at, SESSIONS.c.end_reason,
+               SESSIONS.c.last_interaction_at, VIDEOS.c.duration, g.c.id.label("progress_id"),
+               g.c.effective_seconds, g.c.coverage, g.c.covered_seconds, g.c.furthest, g.c.resume_position,
+               g.c.completed_at, d.c.id.label("daily_id"), d.c.seconds.label("daily_seconds"))
+        .select_from(
+            p.join(LEARNERS, LEARNERS.c.id == p.c.learner_id)
+            .join(SESSIONS, SESSIONS.c.id == p.c.session_id)
+            .join(LESSONS, LESSONS.c.id == p.c.lesson_id)
+            .join(VIDEOS, VIDEOS.c.id == LESSONS.c.video_id)
+            .outerjoin(g, and_(g.c.learner_id == p.c.learner_id, g.c.lesson_id == p.c.lesson_id))
+            .outerjoin(d, and_(d.c.learner_id == p.c.learner_id, d.c.day == bindparam("day"))))
+        .where(p.c.token == bindparam("token"), LEARNERS.c.user_id == bindparam("user_id")))
+
+
+# Built once: statement construction and cache-key generation would otherwise dominate the request.
+LOAD = _build_load_statement()
+INSERT_HEARTBEAT = insert(HEARTBEATS)
+MOVE_ANCHOR = update(PLAYBACKS).where(PLAYBACKS.c.id == bindparam("playback_id"))
+TOUCH_SESSION = update(SESSIONS).where(SESSIONS.c.id == bindparam("session_id"))
+INSERT_PROGRESS = insert(PROGRESS)
+UPDATE_PROGRESS = update(PROGRESS).where(PROGRESS.c.id == bindparam("progress_id")).values(
+    effective_seconds=PROGRESS.c.effective_seconds + bindparam("credited"))
+INSERT_DAILY = insert(DAILY)
+ADD_DAILY = update(DAILY).where(DAILY.c.id == bindparam("daily_id")).values(
+    seconds=DAILY.c.seconds + bindparam("credited"))
+
+
+def _load(connection, user_id: int, token: str, day):
+    return connection.execute(LOAD, {"token": token, "user_id": user_id, "day": day}).one_or_none()
+
+
+def _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds) -> HeartbeatResult:
+    day = china_date(now)
+    connection = db.session.connection()
+    row = _load(connection, user_id, token, day)
+    if row is None:
+        raise UnknownPlayback()
+    session_live, end_reason = row.ended_at is None, row.end_reason
+    quiet = (now - row.last_interaction_at).total_seconds()
+    if session_live and quiet > idle_limit_seconds:
+        _end_idle_session(row.session_id, now)
+        session_live, end_reason = False, "idle"
+    elif session_live and interacted and quiet >= INTERACTION_WRITE_EVERY:
+        connection.execute(TOUCH_SESSION, {"session_id": row.session_id, "last_interaction_at": now})
+    blocked = next(filter(None, (gate(row.learner_id, row, now) for gate in CREDIT_GATES)), None)
+    state = accounting.PlaybackState(
+        session_live=session_live, active=row.active and session_live, last_seq=row.last_seq,
+        anchor_at=row.anchor_at, anchor_position=row.anchor_position, clock_reserve=row.clock_reserve,
+        furthest=row.furthest or 0.0, duration=row.duration, credited_today=row.daily_seconds or 0.0,
+        blocked_reason=blocked)
+    verdict = accounting.judge(state, beat, now, rules)
+    if end_reason == "idle" and verdict.reason == "session_ended":
+        verdict = replace(verdict, reason="idle")
+    connection.execute(INSERT_HEARTBEAT, dict(
+        playback_id=row.id, learner_id=row.learner_id, lesson_id=row.lesson_id, received_at=now, seq=beat.seq,
+        client_time=beat.client_time, position=beat.position, playing=beat.playing, visible=beat.visible,
+        focused=beat.focused, rate=beat.rate, credited=verdict.credited,
+        covered_from=verdict.covered[0] if verdict.covered else None,
+        covered_to=verdict.covered[1] if verdict.covered else None, reason=verdict.reason, voided=False,
+        ip=ip[:64]))
+    if verdict.accepted_seq:
+        connection.execute(MOVE_ANCHOR, dict(
+            playback_id=row.id, last_seq=beat.seq, anchor_at=verdict.anchor_at,
+            anchor_position=verdict.anchor_position, clock_reserve=verdict.clock_reserve))
+    totals = _update_progress(connection, row, verdict, now, rules)
+    if verdict.credited > 0:
+        _add_daily(connection, row, day, verdict.credited)
+    db.session.commit()
+    return HeartbeatResult(verdict, *totals, end_reason if not session_live else None)
+
+
+def _end_idle_session(session_id: int, now: datetime) -> None:
+    db.session.execute(update(SESSIONS).where(SESSIONS.c.id == session_id, SESSIONS.c.ended_at.is_(None))
+                       .values(ended_at=now, end_reason="idle"))  # rare: built when needed
+    db.session.execute(update(PLAYBACKS).where(PLAYBACKS.c.session_id == session_id).values(active=False))
+
+
+def _update_progress(connection, row, verdict: accounting.Verdict, now: datetime, rules: accounting.Rules):
+    """Add the credit and covered interval to the lesson's totals; returns them for the page."""
+    effective = (row.effective_seconds or 0.0) + verdict.credited
+    intervals = accounting.load_intervals(row.coverage)
+    if verdict.covered:
+        intervals = accounting.merge_interval(intervals, verdict.covered)
+    covered = accounting.covered_seconds(intervals)
+    furthest = max(row.furthest or 0.0, verdict.covered[1] if verdict.covered else 0.0)
+    completed_at = row.completed_at
+    if completed_at is None and accounting.is_complete(covered, effective, row.duration, rules):
+        completed_at = now
+    resume = verdict.anchor_position if verdict.accepted_seq and verdict.anchor_position is not None \
+        else row.resume_position
+    values = dict(effective_seconds=effective, coverage=accounting.dump_intervals(intervals),
+                  covered_seconds=covered, furthest=furthest, resume_position=resume or 0.0,
+                  completed_at=completed_at)
+    if row.progress_id is None:
+        if verdict.accepted_seq:
+            connection.execute(INSERT_PROGRESS, dict(values, learner_id=row.learner_id, lesson_id=row.lesson_id))
+    elif verdict.credited > 0 or verdict.covered or resume != row.resume_position:
+        del values["effective_seconds"]  # added in SQL, so that the total never loses a concurrent credit
+        connection.execute(UPDATE_PROGRESS, dict(values, progress_id=row.progress_id, credited=verdict.credited))
+    return effective, covered, furthest, completed_at is not None
+
+
+def _add_daily(connection, row, day, credited: float) -> None:
+    if row.daily_id is None:
+        connection.execute(INSERT_DAILY, dict(learner_id=row.learner_id, day=day, seconds=credited))
+    else:
+        connection.execute(ADD_DAILY, dict(daily_id=row.daily_id, credited=credited))

@@ -1,0 +1,442 @@
+"""The lesson player in a real browser: what a learner (or a learner's console) does to the video, and what
+the server credits for it. Heartbeats, idle limit and grace are set to seconds for these tests; every rule
+is checked on the database the live server writes, not only on the page. Screenshots go to
+test-artifacts/<test name>/."""
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from lms.player.accounting import REFUSALS
+from lms.player.models import Heartbeat, LessonProgress, Playback, StudySession
+
+from ..conftest import make_video, ready_course
+from .test_enrolment_flow import WECHAT, assert_fits_phone_width, shot, sign_in, zh
+
+FAST = {"LMS_HEARTBEAT_SECONDS": 1, "LMS_HEARTBEAT_MAX_GAP": 6, "LMS_IDLE_SECONDS": 600, "LMS_IDLE_GRACE_SECONDS": 3}
+VIDEO = "#lesson-video"
+
+
+# --- fixtures ------------------------------------------------------------------------------
+
+@pytest.fixture()
+def fast_player(app):
+    """Second-scale heartbeats and idle limits for one test; the app reads them on every request."""
+    saved = {key: app.config[key] for key in FAST}
+    app.config.update(FAST)
+    try:
+        yield app.config
+    finally:
+        app.config.update(saved)
+
+
+@pytest.fixture(scope="session")
+def phone_video(tmp_path_factory):
+    """480 lines high, so that there is a 标清 480p rendition for a phone to choose."""
+    return make_video(tmp_path_factory.mktemp("video") / "phone.mp4", 5, size="854x480")
+
+
+@pytest.fixture(scope="session")
+def long_video(tmp_path_factory):
+    """Long enough that no cheat can complete it by accident while the test watches a few seconds."""
+    return make_video(tmp_path_factory.mktemp("video") / "long.mp4", 30)
+
+
+@pytest.fixture()
+def desk(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def wait_until(check, timeout=10.0, interval=0.1, message="condition"):
+    """Poll ``check`` until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(interval)
+
+
+def progress(db, learner, lesson_id) -> LessonProgress | None:
+    """The progress row as the live server last committed it (the test's session may hold stale objects)."""
+    db.session.expire_all()
+    row = db.session.scalar(select(LessonProgress).filter_by(learner_id=learner.id, lesson_id=lesson_id))
+    db.session.commit()  # end the read transaction: the server thread writes to the same database
+    return row
+
+
+def effective(db, learner, lesson_id) -> float:
+    row = progress(db, learner, lesson_id)
+    return row.effective_seconds if row else 0.0
+
+
+def heartbeats(db, learner, **filters) -> list[Heartbeat]:
+    db.session.expire_all()
+    rows = list(db.session.scalars(select(Heartbeat).filter_by(learner_id=learner.id, **filters)
+                                   .order_by(Heartbeat.id)))
+    db.session.commit()
+    return rows
+
+
+def lesson_ids(course):
+    return [lesson.id for lesson in course.lessons]
+
+
+def open_lesson(page, base, lesson_id):
+    """Open the lesson and wait until the player has its playback token and the video's metadata."""
+    page.goto(f"{base}/study/lessons/{lesson_id}")
+    expect(page.locator("#quality option").first).to_be_attached()
+    page.wait_for_function("v => v.readyState >= 1", arg=page.locator(VIDEO).element_handle())
+    # Every text the status line shows, however briefly (a heartbeat's answer may replace it within ms).
+    page.evaluate("""() => {
+        const status = document.getElementById('player-status');
+        window.__statuses = [];
+        new MutationObserver(() => window.__statuses.push(status.textContent))
+            .observe(status, {childList: true, characterData: true, subtree: true});
+    }""")
+
+
+def statuses(page) -> list[str]:
+    return page.evaluate("window.__statuses")
+
+
+def video_state(page) -> dict:
+    return page.locator(VIDEO).evaluate(
+        "v => ({time: v.currentTime, paused: v.paused, ended: v.ended, rate: v.playbackRate, duration: v.duration})")
+
+
+def play(page):
+    """Start the video the way a learner does. On a desktop a real click on the video plays it. On a phone a
+    tap only brings up the native controls (whose play button has no selector), so the tap gives the user
+    activation and the page then calls play(), as the control's button would."""
+    video = page.locator(VIDEO)
+    if page.evaluate("navigator.maxTouchPoints > 0"):
+        video.tap()
+        video.evaluate("v => v.play()")
+    else:
+        video.click()
+    page.wait_for_function("v => !v.paused && v.currentTime > 0", arg=video.element_handle(), timeout=5_000)
+
+
+def wait_position(page, seconds, timeout=15.0):
+    page.wait_for_function(f"v => v.currentTime >= {seconds}", arg=page.locator(VIDEO).element_handle(),
+                           timeout=timeout * 1000)
+
+
+# --- 1. normal watching ----------------------------------------------------------------------
+
+def test_watching_a_lesson_to_the_end_completes_it_and_unlocks_the_next(
+        app, db, live_server, desk, fast_player, staff, open_class, approved_learner, short_video, artifacts):
+    course = ready_course(db, staff, open_class, [short_video, short_video])
+    first, second = lesson_ids(course)
+    duration = course.lessons[0].video.duration
+    page = desk.new_page()
+    sign_in(page, live_server, approved_learner.id_number)
+    open_lesson(page, live_server, first)
+    expect(page.locator(f'li[data-lesson="{second}"] a')).to_have_count(0)  # locked until the first is done
+    expect(page.locator("#lesson-complete")).to_have_text(zh(app, "Not complete"))
+
+    started = time.monotonic()
+    play(page)
+    page.wait_for_function("v => v.ended", arg=page.locator(VIDEO).element_handle(), timeout=(duration + 8) * 1000)
+    watched = time.monotonic() - started
+    # The 'ended' heartbeat is the last word of this playback.
+    wait_until(lambda: any(not b.playing and b.position >= duration - 0.5 for b in heartbeats(db, approved_learner)),
+               message="the heartbeat sent when the video ended")
+    expect(page.locator("#lesson-complete")).to_have_text(zh(app, "Complete"))
+    expect(page.locator("#lesson-coverage")).not_to_have_text("0")
+    shot(page, artifacts, "01-watched-to-the-end.png")
+
+    row = progress(db, approved_learner, first)
+    assert row.completed_at is not None
+    assert abs(row.effective_seconds - duration) <= 1.5, (row.effective_seconds, duration)
+    assert row.effective_seconds <= watched
+    assert row.covered_seconds >= duration - 1.5
+    beats = heartbeats(db, approved_learner)
+    assert sum(b.credited for b in beats) == pytest.approx(row.effective_seconds, abs=0.01)
+    assert not [b.reason for b in beats if b.reason in REFUSALS], "honest watching was refused"
+
+    # The next lesson is open now: its entry in the list is a link that leads to a working player.
+    page.reload()
+    link = page.locator(f'li[data-lesson="{second}"] a')
+    expect(link).to_be_visible()
+    expect(page.locator(f'li[data-lesson="{first}"] .badge.approved')).to_have_text(zh(app, "Complete"))
+    shot(page, artifacts, "02-next-lesson-unlocked.png")
+    link.click()
+    page.wait_for_url(f"{live_server}/study/lessons/{second}")
+    expect(page.locator("#quality option").first).to_be_attached()
+
+
+# --- 2. jumping to the end from the console ---------------------------------------------------------
+
+def test_jumping_to_the_end_from_the_console_earns_nothing(
+        app, db, live_server, desk, fast_player, staff, open_class, approved_learner, long_video, artifacts):
+    course = ready_course(db, staff, open_class, [long_video])
+    (lesson,) = lesson_ids(course)
+    page = desk.new_page()
+    sign_in(page, live_server, approved_learner.id_number)
+    open_lesson(page, live_server, lesson)
+    started = time.monotonic()
+    play(page)
+    wait_position(page, 2)
+
+    # What anyone can type into the console: the player moves the video straight back.
+    page.locator(VIDEO).evaluate("v => { v.currentTime = v.duration; }")
+    page.wait_for_function("() => window.__statuses.length > 0")
+    page.wait_for_function("v => !v.seeking", arg=page.locator(VIDEO).element_handle())
+    state = video_state(page)
+    assert not state["ended"] and state["time"] < 5, state
+    assert zh(app, "Skipping ahead is not allowed on first viewing.") in statuses(page)
+
+    # A determined learner silences the player's own check first: now the server has to refuse.
+    page.locator(VIDEO).evaluate("""v => {
+        v.addEventListener('seeking', e => e.stopImmediatePropagation(), true);
+        v.currentTime = v.duration - 8;
+    }""")
+    wait_until(lambda: heartbeats(db, approved_learner, reason="jump"), message="a heartbeat refused as a jump")
+    page.locator(VIDEO).evaluate("v => v.pause()")
+    elapsed = time.monotonic() - started
+    wait_until(lambda: heartbeats(db, approved_learner)[-1].playing is False, message="the pause heartbeat")
+    shot(page, artifacts, "01-after-jumps.png")
+
+    row = progress(db, approved_learner, lesson)
+    assert row.completed_at is None
+    assert row.effective_seconds <= elapsed, (row.effective_seconds, elapsed)
+    assert row.covered_seconds <= elapsed and row.furthest < 10, (row.covered_seconds, row.furthest)
+    jumps = heartbeats(db, approved_learner, reason="jump")
+    assert jumps and all(b.credited == 0 and b.position > 20 for b in jumps)
+    expect(page.locator("#lesson-complete")).to_have_text(zh(app, "Not complete"))
+
+
+# --- 3. 16x speed from the console ----------------------------------------------------------------
+
+def test_sixteen_times_speed_earns_nothing_beyond_real_time(
+        app, db, live_server, desk, fast_player, staff, open_class, approved_learner, long_video, artifacts):
+    course = ready_course(db, staff, open_class, [long_video])
+    (lesson,) = lesson_ids(course)
+    page = desk.new_page()
+    sign_in(page, live_server, approved_learner.id_number)
+    open_lesson(page, live_server, lesson)
+    started = time.monotonic()
+    play(page)
+    wait_position(page, 1.5)
+
+    # The console way: the player puts the speed straight back to 1x and says so.
+    page.locator(VIDEO).evaluate("v => { v.playbackRate = 16; }")
+    page.wait_for_function("v => v.playbackRate === 1 && window.__statuses.length > 0",
+                           arg=page.locator(VIDEO).element_handle())
+    assert zh(app, "Only normal speed is allowed.") in statuses(page)
+    assert not video_state(page)["paused"]
+
+    # With the player's check silenced, the video really runs at 16x: the server credits none of it.
+    page.locator(VIDEO).evaluate("""v => {
+        v.addEventListener('ratechange', e => e.stopImmediatePropagation(), true);
+        v.playbackRate = 16;
+    }""")
+    wait_until(lambda: [b for b in heartbeats(db, approved_learner) if b.rate == 16], timeout=5,
+               message="a heartbeat at 16x")
+    page.locator(VIDEO).evaluate("v => v.pause()")
+    elapsed = time.monotonic() - started
+    wait_until(lambda: heartbeats(db, approved_learner)[-1].playing is False, message="the pause heartbeat")
+    position = video_state(page)["time"]
+    shot(page, artifacts, "01-after-16x.png")
+
+    row = progress(db, approved_learner, lesson)
+    assert position > elapsed + 3, "the video did not really run fast"
+    assert row.effective_seconds <= elapsed + 1, (row.effective_seconds, elapsed)
+    assert row.completed_at is None
+    fast = [b for b in heartbeats(db, approved_learner) if b.rate == 16 or (b.position or 0) > elapsed + 3]
+    assert fast and all(b.credited == 0 and b.reason in ("rate_change", "jump", "server_clock", "paused")
+                        for b in fast), [(b.rate, b.position, b.reason, b.credited) for b in fast]
+    assert any(b.reason == "rate_change" for b in fast)
+
+
+# --- 4. hidden page and lost focus --------------------------------------------------------------------
+
+BLUR = """() => {
+    document.hasFocus = () => false;
+    window.dispatchEvent(new Event('blur'));
+}"""
+HIDE = """() => {
+    Object.defineProperty(document, 'visibilityState', {get: () => 'hidden', configurable: true});
+    Object.defineProperty(document, 'hidden', {get: () => true, configurable: true});
+    document.dispatchEvent(new Event('visibilitychange'));
+    window.dispatchEvent(new Event('blur'));
+}"""
+FOCUS = """() => {
+    delete document.hasFocus;
+    window.dispatchEvent(new Event('focus'));
+}"""
+
+
+def test_hidden_page_or_lost_focus_pauses_and_stops_credit(
+        app, db, live_server, desk, fast_player, staff, open_class, approved_learner, short_video, artifacts):
+    course = ready_course(db, staff, open_class, [short_video])
+    (lesson,) = lesson_ids(course)
+    page = desk.new_page()
+    sign_in(page, live_server, approved_learner.id_number)
+    open_lesson(page, live_server, lesson)
+    status = page.locator("#player-status")
+    video = page.locator(VIDEO)
+
+    # The window loses focus (another window in front): paused, and the learner is told why.
+    play(page)
+    wait_position(page, 1)
+    page.evaluate(BLUR)
+    page.wait_for_function("v => v.paused", arg=video.element_handle())
+    expect(status).to_have_text(zh(app, "The window lost focus; timing is paused."))
+    time.sleep(1.5)  # a heartbeat or two later the learner still reads why it stopped
+    expect(status).to_have_text(zh(app, "The window lost focus; timing is paused."))
+    page.evaluate(FOCUS)
+
+    # The page goes to the background (another app or tab): paused, said, and no credit while hidden.
+    play(page)
+    wait_position(page, 2)
+    page.evaluate(HIDE)
+    page.wait_for_function("v => v.paused", arg=video.element_handle())
+    expect(status).to_have_text(zh(app, "The page went to the background; timing is paused."))
+    wait_until(lambda: len(heartbeats(db, approved_learner, visible=False)) >= 2, message="heartbeats while hidden")
+    before = effective(db, approved_learner, lesson)
+    assert before > 0
+    shot(page, artifacts, "01-hidden.png")
+    expect(status).to_have_text(zh(app, "The page went to the background; timing is paused."))
+
+    # A script that keeps the video running in the background earns nothing either: the page says it is hidden.
+    video.evaluate("v => v.play()")
+    page.wait_for_function("v => !v.paused", arg=video.element_handle())
+    wait_until(lambda: len([b for b in heartbeats(db, approved_learner, visible=False) if b.playing]) >= 2,
+               message="heartbeats that play while hidden")
+    time.sleep(1)
+    after = effective(db, approved_learner, lesson)
+    assert after == pytest.approx(before, abs=1e-6), (before, after)
+    hidden = heartbeats(db, approved_learner, visible=False)
+    assert hidden and all(b.credited == 0 for b in hidden)
+    assert {b.reason for b in hidden if b.playing} == {"hidden"}
+    assert progress(db, approved_learner, lesson).completed_at is None
+
+
+# --- 5. a second tab takes over ------------------------------------------------------------------------
+
+def test_a_second_tab_on_the_same_lesson_takes_over(
+        app, db, live_server, desk, fast_player, staff, open_class, approved_learner, short_video, artifacts):
+    course = ready_course(db, staff, open_class, [short_video])
+    (lesson,) = lesson_ids(course)
+    first = desk.new_page()
+    sign_in(first, live_server, approved_learner.id_number)
+    open_lesson(first, live_server, lesson)
+    play(first)
+    wait_until(lambda: effective(db, approved_learner, lesson) > 0.5, message="credit on the first page")
+
+    second = desk.new_page()
+    open_lesson(second, live_server, lesson)
+    superseded = zh(app, "You continued on another page or device; this page no longer counts time.")
+    expect(first.locator("#player-status")).to_have_text(superseded)
+    first.wait_for_function("v => v.paused", arg=first.locator(VIDEO).element_handle())
+    shown = first.locator("#lesson-effective").text_content()
+    shot(first, artifacts, "01-first-tab-superseded.png")
+
+    db.session.expire_all()
+    old, new = db.session.scalars(select(Playback).order_by(Playback.id)).all()
+    db.session.commit()
+    assert not old.active and new.active
+    play(second)
+    wait_until(lambda: any(b.credited > 0 for b in heartbeats(db, approved_learner, playback_id=new.id)),
+               message="credit on the second page")
+    shot(second, artifacts, "02-second-tab-counts.png")
+
+    # The first page's heartbeats since the takeover: superseded and worth nothing; it has stopped sending.
+    old_beats = heartbeats(db, approved_learner, playback_id=old.id)
+    refused = [b for b in old_beats if b.reason == "superseded"]
+    assert refused and all(b.credited == 0 for b in refused)
+    first_refusal = refused[0].id
+    assert all(b.reason == "superseded" and b.credited == 0 for b in old_beats if b.id >= first_refusal)
+    time.sleep(1.5)
+    assert len(heartbeats(db, approved_learner, playback_id=old.id)) == len(old_beats)
+    expect(first.locator("#lesson-effective")).to_have_text(shown)
+
+
+# --- 6. idle sign-out ----------------------------------------------------------------------------------
+
+def test_idle_prompt_answered_keeps_studying_unanswered_ends_the_session(
+        app, db, live_server, desk, fast_player, staff, open_class, approved_learner, short_video, artifacts):
+    fast_player["LMS_IDLE_SECONDS"] = 3
+    fast_player["LMS_IDLE_GRACE_SECONDS"] = 3
+    course = ready_course(db, staff, open_class, [short_video])
+    (lesson,) = lesson_ids(course)
+    page = desk.new_page()
+    sign_in(page, live_server, approved_learner.id_number)
+    open_lesson(page, live_server, lesson)
+    dialog, ended = page.locator("#idle-dialog"), page.locator("#session-ended")
+
+    # No input for the idle limit: the prompt, with a countdown, and the video stops.
+    play(page)
+    expect(dialog).to_be_visible(timeout=6_000)
+    expect(page.locator("#idle-countdown")).to_have_text(re.compile(r"^[123]$"))
+    assert video_state(page)["paused"]
+    shot(page, artifacts, "01-idle-prompt.png")
+
+    # Answered in time: the session goes on and study counts again.
+    page.click("#still-here")
+    expect(dialog).to_be_hidden()
+    db.session.expire_all()
+    sessions = db.session.scalars(select(StudySession)).all()
+    db.session.commit()
+    assert len(sessions) == 1 and sessions[0].ended_at is None
+    before = effective(db, approved_learner, lesson)
+    play(page)
+    wait_until(lambda: effective(db, approved_learner, lesson) > before + 0.5, message="credit after answering")
+
+    # Not answered: the session ends for being idle, and the page says so.
+    expect(dialog).to_be_visible(timeout=6_000)
+    expect(ended).to_be_visible(timeout=6_000)
+    idle_message = zh(app, "Signed out of study after a period without activity; time is not counted.")
+    expect(page.locator("#session-ended-message")).to_have_text(idle_message)
+    expect(dialog).to_be_hidden()
+    shot(page, artifacts, "02-session-ended.png")
+    db.session.expire_all()
+    session = db.session.scalars(select(StudySession)).one()
+    db.session.commit()
+    assert session.end_reason == "idle" and session.ended_at is not None
+
+
+# --- 7. a phone in WeChat ------------------------------------------------------------------------------
+
+def test_phone_in_wechat_plays_the_lesson_and_earns_credit(
+        app, db, live_server, browser, pw, fast_player, staff, open_class, approved_learner, phone_video, artifacts):
+    course = ready_course(db, staff, open_class, [phone_video])
+    (lesson,) = lesson_ids(course)
+    device = dict(pw.devices["iPhone 13"])
+    device.pop("default_browser_type", None)
+    device["user_agent"] += WECHAT
+    context = browser.new_context(**device, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        sign_in(page, live_server, approved_learner.id_number)
+        assert "MicroMessenger/8.0.50" in page.evaluate("navigator.userAgent")
+        open_lesson(page, live_server, lesson)
+        expect(page.locator("#quality")).to_have_value("480p")  # 标清 on a phone, not 高清
+        assert_fits_phone_width(page)
+        started = time.monotonic()
+        play(page)
+        wait_until(lambda: effective(db, approved_learner, lesson) >= 2, message="credit on the phone")
+        elapsed = time.monotonic() - started
+        page.wait_for_function("() => document.getElementById('lesson-effective').textContent !== '0.0'"
+                               " || document.getElementById('lesson-coverage').textContent !== '0'")
+        shot(page, artifacts, "01-phone-playing.png")
+        assert effective(db, approved_learner, lesson) <= elapsed + 1
+        beats = heartbeats(db, approved_learner)
+        assert not [b.reason for b in beats if b.reason in REFUSALS]
+    finally:
+        context.close()
