@@ -16,7 +16,7 @@ from .extensions import db
 
 def register(app):
     group = click.Group("lms", help="Platform tasks.")
-    for command in (seed_reference, seed_demo, create_admin, rotate_keys, worker):
+    for command in (seed_reference, seed_demo, publish_demo, create_admin, rotate_keys, worker):
         group.add_command(command)
     app.cli.add_command(group)
 
@@ -46,6 +46,13 @@ def _demo_password() -> str:
         core = "".join(secrets.choice(alphabet) for _ in range(10))
         if any(c.isupper() for c in core) and any(c.islower() for c in core) and any(c.isdigit() for c in core):
             return core + "#"
+
+
+@click.command("publish-demo")
+def publish_demo():
+    """Publish demo courses whose videos the worker has transcoded."""
+    from .demo import publish_demo_courses
+    publish_demo_courses(utcnow())
 
 
 @click.command("seed-demo")

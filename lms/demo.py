@@ -11,7 +11,7 @@ from .catalogue.services import hours_plan
 from .core.clock import china_date
 from .core.iddocs import RESIDENT_ID, gb11643_check_char, parse_resident_id
 from .extensions import db
-from .institutions.models import PUBLISHED, Institution, TrainingClass
+from .institutions.models import APPROVED, PUBLISHED, Application, Institution, TrainingClass
 from .learners.models import Learner
 from .learners.services import id_number_hash
 
@@ -55,24 +55,73 @@ def build_demo(make_password, now) -> list[tuple[str, str, str]]:
                                gender=facts.gender, work_unit=unit, unit_category=category, position=position,
                                region_code="440604", education_level=education, created_at=now))
         logins.append((LEARNER, number, password))
-    _demo_classes(institution, today, now)
+    classes = _demo_classes(institution, today, now)
     db.session.commit()
+    _demo_course(institution, classes[0], now)
     return logins
 
 
-def _demo_classes(institution, today, now):
+def _demo_classes(institution, today, now) -> list[TrainingClass]:
     manager_hazchem = db.session.scalar(select(QualificationType).filter_by(
         audience=SAFETY_MANAGER, category="危险化学品经营单位"))
     principal_general = db.session.scalar(select(QualificationType).filter_by(
         audience=PRINCIPAL, category="一般生产经营单位"))
+    classes = []
     for title, qualification, training_type in (
             ("危险化学品经营单位安全生产管理人员再培训（演示班）", manager_hazchem, REFRESHER),
             ("一般生产经营单位主要负责人初训（演示班）", principal_general, INITIAL)):
         plan = hours_plan(qualification, training_type, institution.region_code)
-        db.session.add(TrainingClass(
+        training_class = TrainingClass(
             institution_id=institution.id, title=title, training_type=training_type,
             qualification_type_id=qualification.id, enrol_start=today - timedelta(days=7),
             enrol_end=today + timedelta(days=60), train_start=today, train_end=today + timedelta(days=90),
             capacity=50, offline_location="佛山市禅城区季华五路（演示地址）", total_hours=plan.total,
             required_online_hours=plan.online, status=PUBLISHED, published_at=now,
-            created_at=now))
+            created_at=now)
+        db.session.add(training_class)
+        classes.append(training_class)
+    return classes
+
+
+def _demo_course(institution, training_class, now) -> None:
+    """A published course of two short generated lessons in the first class's curriculum,
+    and the first demo learner approved into that class. The worker transcodes the videos."""
+    import tempfile
+    from pathlib import Path
+
+    from .core.context import Actor
+    from .demo_media import make_demo_clip
+    from .player import services
+    from .player.models import ClassCourse
+
+    staff = db.session.scalar(select(User).filter_by(username="li.laoshi"))
+    actor = Actor(staff, "cli", "seed-demo")
+    course = services.create_course(institution.id, services.CourseDraft(
+        "危险化学品经营单位安全管理基础（演示课程）", "危险化学品", 2.0,
+        "演示课程：视频为本地生成的测试画面。", "1.0", now.date()), now, actor)
+    with tempfile.TemporaryDirectory() as tmp:
+        for index, (title, pattern) in enumerate((("第一讲 法律法规与安全责任", "testsrc2"),
+                                                  ("第二讲 危险化学品储存与经营安全", "smptebars")), start=1):
+            clip = make_demo_clip(Path(tmp) / f"demo{index}.mp4", 30, pattern)
+            with open(clip, "rb") as stream:
+                services.add_lesson(course, title, clip.name, stream, now, actor, 10 ** 9)
+    # Published once the worker has transcoded the videos (flask lms worker --once in run_demo.sh).
+    db.session.add(ClassCourse(class_id=training_class.id, course_id=course.id))
+    first_learner = db.session.scalar(select(Learner).order_by(Learner.id))
+    db.session.add(Application(class_id=training_class.id, learner_id=first_learner.id, status=APPROVED,
+                               previous_certificate_no="T" + first_learner.id_number, submitted_at=now,
+                               reviewed_at=now, reviewed_by_id=staff.id))
+    db.session.commit()
+
+
+def publish_demo_courses(now) -> None:
+    """Publish demo courses whose videos are ready (run after the worker's first pass)."""
+    from .core.context import Actor
+    from .player import services
+    from .player.models import DRAFT, Course
+    staff = db.session.scalar(select(User).filter_by(username="li.laoshi"))
+    for course in db.session.scalars(select(Course).where(Course.status == DRAFT)):
+        try:
+            services.set_course_status(course, "published", now, Actor(staff, "cli", "seed-demo"))
+        except services.StudyError:
+            pass

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command: install what is missing, create the SQLite database, load demo data,
-# print the demo logins and serve the platform on http://127.0.0.1:8000 under gunicorn.
+# print the demo logins and serve the platform on http://127.0.0.1:8000 under gunicorn,
+# with the background worker that transcodes uploaded videos.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -8,5 +9,10 @@ export FLASK_APP=wsgi.py
 .venv/bin/flask db upgrade
 .venv/bin/flask lms seed-reference
 .venv/bin/flask lms seed-demo
+.venv/bin/flask lms worker --once      # transcode the demo lessons before the first visitor
+.venv/bin/flask lms publish-demo
+.venv/bin/flask lms worker &           # later uploads are transcoded in the background
+worker=$!
+trap 'kill $worker 2>/dev/null' EXIT
 echo "Serving on http://127.0.0.1:8000 (Ctrl+C to stop)"
-exec .venv/bin/gunicorn --workers 2 --bind 127.0.0.1:8000 --access-logfile - wsgi:app
+.venv/bin/gunicorn --workers 2 --bind 127.0.0.1:8000 --access-logfile - wsgi:app

@@ -27,6 +27,17 @@ def test_seed_demo_prints_working_random_logins(app, db):
     client = app.test_client()
     login(client, learner_login[1], learner_login[2])
     assert 'id="materials-missing"' in client.get("/me").get_data(as_text=True)
+    # The demo course's generated lessons are transcoded by the worker and published.
+    assert runner.invoke(args=["lms", "worker", "--once"]).exit_code == 0
+    assert runner.invoke(args=["lms", "publish-demo"]).exit_code == 0
+    from lms.player.models import Course
+    course = db.session.query(Course).one()
+    assert course.status == "published"
+    assert [r.name for r in course.lessons[0].video.renditions] == ["360p", "480p", "720p"]
+    first_learner = logins[3]
+    client = app.test_client()
+    login(client, first_learner[1], first_learner[2])
+    assert course.title in client.get("/study").get_data(as_text=True)
     # Running it again creates nothing new and shows the same logins.
     again = runner.invoke(args=["lms", "seed-demo"])
     assert again.output == result.output
