@@ -50,3 +50,4 @@ LMS_MAX_VIDEO_BYTES = 2 * 1024 ** 3
 LMS_X_ACCEL_PREFIX = None           # e.g. "/protected-media/": nginx serves the bytes (see README)
 LMS_TRANSCODE_LEASE_SECONDS = 120   # a job not renewed for this long is taken over by another worker
 LMS_TRANSCODE_MAX_ATTEMPTS = 3
+LMS_TRUSTED_PROXIES = 0            # reverse proxies in front of the app (production: 1)

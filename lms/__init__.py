@@ -33,6 +33,10 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app.config.update(overrides or {})
     _check_secrets(app)
 
+    if app.config["LMS_TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["LMS_TRUSTED_PROXIES"],
+                                x_proto=app.config["LMS_TRUSTED_PROXIES"])
     db.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)
