@@ -128,3 +128,8 @@ def test_completion_needs_coverage_and_effective_time():
     assert is_complete(covered=598, effective=598, duration=600, rules=RULES)
     assert not is_complete(covered=600, effective=500, duration=600, rules=RULES)
     assert not is_complete(covered=500, effective=900, duration=600, rules=RULES)
+
+
+def test_hidden_page_is_named_even_when_the_page_paused_itself():
+    verdict = judge(state(), beat(playing=False, visible=False), at(10), RULES)
+    assert verdict.reason == "hidden"

@@ -128,6 +128,9 @@ def test_idle_session_ends_and_stops_counting(db, app, staff, open_class, approv
     later = start + timedelta(seconds=IDLE_LIMIT + 3)
     result = send(approved_learner, playback.token, Beat(50, 3.0, True, True, True, 1.0), later, interacted=False)
     assert result.verdict.reason == "idle" and result.verdict.credited == 0 and result.session_ended == "idle"
+    from lms.audit.models import AuditLog
+    ended = db.session.query(AuditLog).filter_by(action="study_session_end").one()
+    assert ended.detail == "idle" and ended.user_id == approved_learner.user_id
 
 
 def test_renditions_are_recorded(db, staff, open_class, short_video):

@@ -46,11 +46,15 @@ LABELS = {
                "account_create": _l("Account created"), "password_activation": _l("Account activated"),
                "password_reset": _l("Password reset"), "password_reset_link": _l("Password link issued"),
                "institution_create": _l("Institution created"), "hours_rule_update": _l("Hours rule changed"),
-               "region_split_save": _l("Regional split saved"), "audit_export": _l("Log exported")},
+               "region_split_save": _l("Regional split saved"), "audit_export": _l("Log exported"),
+               "study_session_start": _l("Study session started"), "study_session_end": _l("Study session ended"),
+               "course_create": _l("Course created"), "lesson_add": _l("Lesson added"),
+               "course_published": _l("Course published"), "course_withdrawn": _l("Course withdrawn"),
+               "curriculum_add": _l("Course added to curriculum"), "course_self_enrol": _l("Optional course chosen")},
     "audit_detail": {"unknown_account": _l("Unknown account"), "locked": _l("Account locked"),
                      "wrong_password": _l("Wrong password"),
                      "wrong_password_locked": _l("Wrong password; account locked"),
-                     "disabled": _l("Account disabled")},
+                     "disabled": _l("Account disabled"), "idle": _l("No activity"), "logout": _l("Signed out")},
 }
 
 

@@ -96,12 +96,13 @@ def judge(state: PlaybackState, beat: Beat, now: datetime, rules: Rules) -> Verd
         return _reanchor(consumed, now, position, "started")
     if state.blocked_reason:
         return _reanchor(consumed, now, position if legit_position else state.anchor_position, state.blocked_reason)
-    if not beat.playing:
-        return _reanchor(consumed, now, position if legit_position else state.anchor_position, "paused")
+    # Hidden or unfocused first: the page pauses itself then, and the learner should read why.
     if not beat.visible:
         return _reanchor(consumed, now, position if legit_position else state.anchor_position, "hidden")
     if not beat.focused:
         return _reanchor(consumed, now, position if legit_position else state.anchor_position, "unfocused")
+    if not beat.playing:
+        return _reanchor(consumed, now, position if legit_position else state.anchor_position, "paused")
     elapsed = (now - state.anchor_at).total_seconds()
     if elapsed > rules.max_gap:
         return _reanchor(consumed, now, position if legit_position else state.anchor_position, "gap")

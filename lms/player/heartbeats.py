@@ -127,9 +127,8 @@ def _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds
 
 
 def _end_idle_session(session_id: int, now: datetime) -> None:
-    db.session.execute(update(SESSIONS).where(SESSIONS.c.id == session_id, SESSIONS.c.ended_at.is_(None))
-                       .values(ended_at=now, end_reason="idle"))  # rare: built when needed
-    db.session.execute(update(PLAYBACKS).where(PLAYBACKS.c.session_id == session_id).values(active=False))
+    from .services import end_session  # rare path; services builds on this module's neighbours
+    end_session(db.session.get(StudySession, session_id), "idle", now)
 
 
 def _update_progress(connection, row, verdict: accounting.Verdict, now: datetime, rules: accounting.Rules):

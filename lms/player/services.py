@@ -201,6 +201,7 @@ def live_session(learner: Learner, now: datetime) -> StudySession | None:
         StudySession.learner_id == learner.id, StudySession.ended_at.is_(None)).order_by(StudySession.id.desc()))
     if session is not None and _idle_expired(session, now):
         end_session(session, "idle", now)
+        db.session.commit()
         return None
     return session
 
@@ -211,15 +212,20 @@ def _idle_expired(session: StudySession, now: datetime) -> bool:
 
 
 def end_session(session: StudySession, reason: str, now: datetime) -> None:
+    """End a learning session (idle, logout, ...): its playbacks stop counting; logged.
+    The caller commits, so that the end and what caused it land together."""
     session.ended_at, session.end_reason = now, reason
     db.session.execute(update(Playback).where(Playback.session_id == session.id).values(active=False))
-    db.session.commit()
+    learner = db.session.get(Learner, session.learner_id)
+    record(Actor(None, session.ip, session.user_agent), "study_session_end", now, user=learner.user,
+           target=f"study_session:{session.id}", detail=reason)
 
 
 def end_learner_sessions(learner: Learner, reason: str, now: datetime) -> None:
     for session in db.session.scalars(select(StudySession).where(
             StudySession.learner_id == learner.id, StudySession.ended_at.is_(None))):
         end_session(session, reason, now)
+    db.session.commit()
 
 
 def start_playback(learner: Learner, lesson: Lesson, now: datetime, actor: Actor) -> Playback:

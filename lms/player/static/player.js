@@ -41,7 +41,7 @@
       option.value = src.name; option.textContent = label(src.name);
       quality.appendChild(option);
     });
-    if (current) quality.value = current;
+    quality.value = current;   // empty on first load: pickDefault() chooses by screen size
   }
 
   function label(name) { return {'360p': '流畅 360p', '480p': '标清 480p', '720p': '高清 720p'}[name] || name; }
