@@ -12,7 +12,7 @@ RULES = Rules(heartbeat_interval=10, max_gap=30, daily_cap_seconds=3600)
 
 def state(**changes):
     base = dict(session_live=True, active=True, last_seq=1, anchor_at=T0, anchor_position=100.0, clock_reserve=0.0,
-                furthest=100.0, duration=600.0, credited_today=0.0, blocked_reason=None)
+                furthest=100.0, duration=600.0, credited_today=0.0, anchor_playing=True, blocked_reason=None)
     base.update(changes)
     return PlaybackState(**base)
 
@@ -62,8 +62,28 @@ def test_frozen_position_earns_nothing():
 @pytest.mark.parametrize("flags, reason", [
     (dict(playing=False), "paused"), (dict(visible=False), "hidden"), (dict(focused=False), "unfocused")])
 def test_paused_hidden_or_unfocused_earns_nothing(flags, reason):
-    verdict = judge(state(), beat(**flags), at(10), RULES)
-    assert verdict.credited == 0 and verdict.reason == reason and verdict.anchor_at == at(10)
+    stopped = judge(state(anchor_playing=False), beat(**flags), at(10), RULES)
+    assert stopped.credited == 0 and stopped.reason == reason and stopped.anchor_at == at(10)
+    assert not stopped.anchor_playing
+    # Nothing is earned while it lasts either: the next report, still stopped, earns nothing.
+    still = judge(state(anchor_playing=False, anchor_at=at(10), anchor_position=110.0, last_seq=2, furthest=110.0),
+                  beat(seq=3, position=110.0, **flags), at(20), RULES)
+    assert still.credited == 0
+
+
+def test_the_stretch_before_a_pause_or_the_end_still_counts():
+    # Playing at the anchor, then paused (or ended) 8 s later at 108 s: those 8 s were watched.
+    paused = judge(state(), beat(position=108.0, playing=False), at(8), RULES)
+    assert paused.credited == 8.0 and paused.reason == "paused" and not paused.anchor_playing
+    ended = judge(state(duration=108.0), beat(position=108.0, playing=False), at(8), RULES)
+    assert ended.credited == 8.0 and ended.covered == (100.0, 108.0)
+    # Playing at the anchor, but the report claims more than the clock allows: still refused.
+    assert judge(state(), beat(position=300.0, playing=False), at(8), RULES).credited == 0
+
+
+def test_waiting_before_pressing_play_is_not_a_frozen_video():
+    waited = judge(state(anchor_playing=False), beat(position=101.0), at(10), RULES)
+    assert waited.reason is None and waited.credited == 1.0 and waited.anchor_playing
 
 
 def test_seeking_back_is_allowed_but_that_interval_earns_nothing():

@@ -136,3 +136,31 @@ def test_idle_session_ends_and_stops_counting(db, app, staff, open_class, approv
 def test_renditions_are_recorded(db, staff, open_class, short_video):
     ready_course(db, staff, open_class, [short_video])
     assert {r.name for r in db.session.query(Rendition)} == {"360p"}
+
+
+def test_heartbeats_sent_together_earn_once(app, db, staff, open_class, approved_learner, tmp_path):
+    """A page (or a script) firing many heartbeats at once must not multiply the credit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lms.player.models import LessonProgress
+    course = ready_course(db, staff, open_class, [make_video(tmp_path / "long.mp4", 30, audio=False)])
+    start = utcnow()
+    playback = services.start_playback(approved_learner, course.lessons[0], start, Actor(approved_learner.user))
+    user_id, token = approved_learner.user_id, playback.token
+    send(approved_learner, token, Beat(1, 0.0, True, True, True, 1.0), start)
+    seq = [1]
+
+    def fire(second, index):
+        with app.app_context():
+            beat = Beat(seq[0] + index + 1, float(second), True, True, True, 1.0)
+            return heartbeats.record_heartbeat(user_id, token, beat, True, start + timedelta(seconds=second),
+                                               "127.0.0.1", RULES, IDLE_LIMIT).verdict.credited
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for second in range(1, 9):
+            credits = list(pool.map(lambda i, s=second: fire(s, i), range(8)))
+            seq[0] += 8
+            assert sum(credits) <= 1.0 + 1e-6, credits
+    db.session.expire_all()
+    progress = db.session.query(LessonProgress).filter_by(learner_id=approved_learner.id).one()
+    assert progress.effective_seconds <= 8.0 + 1e-6

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 # Reasons that earn nothing because something looks wrong; staff see them counted per learner.
-REFUSALS = ("session_ended", "superseded", "replay", "client_clock", "beyond_length", "jump", "rate_change",
+REFUSALS = ("session_ended", "superseded", "replay", "concurrent", "client_clock", "beyond_length", "jump", "rate_change",
             "server_clock", "frozen", "gap", "idle", "daily_cap", "check_due")
 # Reasons that earn nothing in normal use.
 PAUSES = ("paused", "hidden", "unfocused", "seek_back", "started")
@@ -56,6 +56,7 @@ class PlaybackState:
     furthest: float
     duration: float
     credited_today: float
+    anchor_playing: bool = False       # whether the video was playing when the anchor was set
     blocked_reason: str | None = None  # set by another module, e.g. a face check that is due
 
 
@@ -68,15 +69,13 @@ class Verdict:
     anchor_position: float | None
     clock_reserve: float
     accepted_seq: bool  # whether this heartbeat's sequence number is consumed
-
-    @property
-    def keeps_position(self) -> bool:
-        return self.anchor_position is not None
+    anchor_playing: bool = False
 
 
 def judge(state: PlaybackState, beat: Beat, now: datetime, rules: Rules) -> Verdict:
     """Decide what one heartbeat earns and where the playback's anchor moves."""
-    unchanged = Verdict(0.0, None, None, state.anchor_at, state.anchor_position, state.clock_reserve, False)
+    unchanged = Verdict(0.0, None, None, state.anchor_at, state.anchor_position, state.clock_reserve, False,
+                        state.anchor_playing)
     if not state.session_live:
         return replace(unchanged, reason="session_ended")
     if not state.active:
@@ -90,49 +89,62 @@ def judge(state: PlaybackState, beat: Beat, now: datetime, rules: Rules) -> Verd
         return replace(consumed, reason="beyond_length")
     position = min(beat.position, state.duration)
     legit_position = position <= state.furthest + rules.position_slack
+    fallback = position if legit_position else state.anchor_position
+    stopped = _stopped_reason(beat)
+    moving = stopped is None
     if state.anchor_at is None or state.anchor_position is None:
         if not legit_position:
             return replace(consumed, reason="jump")
-        return _reanchor(consumed, now, position, "started")
+        return _reanchor(consumed, now, position, "started", moving)
     if state.blocked_reason:
-        return _reanchor(consumed, now, position if legit_position else state.anchor_position, state.blocked_reason)
-    # Hidden or unfocused first: the page pauses itself then, and the learner should read why.
-    if not beat.visible:
-        return _reanchor(consumed, now, position if legit_position else state.anchor_position, "hidden")
-    if not beat.focused:
-        return _reanchor(consumed, now, position if legit_position else state.anchor_position, "unfocused")
-    if not beat.playing:
-        return _reanchor(consumed, now, position if legit_position else state.anchor_position, "paused")
+        return _reanchor(consumed, now, fallback, state.blocked_reason, False)
+    if stopped and not state.anchor_playing:
+        return _reanchor(consumed, now, fallback, stopped, False)
+    # From here the video was playing at the anchor: a pause, the end or a hidden page still
+    # earns the forward stretch up to that moment, judged like any other progress.
     elapsed = (now - state.anchor_at).total_seconds()
     if elapsed > rules.max_gap:
-        return _reanchor(consumed, now, position if legit_position else state.anchor_position, "gap")
+        return _reanchor(consumed, now, fallback, "gap", moving)
     delta = position - state.anchor_position
     if delta < -rules.position_slack:
-        return _reanchor(consumed, now, position, "seek_back")
+        return _reanchor(consumed, now, position, "seek_back", moving)
     allowed = elapsed * (1 + rules.rate_slack) + rules.position_slack
     if abs(beat.rate - 1.0) > 1e-6:
         return _reanchor(consumed, now, position if legit_position and delta <= allowed else state.anchor_position,
-                         "rate_change")
+                         "rate_change", moving)
     if delta > allowed:
         # Progress faster than the clock: a jump if it leaves the watched part, else a rate trick.
         reason = "jump" if not legit_position or delta > 2 * elapsed + rules.position_slack else "server_clock"
-        return _reanchor(consumed, now, state.anchor_position, reason)
+        return _reanchor(consumed, now, state.anchor_position, reason, moving)
     delta = max(delta, 0.0)
     budget = elapsed + state.clock_reserve
     credit = min(delta, budget)
     reserve = min(rules.position_slack, budget - credit)
-    reason = "frozen" if elapsed >= 2 and delta < 0.25 * elapsed else None
+    frozen = state.anchor_playing and elapsed >= 2 and delta < 0.25 * elapsed
+    reason = stopped or ("frozen" if frozen else None)
     remaining_today = max(rules.daily_cap_seconds - state.credited_today, 0.0)
     if credit > remaining_today:
         credit, reason = remaining_today, "daily_cap"
     covered = (state.anchor_position, state.anchor_position + delta) if credit > 0 else None
     if covered and reason == "daily_cap":
         covered = (state.anchor_position, state.anchor_position + credit)
-    return Verdict(round(credit, 3), reason, covered, now, position, reserve, True)
+    return Verdict(round(credit, 3), reason, covered, now, position, reserve, True, moving)
 
 
-def _reanchor(verdict: Verdict, now: datetime, position: float | None, reason: str) -> Verdict:
-    return replace(verdict, reason=reason, anchor_at=now, anchor_position=position, clock_reserve=0.0)
+def _stopped_reason(beat: Beat) -> str | None:
+    # Hidden or unfocused first: the page pauses itself then, and the learner should read why.
+    if not beat.visible:
+        return "hidden"
+    if not beat.focused:
+        return "unfocused"
+    if not beat.playing:
+        return "paused"
+    return None
+
+
+def _reanchor(verdict: Verdict, now: datetime, position: float | None, reason: str, playing: bool) -> Verdict:
+    return replace(verdict, reason=reason, anchor_at=now, anchor_position=position, clock_reserve=0.0,
+                   anchor_playing=playing)
 
 
 def _epoch(now: datetime) -> float:

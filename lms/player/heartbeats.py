@@ -26,6 +26,13 @@ INTERACTION_WRITE_EVERY = 5.0  # seconds; fresher interaction times are not wort
 CREDIT_GATES = []
 
 
+ATTEMPTS = 3  # heartbeats of one playback that arrive together are judged one after the other
+
+
+class _Raced(Exception):
+    """Another heartbeat of the same playback moved it on between our read and our write."""
+
+
 class UnknownPlayback(RuleViolation):
     def __init__(self):
         super().__init__("unknown_playback")
@@ -43,19 +50,24 @@ class HeartbeatResult:
 
 def record_heartbeat(user_id: int, token: str, beat: accounting.Beat, interacted: bool, now: datetime, ip: str,
                      rules: accounting.Rules, idle_limit_seconds: float) -> HeartbeatResult:
-    """Judge one heartbeat of the signed-in user's playback, keep it with its verdict, add what it earned."""
-    try:
-        return _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds)
-    except IntegrityError:  # two first heartbeats raced to create the progress row; the second retries
-        db.session.rollback()
-        return _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds)
+    """Judge one heartbeat of the signed-in user's playback, keep it with its verdict, add what it earned.
+
+    Two heartbeats of one playback read at the same moment must not both earn from the same
+    anchor: the anchor moves only from the state that was judged, and the loser is judged again
+    on the new state; one that keeps losing is kept as a "concurrent" refusal."""
+    for _ in range(ATTEMPTS):
+        try:
+            return _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds)
+        except (IntegrityError, _Raced):
+            db.session.rollback()
+    return _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds, refuse="concurrent")
 
 
 def _build_load_statement():
     p, g, d = PLAYBACKS, PROGRESS, DAILY
     return (
         select(p.c.id, p.c.learner_id, p.c.session_id, p.c.lesson_id, p.c.active, p.c.last_seq, p.c.anchor_at,
-               p.c.anchor_position, p.c.clock_reserve, SESSIONS.c.ended_at, SESSIONS.c.end_reason,
+               p.c.anchor_position, p.c.clock_reserve, p.c.anchor_playing, SESSIONS.c.ended_at, SESSIONS.c.end_reason,
                SESSIONS.c.last_interaction_at, VIDEOS.c.duration, g.c.id.label("progress_id"),
                g.c.effective_seconds, g.c.coverage, g.c.covered_seconds, g.c.furthest, g.c.resume_position,
                g.c.completed_at, d.c.id.label("daily_id"), d.c.seconds.label("daily_seconds"))
@@ -72,7 +84,8 @@ def _build_load_statement():
 # Built once: statement construction and cache-key generation would otherwise dominate the request.
 LOAD = _build_load_statement()
 INSERT_HEARTBEAT = insert(HEARTBEATS)
-MOVE_ANCHOR = update(PLAYBACKS).where(PLAYBACKS.c.id == bindparam("playback_id"))
+MOVE_ANCHOR = update(PLAYBACKS).where(PLAYBACKS.c.id == bindparam("playback_id"),
+                                      PLAYBACKS.c.last_seq == bindparam("judged_seq"))
 TOUCH_SESSION = update(SESSIONS).where(SESSIONS.c.id == bindparam("session_id"))
 INSERT_PROGRESS = insert(PROGRESS)
 UPDATE_PROGRESS = update(PROGRESS).where(PROGRESS.c.id == bindparam("progress_id")).values(
@@ -86,7 +99,7 @@ def _load(connection, user_id: int, token: str, day):
     return connection.execute(LOAD, {"token": token, "user_id": user_id, "day": day}).one_or_none()
 
 
-def _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds) -> HeartbeatResult:
+def _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds, refuse=None) -> HeartbeatResult:
     day = china_date(now)
     connection = db.session.connection()
     row = _load(connection, user_id, token, day)
@@ -104,10 +117,18 @@ def _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds
         session_live=session_live, active=row.active and session_live, last_seq=row.last_seq,
         anchor_at=row.anchor_at, anchor_position=row.anchor_position, clock_reserve=row.clock_reserve,
         furthest=row.furthest or 0.0, duration=row.duration, credited_today=row.daily_seconds or 0.0,
-        blocked_reason=blocked)
+        anchor_playing=row.anchor_playing, blocked_reason=blocked)
     verdict = accounting.judge(state, beat, now, rules)
+    if refuse:
+        verdict = accounting.Verdict(0.0, refuse, None, row.anchor_at, row.anchor_position, row.clock_reserve,
+                                     False, row.anchor_playing)
     if end_reason == "idle" and verdict.reason == "session_ended":
         verdict = replace(verdict, reason="idle")
+    if verdict.accepted_seq and connection.execute(MOVE_ANCHOR, dict(
+            playback_id=row.id, judged_seq=row.last_seq, last_seq=beat.seq, anchor_at=verdict.anchor_at,
+            anchor_position=verdict.anchor_position, clock_reserve=verdict.clock_reserve,
+            anchor_playing=verdict.anchor_playing)).rowcount != 1:
+        raise _Raced()
     connection.execute(INSERT_HEARTBEAT, dict(
         playback_id=row.id, learner_id=row.learner_id, lesson_id=row.lesson_id, received_at=now, seq=beat.seq,
         client_time=beat.client_time, position=beat.position, playing=beat.playing, visible=beat.visible,
@@ -115,10 +136,6 @@ def _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds
         covered_from=verdict.covered[0] if verdict.covered else None,
         covered_to=verdict.covered[1] if verdict.covered else None, reason=verdict.reason, voided=False,
         ip=ip[:64]))
-    if verdict.accepted_seq:
-        connection.execute(MOVE_ANCHOR, dict(
-            playback_id=row.id, last_seq=beat.seq, anchor_at=verdict.anchor_at,
-            anchor_position=verdict.anchor_position, clock_reserve=verdict.clock_reserve))
     totals = _update_progress(connection, row, verdict, now, rules)
     if verdict.credited > 0:
         _add_daily(connection, row, day, verdict.credited)

@@ -27,6 +27,7 @@ REASONS = {
     "idle": _l("Signed out of study after a period without activity; time is not counted."),
     "superseded": _l("You continued on another page or device; this page no longer counts time."),
     "replay": _l("A repeated report was ignored."),
+    "concurrent": _l("Reports arrived at the same moment; this one was not counted."),
     "client_clock": _l("This device's clock is wrong; time is not counted."),
     "beyond_length": _l("The reported position is outside the video."),
     "jump": _l("Skipping ahead is not allowed; time is not counted."),

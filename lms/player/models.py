@@ -140,6 +140,7 @@ class Playback(db.Model):
     anchor_at: Mapped[datetime | None]       # server time of the last accepted heartbeat
     anchor_position: Mapped[float | None]    # video position at that time
     clock_reserve: Mapped[float] = mapped_column(default=0.0)  # server seconds elapsed but not yet credited
+    anchor_playing: Mapped[bool] = mapped_column(default=False)  # the video was playing at the anchor
 
 
 class Heartbeat(db.Model):

@@ -160,6 +160,7 @@ def upgrade():
     sa.Column('anchor_at', sa.DateTime(), nullable=True),
     sa.Column('anchor_position', sa.Double(), nullable=True),
     sa.Column('clock_reserve', sa.Double(), nullable=False),
+    sa.Column('anchor_playing', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['learner_id'], ['learners.id'], name=op.f('fk_playbacks_learner_id_learners')),
     sa.ForeignKeyConstraint(['lesson_id'], ['lessons.id'], name=op.f('fk_playbacks_lesson_id_lessons')),
     sa.ForeignKeyConstraint(['session_id'], ['study_sessions.id'], name=op.f('fk_playbacks_session_id_study_sessions')),

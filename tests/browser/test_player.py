@@ -107,6 +107,11 @@ def open_lesson(page, base, lesson_id):
     }""")
 
 
+def shot_screen(page, artifacts, name):
+    """What is on the screen, for the dialogs: they are fixed to the viewport, not to the whole page."""
+    page.screenshot(path=str(artifacts / name))
+
+
 def statuses(page) -> list[str]:
     return page.evaluate("window.__statuses")
 
@@ -165,7 +170,8 @@ def test_watching_a_lesson_to_the_end_completes_it_and_unlocks_the_next(
     assert row.covered_seconds >= duration - 1.5
     beats = heartbeats(db, approved_learner)
     assert sum(b.credited for b in beats) == pytest.approx(row.effective_seconds, abs=0.01)
-    assert not [b.reason for b in beats if b.reason in REFUSALS], "honest watching was refused"
+    refused = [(b.seq, b.reason) for b in beats if b.reason in REFUSALS]
+    assert not refused, f"honest watching was refused: {refused}"
 
     # The next lesson is open now: its entry in the list is a link that leads to a working player.
     page.reload()
@@ -298,6 +304,7 @@ def test_hidden_page_or_lost_focus_pauses_and_stops_credit(
     expect(status).to_have_text(zh(app, "The window lost focus; timing is paused."))
     time.sleep(1.5)  # a heartbeat or two later the learner still reads why it stopped
     expect(status).to_have_text(zh(app, "The window lost focus; timing is paused."))
+    shot(page, artifacts, "01-unfocused.png")
     page.evaluate(FOCUS)
 
     # The page goes to the background (another app or tab): paused, said, and no credit while hidden.
@@ -309,7 +316,7 @@ def test_hidden_page_or_lost_focus_pauses_and_stops_credit(
     wait_until(lambda: len(heartbeats(db, approved_learner, visible=False)) >= 2, message="heartbeats while hidden")
     before = effective(db, approved_learner, lesson)
     assert before > 0
-    shot(page, artifacts, "01-hidden.png")
+    shot(page, artifacts, "02-hidden.png")
     expect(status).to_have_text(zh(app, "The page went to the background; timing is paused."))
 
     # A script that keeps the video running in the background earns nothing either: the page says it is hidden.
@@ -321,7 +328,10 @@ def test_hidden_page_or_lost_focus_pauses_and_stops_credit(
     after = effective(db, approved_learner, lesson)
     assert after == pytest.approx(before, abs=1e-6), (before, after)
     hidden = heartbeats(db, approved_learner, visible=False)
-    assert hidden and all(b.credited == 0 for b in hidden)
+    # The report that says "hidden" may still earn the stretch watched before the page was hidden
+    # (at most one heartbeat interval); nothing after it earns.
+    assert hidden and hidden[0].credited <= app.config["LMS_HEARTBEAT_SECONDS"] + 1.5
+    assert all(b.credited == 0 for b in hidden[1:])
     assert {b.reason for b in hidden if b.playing} == {"hidden"}
     assert progress(db, approved_learner, lesson).completed_at is None
 
@@ -384,7 +394,7 @@ def test_idle_prompt_answered_keeps_studying_unanswered_ends_the_session(
     expect(dialog).to_be_visible(timeout=6_000)
     expect(page.locator("#idle-countdown")).to_have_text(re.compile(r"^[123]$"))
     assert video_state(page)["paused"]
-    shot(page, artifacts, "01-idle-prompt.png")
+    shot_screen(page, artifacts, "01-idle-prompt.png")
 
     # Answered in time: the session goes on and study counts again.
     page.click("#still-here")
@@ -403,7 +413,7 @@ def test_idle_prompt_answered_keeps_studying_unanswered_ends_the_session(
     idle_message = zh(app, "Signed out of study after a period without activity; time is not counted.")
     expect(page.locator("#session-ended-message")).to_have_text(idle_message)
     expect(dialog).to_be_hidden()
-    shot(page, artifacts, "02-session-ended.png")
+    shot_screen(page, artifacts, "02-session-ended.png")
     db.session.expire_all()
     session = db.session.scalars(select(StudySession)).one()
     db.session.commit()
@@ -436,7 +446,7 @@ def test_phone_in_wechat_plays_the_lesson_and_earns_credit(
                                " || document.getElementById('lesson-coverage').textContent !== '0'")
         shot(page, artifacts, "01-phone-playing.png")
         assert effective(db, approved_learner, lesson) <= elapsed + 1
-        beats = heartbeats(db, approved_learner)
-        assert not [b.reason for b in beats if b.reason in REFUSALS]
+        refused = [(b.seq, b.reason) for b in heartbeats(db, approved_learner) if b.reason in REFUSALS]
+        assert not refused, f"honest watching was refused: {refused}"
     finally:
         context.close()

@@ -85,12 +85,19 @@
 
   function beat() {
     if (!s.token || s.ended) return;
+    // One report at a time, so that the server sees them in order ('pause' and 'ended' come together):
+    // a report asked for meanwhile is sent, with the state of that moment, when the answer arrives.
+    if (s.sending) { s.again = true; return; }
     s.seq += 1;
     var body = {playback: s.token, seq: s.seq, position: video.currentTime, playing: !video.paused && !video.ended,
                 visible: document.visibilityState === 'visible', focused: document.hasFocus(),
                 rate: video.playbackRate, client_time: Date.now() / 1000, interacted: s.interacted};
     s.interacted = false;
-    post(cfg.heartbeatUrl, body).then(handle).catch(function () {});
+    s.sending = true;
+    post(cfg.heartbeatUrl, body).then(handle).catch(function () {}).then(function () {
+      s.sending = false;
+      if (s.again) { s.again = false; beat(); }
+    });
   }
 
   function handle(res) {
