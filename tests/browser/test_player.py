@@ -107,6 +107,15 @@ def open_lesson(page, base, lesson_id):
     }""")
 
 
+def study_one_lesson(db, staff, open_class, learner, video, context, base):
+    """A one-lesson course in the learner's class, opened in a new page of ``context``."""
+    (lesson,) = lesson_ids(ready_course(db, staff, open_class, [video]))
+    page = context.new_page()
+    sign_in(page, base, learner.id_number)
+    open_lesson(page, base, lesson)
+    return lesson, page
+
+
 def shot_screen(page, artifacts, name):
     """What is on the screen, for the dialogs: they are fixed to the viewport, not to the whole page."""
     page.screenshot(path=str(artifacts / name))
@@ -188,11 +197,7 @@ def test_watching_a_lesson_to_the_end_completes_it_and_unlocks_the_next(
 
 def test_jumping_to_the_end_from_the_console_earns_nothing(
         app, db, live_server, desk, fast_player, staff, open_class, approved_learner, long_video, artifacts):
-    course = ready_course(db, staff, open_class, [long_video])
-    (lesson,) = lesson_ids(course)
-    page = desk.new_page()
-    sign_in(page, live_server, approved_learner.id_number)
-    open_lesson(page, live_server, lesson)
+    lesson, page = study_one_lesson(db, staff, open_class, approved_learner, long_video, desk, live_server)
     started = time.monotonic()
     play(page)
     wait_position(page, 2)
@@ -229,11 +234,7 @@ def test_jumping_to_the_end_from_the_console_earns_nothing(
 
 def test_sixteen_times_speed_earns_nothing_beyond_real_time(
         app, db, live_server, desk, fast_player, staff, open_class, approved_learner, long_video, artifacts):
-    course = ready_course(db, staff, open_class, [long_video])
-    (lesson,) = lesson_ids(course)
-    page = desk.new_page()
-    sign_in(page, live_server, approved_learner.id_number)
-    open_lesson(page, live_server, lesson)
+    lesson, page = study_one_lesson(db, staff, open_class, approved_learner, long_video, desk, live_server)
     started = time.monotonic()
     play(page)
     wait_position(page, 1.5)
@@ -288,11 +289,7 @@ FOCUS = """() => {
 
 def test_hidden_page_or_lost_focus_pauses_and_stops_credit(
         app, db, live_server, desk, fast_player, staff, open_class, approved_learner, short_video, artifacts):
-    course = ready_course(db, staff, open_class, [short_video])
-    (lesson,) = lesson_ids(course)
-    page = desk.new_page()
-    sign_in(page, live_server, approved_learner.id_number)
-    open_lesson(page, live_server, lesson)
+    lesson, page = study_one_lesson(db, staff, open_class, approved_learner, short_video, desk, live_server)
     status = page.locator("#player-status")
     video = page.locator(VIDEO)
 
@@ -382,11 +379,7 @@ def test_idle_prompt_answered_keeps_studying_unanswered_ends_the_session(
         app, db, live_server, desk, fast_player, staff, open_class, approved_learner, short_video, artifacts):
     fast_player["LMS_IDLE_SECONDS"] = 3
     fast_player["LMS_IDLE_GRACE_SECONDS"] = 3
-    course = ready_course(db, staff, open_class, [short_video])
-    (lesson,) = lesson_ids(course)
-    page = desk.new_page()
-    sign_in(page, live_server, approved_learner.id_number)
-    open_lesson(page, live_server, lesson)
+    lesson, page = study_one_lesson(db, staff, open_class, approved_learner, short_video, desk, live_server)
     dialog, ended = page.locator("#idle-dialog"), page.locator("#session-ended")
 
     # No input for the idle limit: the prompt, with a countdown, and the video stops.
