@@ -85,7 +85,7 @@ def add_lesson(course: Course, title: str, filename: str, stream, now: datetime,
         db.session.commit()
     except Exception:
         db.session.rollback()
-        _remove_tree(folder)
+        shutil.rmtree(folder, ignore_errors=True)
         raise
     return lesson
 
@@ -99,10 +99,6 @@ def _save_stream(stream, path: Path, max_bytes: int) -> int:
                 raise StudyError("video_too_large")
             out.write(chunk)
     return size
-
-
-def _remove_tree(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def set_course_status(course: Course, status: str, now: datetime, actor: Actor) -> None:

@@ -1,4 +1,6 @@
 """Thin handlers: course management for staff, study pages and the heartbeat API for learners."""
+from functools import wraps
+
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
                    url_for)
 from flask_babel import gettext as _
@@ -203,17 +205,20 @@ def _api_error(message: str, status: int, code: str):
     return jsonify(error=message, code=code), status
 
 
-def _learner_or_403():
-    if not current_user.is_authenticated or current_user.role != LEARNER:
-        return None
-    return current_user.learner
+def learner_api(view):
+    """JSON endpoints for signed-in learners: anyone else gets a JSON 403, not a login redirect."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated or current_user.role != LEARNER:
+            return _api_error(_("Please sign in as a learner."), 403, "forbidden")
+        return view(*args, **kwargs)
+    return wrapped
 
 
 @bp.route("/api/player/start", methods=["POST"])
+@learner_api
 def api_start():
-    learner = _learner_or_403()
-    if learner is None:
-        return _api_error(_("Please sign in as a learner."), 403, "forbidden")
+    learner = current_user.learner
     payload = request.get_json(silent=True) or {}
     lesson = db.session.get(Lesson, payload.get("lesson_id") if isinstance(payload.get("lesson_id"), int) else 0)
     if lesson is None:
@@ -242,9 +247,8 @@ def _beat_from(payload) -> accounting.Beat | None:
 
 
 @bp.route("/api/player/heartbeat", methods=["POST"])
+@learner_api
 def api_heartbeat():
-    if not current_user.is_authenticated or current_user.role != LEARNER:
-        return _api_error(_("Please sign in as a learner."), 403, "forbidden")
     payload = request.get_json(silent=True)
     beat = _beat_from(payload) if isinstance(payload, dict) else None
     if beat is None or not isinstance(payload.get("playback"), str):
@@ -264,21 +268,19 @@ def api_heartbeat():
 
 
 @bp.route("/api/player/still-here", methods=["POST"])
+@learner_api
 def api_still_here():
-    learner = _learner_or_403()
-    if learner is None:
-        return _api_error(_("Please sign in as a learner."), 403, "forbidden")
+    learner = current_user.learner
     if not services.still_here(learner, utcnow()):
         return _api_error(reason_text("idle"), 409, "session_ended")
     return jsonify(ok=True)
 
 
 @bp.route("/api/player/idle-timeout", methods=["POST"])
+@learner_api
 def api_idle_timeout():
     """The page's idle prompt went unanswered: end the learning session now."""
-    learner = _learner_or_403()
-    if learner is None:
-        return _api_error(_("Please sign in as a learner."), 403, "forbidden")
+    learner = current_user.learner
     services.end_learner_sessions(learner, "idle", utcnow())
     return jsonify(ended=True, message=reason_text("idle"))
 
