@@ -61,6 +61,12 @@ def test_malformed_heartbeats_get_json_errors(course, learner_client):
     assert learner_client.post("/api/player/heartbeat", data="not json").status_code == 400
     response = learner_client.post("/api/player/heartbeat", json={"playback": "x", "seq": "a"})
     assert response.status_code == 400 and "error" in response.get_json()
+    token = start(learner_client, course.lessons[0].id)["playback"]
+    for bad in (dict(seq=10 ** 30), dict(seq=-1), dict(position=float("nan")), dict(rate=float("inf")),
+                dict(client_time=float("nan")), dict(position="ahead")):
+        fields = {"seq": 1, "position": 0.0, **bad}
+        response = heartbeat(learner_client, token, fields.pop("seq"), fields.pop("position"), **fields)
+        assert response.status_code == 400 and response.get_json()["code"] == "malformed", bad
     unknown = heartbeat(learner_client, "no-such-token", 1, 0.0)
     assert unknown.status_code == 409 and unknown.get_json()["code"] == "unknown_playback"
 

@@ -1,4 +1,5 @@
 """Thin handlers: course management for staff, study pages and the heartbeat API for learners."""
+import math
 from functools import wraps
 
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
@@ -220,7 +221,8 @@ def learner_api(view):
 def api_start():
     learner = current_user.learner
     payload = request.get_json(silent=True) or {}
-    lesson = db.session.get(Lesson, payload.get("lesson_id") if isinstance(payload.get("lesson_id"), int) else 0)
+    lesson_id = payload.get("lesson_id")
+    lesson = db.session.get(Lesson, lesson_id) if type(lesson_id) is int else None  # bool is an int too
     if lesson is None:
         return _api_error(_("The lesson does not exist."), 404, "not_found")
     try:
@@ -236,14 +238,22 @@ def api_start():
                  for r in renditions])
 
 
+MAX_SEQ = 2 ** 31 - 1  # the column is a 32-bit integer on PostgreSQL
+
+
 def _beat_from(payload) -> accounting.Beat | None:
+    """The claimed heartbeat, or None when a field is missing, of the wrong type or not a finite number."""
     try:
-        return accounting.Beat(
+        beat = accounting.Beat(
             seq=int(payload["seq"]), position=float(payload["position"]), playing=bool(payload["playing"]),
             visible=bool(payload["visible"]), focused=bool(payload["focused"]), rate=float(payload["rate"]),
             client_time=float(payload["client_time"]) if payload.get("client_time") is not None else None)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         return None
+    numbers = (beat.position, beat.rate) + ((beat.client_time,) if beat.client_time is not None else ())
+    if not 0 < beat.seq <= MAX_SEQ or not all(math.isfinite(n) for n in numbers):
+        return None
+    return beat
 
 
 @bp.route("/api/player/heartbeat", methods=["POST"])
