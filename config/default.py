@@ -51,3 +51,15 @@ LMS_X_ACCEL_PREFIX = None           # e.g. "/protected-media/": nginx serves the
 LMS_TRANSCODE_LEASE_SECONDS = 120   # a job not renewed for this long is taken over by another worker
 LMS_TRANSCODE_MAX_ATTEMPTS = 3
 LMS_TRUSTED_PROXIES = 0            # reverse proxies in front of the app (production: 1)
+
+# Face enrolment and checks (lms/proctor). Thresholds: see README "Face checks" for the measurements.
+LMS_FACE_CHECKS = True              # tests of unrelated modules turn it off; production keeps it on
+LMS_FACE_MATCH_DISTANCE = 0.60      # encoding distance below which a frame shows the enrolled person
+LMS_FACE_DOUBTFUL_BAND = 0.05       # results this close to the threshold go to staff review
+LMS_FACE_MIN_YAW_CHANGE = 0.10      # liveness: how far the head must turn across the frames
+LMS_FACE_MIN_SHARPNESS = 20.0       # enrolment photo: variance of the Laplacian over the face
+LMS_FACE_CHECK_ATTEMPTS = 3         # tries per check ...
+LMS_FACE_CHECK_WINDOW_SECONDS = 180 # ... within this long after it is due; then the learner is signed out
+LMS_FACE_CHECK_MIN_SECONDS = 300    # random interval between checks during study;
+LMS_FACE_CHECK_MAX_SECONDS = 900    # never above 900 (15 minutes): the app refuses to start otherwise
+LMS_FACE_EVIDENCE_DAYS = 1095       # retention of captured frames (decisions and scores are kept)

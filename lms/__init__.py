@@ -87,6 +87,8 @@ def _check_secrets(app: Flask) -> None:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         raise KeyConfigError("no database configured (LMS_DATABASE_URL)")
     app.extensions["lms_cipher"] = cipher_from_config(app.config)
+    from .proctor.decisions import policy_from_config
+    policy_from_config(app.config)  # refuses a face-check interval above 15 minutes
 
 
 def _select_locale() -> str:

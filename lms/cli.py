@@ -98,13 +98,21 @@ def rotate_keys():
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Process the jobs waiting now, then stop.")
 def worker(once):
-    """Run background jobs (video transcoding) until stopped."""
+    """Run background jobs (video transcoding, face-check housekeeping) until stopped."""
     import logging
 
     from .player import jobs
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if once:
+        _housekeeping(utcnow())
         while jobs.run_once():
             pass
         return
-    jobs.run_forever()
+    jobs.run_forever(housekeeping=_housekeeping)
+
+
+def _housekeeping(now):
+    """Unanswered face checks become missed (voiding their time); frames past retention are deleted."""
+    from .proctor import services as proctor
+    proctor.sweep_overdue(now)
+    proctor.purge_old_frames(now, int(current_app.config["LMS_FACE_EVIDENCE_DAYS"]))

@@ -33,6 +33,9 @@ if [ ! -f "$stamp" ]; then
   echo "Installing Python packages into .venv"
   .venv/bin/pip install -q --upgrade pip "setuptools<81" wheel
   .venv/bin/pip install -q -e ".[test]"
+  # face_recognition declares a dependency on dlib, which would compile from source
+  # (far too slow); dlib-bin (a prebuilt wheel, in setup.cfg) provides the same module.
+  .venv/bin/pip install -q --no-deps "face_recognition==1.3.0"
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

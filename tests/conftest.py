@@ -58,6 +58,7 @@ def _test_config(tmp_root: Path) -> dict:
         "MEDIA_ROOT": str(tmp_root / "media"),
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
+        "LMS_FACE_CHECKS": False,  # on in the face-check tests (fixture face_checks_on)
     }
 
 
@@ -105,6 +106,11 @@ def _empty_tables():
         else:
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture()
+def face_checks_on(app, monkeypatch):
+    monkeypatch.setitem(app.config, "LMS_FACE_CHECKS", True)
 
 
 @pytest.fixture()

@@ -14,6 +14,7 @@ from ..core.iddocs import DocumentFacts
 from ..extensions import db
 from ..files.models import StoredFile
 from ..files.storage import CheckedImage, discard_file, store_image
+from ..proctor import services as proctor
 from .models import EDUCATION, ID_DOCUMENT, PHOTO, RECOMMENDATION, Learner
 
 
@@ -45,10 +46,14 @@ def id_number_registered(number: str) -> bool:
 
 
 def register_learner(profile: Profile, password: str, images: dict[str, CheckedImage],
-                     now: datetime, actor: Actor) -> Learner:
-    """Create the learner's account, profile and encrypted materials in one transaction."""
+                     now: datetime, actor: Actor, enrolment=None) -> Learner:
+    """Create the learner's account, profile, encrypted materials and face enrolment (from the
+    1-inch photo) in one transaction. ``enrolment`` is the photo's assessment when the caller
+    already made it; a photo that cannot be an enrolment photo is refused before anything is written."""
     if id_number_registered(profile.document.number):
         raise DuplicateRegistration(profile.document.number)
+    if PHOTO in images and enrolment is None:
+        enrolment = proctor.assess_photo(images[PHOTO].data)
     stored: list[StoredFile] = []
     try:
         user = User(role=LEARNER, created_at=now)
@@ -68,6 +73,8 @@ def register_learner(profile: Profile, password: str, images: dict[str, CheckedI
             stored.append(record_)
             db.session.flush()
             setattr(learner, f"{kind}_file_id", record_.id)
+            if kind == PHOTO:
+                proctor.add_enrolment(learner, record_, enrolment, now, actor)
         record(actor, "register", now, user=user, target=f"learner:{learner.id}",
                region_code=profile.region_code)
         for kind in images:

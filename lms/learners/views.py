@@ -16,9 +16,11 @@ from ..files.messages import upload_error
 from ..files.models import StoredFile
 from ..files.storage import UploadRejected, check_image, read_file
 from ..institutions.services import visible_applications
+from ..proctor import services as proctor
+from ..proctor.messages import face_error
 from . import services
 from .forms import MaterialForm, RegistrationForm
-from .models import EDUCATION, MATERIAL_KINDS, Learner
+from .models import EDUCATION, MATERIAL_KINDS, PHOTO, Learner
 
 bp = Blueprint("learners", __name__, template_folder="templates")
 
@@ -46,10 +48,11 @@ def register():
         return redirect(url_for("accounts.index"))
     form = RegistrationForm(region_choices((3,)))
     if form.validate_on_submit():
-        profile, images = _read_registration(form)
+        profile, images, enrolment = _read_registration(form)
         if profile is not None:
             try:
-                services.register_learner(profile, form.password.data, images, utcnow(), current_actor())
+                services.register_learner(profile, form.password.data, images, utcnow(), current_actor(),
+                                          enrolment=enrolment)
             except services.DuplicateRegistration:
                 form.id_number.errors.append(_already_registered())
             else:
@@ -89,15 +92,21 @@ def _read_registration(form):
             images[kind] = check_image(storage.read(), current_app.config["LMS_MAX_UPLOAD_BYTES"])
         except UploadRejected as error:
             getattr(form, kind).errors.append(upload_error(error.code))
+    enrolment = None
+    if PHOTO in images:  # the 1-inch photo is also the face enrolment photo
+        try:
+            enrolment = proctor.assess_photo(images[PHOTO].data)
+        except proctor.FaceError as error:
+            form.photo.errors.append(face_error(error.code))
     if any(field.errors for field in form):
-        return None, None
+        return None, None, None
     profile = services.Profile(
         name=form.name.data.strip(), id_type=form.id_type.data, document=document,
         birth_date=form.birth_date.data, gender=form.gender.data or None,
         work_unit=form.work_unit.data.strip(), unit_category=form.unit_category.data,
         position=form.position.data, region_code=form.region_code.data,
         education_level=form.education_level.data)
-    return profile, images
+    return profile, images, enrolment
 
 
 @bp.route("/me")
@@ -124,11 +133,19 @@ def materials():
             if not storage or not storage.filename:
                 raise UploadRejected("empty")
             image = check_image(storage.read(), current_app.config["LMS_MAX_UPLOAD_BYTES"])
+            candidate = proctor.assess_photo(image.data) if form.kind.data == PHOTO else None
         except UploadRejected as error:
             form.file.errors.append(upload_error(error.code))
+        except proctor.FaceError as error:
+            form.file.errors.append(face_error(error.code))
         else:
-            services.replace_material(learner, form.kind.data, image, utcnow(), current_actor())
-            flash(_("The image was uploaded."), "success")
+            if candidate is not None:  # the photo is the face enrolment: replacing it needs approval
+                enrolment = proctor.submit_photo(learner, image, candidate, utcnow(), current_actor())
+                flash(_("The new photo was sent to your training institution for approval.")
+                      if enrolment.status == "pending" else _("The image was uploaded."), "success")
+            else:
+                services.replace_material(learner, form.kind.data, image, utcnow(), current_actor())
+                flash(_("The image was uploaded."), "success")
             return redirect(url_for("learners.materials", kind=form.kind.data))
     return render_template("learners/materials.html", learner=learner, form=form, kinds=MATERIAL_KINDS)
 

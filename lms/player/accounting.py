@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 # Reasons that earn nothing because something looks wrong; staff see them counted per learner.
 REFUSALS = ("session_ended", "superseded", "replay", "concurrent", "client_clock", "beyond_length", "jump", "rate_change",
-            "server_clock", "frozen", "gap", "idle", "daily_cap", "check_due")
+            "server_clock", "frozen", "gap", "idle", "daily_cap", "check_due", "face_missed")
 # Reasons that earn nothing in normal use.
 PAUSES = ("paused", "hidden", "unfocused", "seek_back", "started")
 

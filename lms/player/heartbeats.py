@@ -13,17 +13,13 @@ from ..core.clock import china_date
 from ..core.errors import RuleViolation
 from ..extensions import db
 from ..learners.models import Learner
-from . import accounting
+from . import accounting, checks
 from .models import DailyStudy, Heartbeat, Lesson, LessonProgress, Playback, StudySession, Video
 
 PLAYBACKS, SESSIONS, LESSONS = Playback.__table__, StudySession.__table__, Lesson.__table__
 VIDEOS, PROGRESS, DAILY = Video.__table__, LessonProgress.__table__, DailyStudy.__table__
 HEARTBEATS, LEARNERS = Heartbeat.__table__, Learner.__table__
 INTERACTION_WRITE_EVERY = 5.0  # seconds; fresher interaction times are not worth a write per heartbeat
-
-# Other modules add functions (learner_id, playback_row, now) -> reason | None that block credit,
-# e.g. a face check that is due. The player knows nothing more about them.
-CREDIT_GATES = []
 
 
 ATTEMPTS = 3  # heartbeats of one playback that arrive together are judged one after the other
@@ -46,6 +42,7 @@ class HeartbeatResult:
     furthest: float
     complete: bool
     session_ended: str | None
+    check_id: int | None  # a face check is due: the page must run it before time counts again
 
 
 def record_heartbeat(user_id: int, token: str, beat: accounting.Beat, interacted: bool, now: datetime, ip: str,
@@ -67,8 +64,9 @@ def _build_load_statement():
     p, g, d = PLAYBACKS, PROGRESS, DAILY
     return (
         select(p.c.id, p.c.learner_id, p.c.session_id, p.c.lesson_id, p.c.active, p.c.last_seq, p.c.anchor_at,
-               p.c.anchor_position, p.c.clock_reserve, p.c.anchor_playing, SESSIONS.c.ended_at, SESSIONS.c.end_reason,
-               SESSIONS.c.last_interaction_at, VIDEOS.c.duration, g.c.id.label("progress_id"),
+               p.c.anchor_position, p.c.clock_reserve, p.c.anchor_playing, p.c.check_at_position, SESSIONS.c.ended_at,
+               SESSIONS.c.end_reason, SESSIONS.c.last_interaction_at, SESSIONS.c.open_check_id,
+               SESSIONS.c.next_check_at, VIDEOS.c.duration, g.c.id.label("progress_id"),
                g.c.effective_seconds, g.c.coverage, g.c.covered_seconds, g.c.furthest, g.c.resume_position,
                g.c.completed_at, d.c.id.label("daily_id"), d.c.seconds.label("daily_seconds"))
         .select_from(
@@ -117,7 +115,9 @@ def _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds
         session_live, end_reason = False, "idle"
     elif session_live and interacted and quiet >= INTERACTION_WRITE_EVERY:
         connection.execute(TOUCH_SESSION, {"session_id": row.session_id, "last_interaction_at": now})
-    blocked = next(filter(None, (gate(row.learner_id, row, now) for gate in CREDIT_GATES)), None)
+    if session_live and checks.settle_overdue(row, now):
+        session_live, end_reason = False, "face_missed"
+    blocked = "check_due" if session_live and row.open_check_id is not None else None
     state = accounting.PlaybackState(
         session_live=session_live, active=row.active and session_live, last_seq=row.last_seq,
         anchor_at=row.anchor_at, anchor_position=row.anchor_position, clock_reserve=row.clock_reserve,
@@ -127,8 +127,11 @@ def _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds
     if refuse:
         verdict = accounting.Verdict(0.0, refuse, None, row.anchor_at, row.anchor_position, row.clock_reserve,
                                      False, row.anchor_playing)
-    if end_reason == "idle" and verdict.reason == "session_ended":
-        verdict = replace(verdict, reason="idle")
+    if end_reason in ("idle", "face_missed") and verdict.reason == "session_ended":
+        verdict = replace(verdict, reason=end_reason)
+    check_id = row.open_check_id if blocked else None
+    if session_live and row.active and not blocked and not refuse:
+        check_id = checks.maybe_open_check(row, beat.position, now, ip)
     if verdict.accepted_seq and connection.execute(MOVE_ANCHOR, dict(
             playback_id=row.id, judged_seq=row.last_seq, last_seq=beat.seq, anchor_at=verdict.anchor_at,
             anchor_position=verdict.anchor_position, clock_reserve=verdict.clock_reserve,
@@ -145,7 +148,7 @@ def _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds
     if verdict.credited > 0:
         _add_daily(connection, row, day, verdict.credited)
     db.session.commit()
-    return HeartbeatResult(verdict, *totals, end_reason if not session_live else None)
+    return HeartbeatResult(verdict, *totals, end_reason if not session_live else None, check_id)
 
 
 def _end_idle_session(session_id: int, now: datetime) -> None:

@@ -112,9 +112,18 @@ def run_once(now: datetime | None = None) -> bool:
     return True
 
 
-def run_forever(poll_seconds: float = 2.0) -> None:
+def run_forever(poll_seconds: float = 2.0, housekeeping=None, housekeeping_every: float = 30.0) -> None:
+    """Transcode jobs as they come; every housekeeping_every seconds, run housekeeping(now) too."""
     log.info("transcoding worker started")
+    last_housekeeping = 0.0
     while True:
+        if housekeeping is not None and time.monotonic() - last_housekeeping >= housekeeping_every:
+            last_housekeeping = time.monotonic()
+            try:
+                housekeeping(utcnow())
+            except Exception:
+                log.exception("housekeeping error")
+                db.session.rollback()
         try:
             worked = run_once()
         except Exception:  # keep the worker alive; the job's lease expires and it is retried

@@ -19,6 +19,7 @@ STUDY_ERRORS = {
     "locked": _l("Finish the previous lesson first."),
     "video_not_ready": _l("This lesson's video is not ready yet."),
     "unknown_playback": _l("This player is no longer valid. Please reload the page."),
+    "face_not_enrolled": _l("You need a usable face photo before you can study. Please upload one."),
 }
 
 # Why a heartbeat earned nothing, as the learner and staff read it.
@@ -37,6 +38,8 @@ REASONS = {
     "gap": _l("The connection was interrupted; that time is not counted."),
     "daily_cap": _l("You have reached today's study limit; further time is not counted."),
     "check_due": _l("An identity check is due; time is not counted until it is done."),
+    "face_missed": _l("The identity check was not completed in time: study was stopped and the time since the last passed check was voided."),
+    "face_failed": _l("The identity check failed: study was stopped and the time since the last passed check was voided."),
     "paused": _l("Paused."),
     "hidden": _l("The page went to the background; timing is paused."),
     "unfocused": _l("The window lost focus; timing is paused."),

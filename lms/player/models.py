@@ -122,6 +122,9 @@ class StudySession(db.Model):
     end_reason: Mapped[str | None] = mapped_column(db.String(32))
     ip: Mapped[str] = mapped_column(db.String(64), default="")
     user_agent: Mapped[str] = mapped_column(db.String(300), default="")
+    # Face checks (lms/proctor): the one due and unanswered, and when the next random one falls.
+    open_check_id: Mapped[int | None] = mapped_column(db.ForeignKey("face_checks.id"))
+    next_check_at: Mapped[datetime | None]
 
 
 class Playback(db.Model):
@@ -141,13 +144,15 @@ class Playback(db.Model):
     anchor_position: Mapped[float | None]    # video position at that time
     clock_reserve: Mapped[float] = mapped_column(default=0.0)  # server seconds elapsed but not yet credited
     anchor_playing: Mapped[bool] = mapped_column(default=False)  # the video was playing at the anchor
+    check_at_position: Mapped[float | None]  # a face check falls due when the video reaches this point
 
 
 class Heartbeat(db.Model):
     """Every heartbeat as received, with what it earned or why it earned nothing."""
 
     __tablename__ = "heartbeats"
-    __table_args__ = (db.Index("ix_heartbeats_learner_reason", "learner_id", "reason"),)
+    __table_args__ = (db.Index("ix_heartbeats_learner_reason", "learner_id", "reason"),
+                      db.Index("ix_heartbeats_learner_check", "learner_id", "check_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     playback_id: Mapped[int | None] = mapped_column(db.ForeignKey("playbacks.id"), index=True)
@@ -167,6 +172,9 @@ class Heartbeat(db.Model):
     reason: Mapped[str | None] = mapped_column(db.String(32))  # None when fully credited
     voided: Mapped[bool] = mapped_column(default=False)  # set by a later rule (failed face check)
     ip: Mapped[str] = mapped_column(db.String(64), default="")
+    # The face check that decided this credit: NULL while provisional (no check since); its
+    # status says whether the credit stands (passed), waits (review) or was voided.
+    check_id: Mapped[int | None] = mapped_column(db.ForeignKey("face_checks.id"))
 
 
 class LessonProgress(db.Model):

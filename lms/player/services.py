@@ -9,14 +9,15 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from ..audit.services import record
+from ..core.clock import china_date
 from ..core.context import Actor
 from ..core.errors import RuleViolation
 from ..extensions import db
 from ..institutions.models import APPROVED, Application, TrainingClass
 from ..learners.models import Learner
-from . import accounting
+from . import accounting, checks
 from .jobs import video_dir
-from .models import (PUBLISHED, READY, WITHDRAWN, ClassCourse, Course, Heartbeat, Lesson,
+from .models import (PUBLISHED, READY, WITHDRAWN, ClassCourse, Course, DailyStudy, Heartbeat, Lesson,
                      LessonProgress, Playback, SelfEnrolment, StudySession, Video)
 
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".flv", ".wmv", ".mpg", ".mpeg", ".3gp", ".ts"}
@@ -215,6 +216,10 @@ def end_session(session: StudySession, reason: str, now: datetime) -> None:
     learner = db.session.get(Learner, session.learner_id)
     record(Actor(None, session.ip, session.user_agent), "study_session_end", now, user=learner.user,
            target=f"study_session:{session.id}", detail=reason)
+    unanswered = checks.open_check_of(session.id)
+    if unanswered is not None:  # ending the session does not dodge the check: its time is voided
+        from ..proctor.services import miss_check
+        miss_check(unanswered, now, Actor(None, session.ip, session.user_agent))
 
 
 def end_learner_sessions(learner: Learner, reason: str, now: datetime) -> None:
@@ -232,6 +237,10 @@ def start_playback(learner: Learner, lesson: Lesson, now: datetime, actor: Actor
         raise StudyError("locked")
     if lesson.video is None or lesson.video.status != READY:
         raise StudyError("video_not_ready")
+    if not checks.ready_to_study(learner.id):
+        raise StudyError("face_not_enrolled")
+    progress = progress_for(learner.id, lesson.id)
+    resume = progress.resume_position if progress else 0.0
     session = live_session(learner, now)
     if session is None:
         session = StudySession(learner_id=learner.id, started_at=now, last_interaction_at=now,
@@ -239,11 +248,13 @@ def start_playback(learner: Learner, lesson: Lesson, now: datetime, actor: Actor
         db.session.add(session)
         db.session.flush()
         record(actor, "study_session_start", now, target=f"study_session:{session.id}")
+        checks.open_start_check(session, lesson.id, resume, now, actor.ip)
     session.last_interaction_at = now
     db.session.execute(update(Playback).where(Playback.learner_id == learner.id, Playback.active.is_(True))
                        .values(active=False))
     playback = Playback(token=secrets.token_urlsafe(24), learner_id=learner.id, session_id=session.id,
                         lesson_id=lesson.id, started_at=now)
+    checks.plan_in_video_check(playback, resume, lesson.video.duration)
     db.session.add(playback)
     db.session.commit()
     return playback
@@ -283,12 +294,24 @@ def rebuild_progress(learner_id: int, lesson_id: int, rules: accounting.Rules) -
     return progress
 
 
+def rebuild_daily(learner_id: int) -> None:
+    """Recompute the learner's per-day totals (the daily cap) from heartbeats that are not voided."""
+    totals: dict = {}
+    for received_at, credited in db.session.execute(select(Heartbeat.received_at, Heartbeat.credited).where(
+            Heartbeat.learner_id == learner_id, Heartbeat.voided.is_(False), Heartbeat.credited > 0)):
+        day = china_date(received_at)
+        totals[day] = totals.get(day, 0.0) + credited
+    for daily in db.session.scalars(select(DailyStudy).where(DailyStudy.learner_id == learner_id)):
+        daily.seconds = totals.get(daily.day, 0.0)
+
+
 # --- summaries ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class LessonSummary:
     lesson: Lesson
     effective: float
+    provisional: float  # part of effective that the next face check still has to confirm
     covered: float
     duration: float
     complete: bool
@@ -300,12 +323,14 @@ def course_summary(learner: Learner, course: Course) -> list[LessonSummary]:
     rows = {p.lesson_id: p for p in db.session.scalars(select(LessonProgress).where(
         LessonProgress.learner_id == learner.id,
         LessonProgress.lesson_id.in_([lesson.id for lesson in course.lessons])))}
+    provisional = checks.provisional_seconds(learner.id, [lesson.id for lesson in course.lessons])
     summaries, previous_complete = [], True
     for lesson in course.lessons:
         progress = rows.get(lesson.id)
         complete = bool(progress and progress.completed_at)
         summaries.append(LessonSummary(
-            lesson, progress.effective_seconds if progress else 0.0, progress.covered_seconds if progress else 0.0,
+            lesson, progress.effective_seconds if progress else 0.0, provisional.get(lesson.id, 0.0),
+            progress.covered_seconds if progress else 0.0,
             lesson.video.duration or 0.0 if lesson.video else 0.0, complete, previous_complete,
             progress.resume_position if progress else 0.0))
         previous_complete = complete

@@ -5,7 +5,7 @@ from functools import wraps
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
                    url_for)
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, logout_user
 from sqlalchemy import select
 
 from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
@@ -16,7 +16,7 @@ from ..extensions import db
 from ..institutions.models import TrainingClass
 from ..learners.models import Learner
 from ..learners.services import can_view_learner
-from . import accounting, heartbeats, services, signing
+from . import accounting, checks, heartbeats, services, signing
 from .forms import CourseForm, CurriculumForm, LessonForm
 from .jobs import rendition_path
 from .messages import REASONS, reason_text, study_error, video_error
@@ -24,6 +24,7 @@ from .models import PUBLISHED, WITHDRAWN, ClassCourse, Course, Heartbeat, Lesson
 
 bp = Blueprint("player", __name__, template_folder="templates", static_folder="static",
                static_url_path="/player/static")
+checks.register()  # the player hears the outcome of the face checks it asks for
 
 
 # --- staff: courses -----------------------------------------------------------------------
@@ -191,12 +192,16 @@ def lesson_page(lesson_id):
     if not services.lesson_unlocked(current_user.learner, lesson):
         flash(study_error(services.StudyError("locked")), "error")
         return redirect(url_for("player.course_page", course_id=course.id))
+    if not checks.ready_to_study(current_user.learner.id):
+        flash(study_error(services.StudyError("face_not_enrolled")), "error")
+        return redirect(url_for("proctor.my_face"))
     config = current_app.config
     return render_template("player/lesson.html", lesson=lesson, course=course,
                            summaries=services.course_summary(current_user.learner, course),
                            settings={"heartbeatSeconds": config["LMS_HEARTBEAT_SECONDS"],
                                      "idleSeconds": config["LMS_IDLE_SECONDS"],
-                                     "graceSeconds": config["LMS_IDLE_GRACE_SECONDS"]},
+                                     "graceSeconds": config["LMS_IDLE_GRACE_SECONDS"],
+                                     "faceChecks": checks.enabled()},
                            reasons={code: str(text) for code, text in REASONS.items()})
 
 
@@ -231,8 +236,12 @@ def api_start():
         return _api_error(study_error(error), 409, error.code)
     progress = services.progress_for(learner.id, lesson.id)
     renditions = lesson.video.renditions
+    effective = progress.effective_seconds if progress else 0.0
+    provisional = checks.provisional_seconds(learner.id, [lesson.id]).get(lesson.id, 0.0)
+    check = checks.open_check_of(playback.session_id)
     return jsonify(
-        playback=playback.token, duration=lesson.video.duration,
+        playback=playback.token, duration=lesson.video.duration, check=check.id if check else None,
+        effective=round(effective, 1), confirmed=round(effective - provisional, 1),
         resume=progress.resume_position if progress else 0.0, furthest=progress.furthest if progress else 0.0,
         sources=[{"name": r.name, "height": r.height, "url": signing.signed_url(r.id, current_user.id)}
                  for r in renditions])
@@ -271,8 +280,12 @@ def api_heartbeat():
             config["LMS_IDLE_SECONDS"] + config["LMS_IDLE_GRACE_SECONDS"])
     except heartbeats.UnknownPlayback as error:
         return _api_error(study_error(error), 409, error.code)
+    signed_out = result.session_ended in ("face_missed", "face_failed")
+    if signed_out:  # an identity check went unanswered: signed out, as after failing one
+        logout_user()
     return jsonify(credited=result.verdict.credited, reason=result.verdict.reason,
-                   message=reason_text(result.verdict.reason), session_ended=result.session_ended,
+                   message=reason_text(result.session_ended) or reason_text(result.verdict.reason),
+                   session_ended=result.session_ended, check=result.check_id, signed_out=signed_out,
                    effective=round(result.effective, 1), covered=round(result.covered, 1),
                    furthest=round(result.furthest, 1), complete=result.complete)
 

@@ -1,3 +1,220 @@
-from flask import Blueprint
+"""Thin handlers: the learner's face photo and check history, the check API, and staff review."""
+import base64
+import binascii
 
-bp = Blueprint("proctor", __name__, template_folder="templates", url_prefix="/proctor")
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+from sqlalchemy import select
+
+from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
+from ..audit.services import record
+from ..core.access import role_required
+from ..core.clock import utcnow
+from ..core.context import current_actor
+from ..extensions import db
+from ..files.messages import upload_error
+from ..files.models import StoredFile
+from ..files.storage import UploadRejected, check_image, read_file
+from ..institutions.models import Application, TrainingClass
+from ..learners.models import Learner
+from ..learners.services import can_view_learner
+from . import services
+from .forms import AppealForm, DecisionForm, PhotoForm
+from .messages import attempt_message, face_error
+from .models import FAILED, MISSED, PENDING, FaceCheck, FaceEnrolment, FaceReview
+
+bp = Blueprint("proctor", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/proctor/static")
+MAX_FRAMES_REQUEST = 12 * 1024 * 1024
+
+
+# --- learners: the face photo and the checks ---------------------------------------------------
+
+@bp.route("/me/face", methods=["GET", "POST"])
+@role_required(LEARNER)
+def my_face():
+    learner = current_user.learner
+    form = PhotoForm()
+    if form.validate_on_submit():
+        try:
+            storage = form.photo.data
+            if not storage or not storage.filename:
+                raise UploadRejected("empty")
+            image = check_image(storage.read(), current_app.config["LMS_MAX_UPLOAD_BYTES"])
+            candidate = services.assess_photo(image.data)
+        except UploadRejected as error:
+            form.photo.errors.append(upload_error(error.code))
+        except services.FaceError as error:
+            form.photo.errors.append(face_error(error.code))
+        else:
+            enrolment = services.submit_photo(learner, image, candidate, utcnow(), current_actor())
+            flash(_("Your face photo is enrolled. You can study now.") if enrolment.status != PENDING else
+                  _("The new photo was sent to your training institution for approval."), "success")
+            return redirect(url_for("proctor.my_face"))
+    return render_template("proctor/my_face.html", form=form, appeal_form=AppealForm(),
+                           active=services.active_enrolment(learner.id),
+                           pending=services.pending_enrolment(learner.id), checks=services.checks_of(learner.id))
+
+
+@bp.route("/me/face/checks/<int:check_id>/appeal", methods=["POST"])
+@role_required(LEARNER)
+def appeal(check_id):
+    check = db.session.get(FaceCheck, check_id)
+    if check is None or check.learner_id != current_user.learner.id:
+        abort(404)
+    form = AppealForm()
+    try:
+        if not form.validate_on_submit():
+            raise services.FaceError("statement_required")
+        services.appeal(check, form.statement.data or "", utcnow(), current_actor())
+        flash(_("Your appeal was sent to your training institution."), "success")
+    except services.FaceError as error:
+        flash(face_error(error.code), "error")
+    return redirect(url_for("proctor.my_face"))
+
+
+@bp.route("/api/proctor/checks/<int:check_id>/attempts", methods=["POST"])
+def api_attempt(check_id):
+    """Frames the page captured for a due check; the server decides."""
+    if not current_user.is_authenticated or current_user.role != LEARNER:
+        return _api_error(_("Please sign in as a learner."), 403, "forbidden")
+    check = db.session.get(FaceCheck, check_id)
+    if check is None or check.learner_id != current_user.learner.id:
+        return _api_error(_("This check does not exist."), 404, "not_found")
+    payload = request.get_json(silent=True)
+    frames = _frames_from(payload)
+    if frames is None:
+        return _api_error(face_error("frames"), 400, "frames")
+    try:
+        result = services.submit_attempt(check, frames, payload.get("mode"), utcnow(), current_actor())
+    except services.FaceError as error:
+        return _api_error(face_error(error.code), 409 if error.code in ("check_closed", "busy") else 400, error.code)
+    signed_out = result.status in (FAILED, MISSED)
+    if signed_out:
+        logout_user()
+    return jsonify(status=result.status, reason=result.reason, attempts_left=result.attempts_left,
+                   message=attempt_message(result), signed_out=signed_out)
+
+
+def _frames_from(payload) -> list[bytes] | None:
+    """The frames as bytes, from data URLs or plain base64; None when malformed."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("frames"), list) or len(payload["frames"]) > 8:
+        return None
+    frames = []
+    for item in payload["frames"]:
+        if not isinstance(item, str) or len(item) > services.MAX_FRAME_BYTES * 4 // 3 + 100:
+            return None
+        try:
+            frames.append(base64.b64decode(item.split(",", 1)[-1], validate=True))
+        except (binascii.Error, ValueError):
+            return None
+    return frames
+
+
+def _api_error(message: str, status: int, code: str):
+    return jsonify(error=message, code=code), status
+
+
+# --- staff and regulators: evidence, reviews, photo replacements ----------------------------------
+
+def _institution_learners():
+    return select(Application.learner_id).join(TrainingClass).where(
+        TrainingClass.institution_id == current_user.institution_id)
+
+
+def _viewable_learner(learner_id: int) -> Learner:
+    learner = db.session.get(Learner, learner_id)
+    if learner is None or not can_view_learner(current_user, learner):
+        abort(404)
+    return learner
+
+
+@bp.route("/proctor/reviews")
+@role_required(STAFF, ADMIN)
+def reviews():
+    scope = _institution_learners() if current_user.role == STAFF else select(Learner.id)
+    pending = db.session.scalars(select(FaceEnrolment).where(
+        FaceEnrolment.status == PENDING, FaceEnrolment.learner_id.in_(scope)).order_by(FaceEnrolment.id)).all()
+    return render_template("proctor/reviews.html", reviews=services.open_reviews(scope), pending=pending)
+
+
+@bp.route("/proctor/reviews/<int:review_id>", methods=["GET", "POST"])
+@role_required(STAFF, ADMIN, REGULATOR)
+def review(review_id):
+    item = db.session.get(FaceReview, review_id) or abort(404)
+    learner = _viewable_learner(item.check.learner_id)
+    form = DecisionForm()
+    if request.method == "POST":
+        if current_user.role == REGULATOR:
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                services.decide_review(item, form.decision.data == "pass", form.note.data or "", utcnow(),
+                                       current_actor())
+                flash(_("The decision was recorded."), "success")
+                return redirect(url_for("proctor.reviews"))
+            except services.FaceError as error:
+                form.note.errors.append(face_error(error.code))
+    return render_template("proctor/review.html", review=item, check=item.check, learner=learner, form=form)
+
+
+@bp.route("/proctor/enrolments/<int:enrolment_id>", methods=["GET", "POST"])
+@role_required(STAFF, ADMIN)
+def enrolment_request(enrolment_id):
+    enrolment = db.session.get(FaceEnrolment, enrolment_id) or abort(404)
+    learner = _viewable_learner(enrolment.learner_id)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            services.decide_replacement(enrolment, form.decision.data == "pass", form.note.data or "", utcnow(),
+                                        current_actor())
+            flash(_("The decision was recorded."), "success")
+            return redirect(url_for("proctor.reviews"))
+        except services.FaceError as error:
+            form.note.errors.append(face_error(error.code))
+    return render_template("proctor/enrolment_request.html", enrolment=enrolment, learner=learner, form=form,
+                           active=services.active_enrolment(learner.id))
+
+
+@bp.route("/learners/<int:learner_id>/face-checks")
+@role_required(STAFF, REGULATOR, ADMIN)
+def learner_checks(learner_id):
+    learner = _viewable_learner(learner_id)
+    return render_template("proctor/learner_checks.html", learner=learner, checks=services.checks_of(learner.id),
+                           active=services.active_enrolment(learner.id))
+
+
+@bp.route("/proctor/checks/<int:check_id>/frames/<int:file_id>.jpg")
+@role_required(STAFF, REGULATOR, ADMIN, LEARNER)
+def frame(check_id, file_id):
+    """One captured frame, decrypted for someone allowed to see the learner; viewing is logged."""
+    check = db.session.get(FaceCheck, check_id) or abort(404)
+    learner = _viewable_learner(check.learner_id)
+    data = services.frame_bytes(check, file_id)
+    if data is None:
+        abort(404)
+    if current_user.role != LEARNER:
+        record(current_actor(), "face_evidence_view", utcnow(), target=f"face_check:{check.id}",
+               region_code=learner.region_code)
+        db.session.commit()
+    return _private_image(data, "image/jpeg")
+
+
+@bp.route("/proctor/enrolments/<int:enrolment_id>/photo")
+@role_required(STAFF, REGULATOR, ADMIN, LEARNER)
+def enrolment_photo(enrolment_id):
+    enrolment = db.session.get(FaceEnrolment, enrolment_id) or abort(404)
+    learner = _viewable_learner(enrolment.learner_id)
+    stored = db.session.get(StoredFile, enrolment.photo_file_id) or abort(404)
+    if current_user.role != LEARNER:
+        record(current_actor(), "material_view", utcnow(), target=f"learner:{learner.id}", detail="face_enrolment",
+               region_code=learner.region_code)
+        db.session.commit()
+    return _private_image(read_file(stored), stored.content_type)
+
+
+def _private_image(data: bytes, mimetype: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

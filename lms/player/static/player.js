@@ -8,7 +8,8 @@
   var quality = document.getElementById('quality');
   var statusEl = document.getElementById('player-status');
   var s = {token: null, seq: 0, furthest: 0, watched: 0, duration: 0, sources: [], ended: false,
-           lastInteraction: Date.now(), interacted: false, promptUntil: 0, timer: null};
+           lastInteraction: Date.now(), interacted: false, promptUntil: 0, timer: null,
+           checking: false, effective: 0, confirmed: 0};
 
   function show(text) { statusEl.textContent = text || ''; }
 
@@ -26,10 +27,13 @@
       s.token = d.playback; s.seq = 0; s.duration = d.duration;
       s.furthest = Math.max(s.furthest, d.furthest); s.watched = Math.max(s.watched, d.furthest);
       s.sources = d.sources;
+      s.effective = d.effective; s.confirmed = d.confirmed;
+      figures();
       fillQualities();
       var position = keepPosition !== undefined ? keepPosition : d.resume;
       load(pickDefault(), position, false);
       show('');
+      if (d.check) runCheck(d.check);
     });
   }
 
@@ -100,10 +104,34 @@
     });
   }
 
+  // Credited time is what passed face checks confirmed; the rest waits for the next check.
+  function figures() {
+    var confirmed = cfg.faceChecks ? Math.min(s.confirmed, s.effective) : s.effective;
+    document.getElementById('lesson-effective').textContent = (confirmed / 60).toFixed(1);
+    var provisional = document.getElementById('lesson-provisional');
+    if (provisional) provisional.textContent = ((s.effective - confirmed) / 60).toFixed(1);
+  }
+
+  // A face check is due: no playing until the server has its answer.
+  function runCheck(checkId) {
+    if (s.checking || s.ended || !window.FaceCheck) return;
+    s.checking = true; video.pause(); closeIdlePrompt();
+    window.FaceCheck.run(checkId).then(function (d) {
+      s.checking = false; s.lastInteraction = Date.now(); s.interacted = true;
+      if (d.status === 'passed') { s.confirmed = s.effective; figures(); }
+      if (d.status === 'passed' || d.status === 'review' || d.status === 'closed') {
+        show(d.message); video.play().catch(function () {});
+      } else {
+        endSession(d.message);
+      }
+    });
+  }
+
   function handle(res) {
     var d = res.data;
     if (!res.ok) { show(d.error); if (d.code === 'unknown_playback') stop(d.error); return; }
-    document.getElementById('lesson-effective').textContent = (d.effective / 60).toFixed(1);
+    s.effective = d.effective;
+    figures();
     document.getElementById('lesson-coverage').textContent = s.duration ? Math.min(100, Math.round(d.covered / s.duration * 100)) : 0;
     var badge = document.getElementById('lesson-complete');
     badge.textContent = d.complete ? cfg.texts.complete : cfg.texts.notComplete;
@@ -111,11 +139,17 @@
     s.furthest = Math.max(s.furthest, d.furthest);
     if (d.reason === 'superseded') { stop(d.message); return; }
     if (d.session_ended || d.reason === 'session_ended' || d.reason === 'idle') { endSession(d.message); return; }
+    if (d.check) { runCheck(d.check); return; }
     if (d.reason && d.reason !== 'started') show(d.message); else if (!video.paused) show(cfg.texts.counting);
   }
 
   function stop(message) {
     s.ended = true; video.pause(); clearInterval(s.timer); show(message);
+  }
+
+  function closeIdlePrompt() {
+    s.promptUntil = 0;
+    document.getElementById('idle-dialog').hidden = true;
   }
 
   function endSession(message) {
@@ -126,6 +160,7 @@
   }
 
   ['play', 'pause', 'ended', 'seeked'].forEach(function (name) { video.addEventListener(name, beat); });
+  video.addEventListener('play', function () { if (s.checking) video.pause(); });
 
   // Hidden page, lost focus, minimised window: pause, and say why.
   document.addEventListener('visibilitychange', function () {
@@ -154,6 +189,7 @@
   setInterval(function () {
     if (s.ended) return;
     var now = Date.now();
+    if (s.checking) { s.lastInteraction = now; return; }   // doing a face check is being here
     if (!s.promptUntil && now - s.lastInteraction > cfg.idleSeconds * 1000) {
       s.promptUntil = now + cfg.graceSeconds * 1000;
       video.pause();

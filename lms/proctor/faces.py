@@ -1,0 +1,175 @@
+"""Face analysis with dlib's models (the ones face_recognition ships): detection, landmarks,
+128-d encodings, and the measurements the liveness rule uses.
+
+Everything here is a pure function of image bytes; the rules that use the numbers live
+in decisions.py. Images are decoded already scaled down (JPEG DCT scaling), because
+detection time grows with the pixel count and a face in a 1-inch photo or a webcam frame
+is large enough at a few hundred pixels.
+"""
+import io
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps
+
+ENROL_MAX_SIDE = 480      # an enrolment portrait is mostly face: this is plenty for the HOG detector
+FRAME_MAX_SIDE = 640      # a webcam frame or phone photo
+MIN_FACE_FRACTION = 0.15  # the face's width as part of the image's shorter side, in a check frame
+
+
+class FaceImageError(ValueError):
+    """The bytes are not an image we can analyse."""
+
+
+@dataclass(frozen=True)
+class Face:
+    box: tuple[int, int, int, int]   # left, top, right, bottom in the analysed (scaled) image
+    encoding: np.ndarray             # 128 floats
+    eye_ratio: float                 # eye aspect ratio, mean of both eyes: drops when the eyes close
+    yaw: float                       # nose position between the jaw's ends, -0.5..0.5: moves when the head turns
+    patch: np.ndarray                # 32x32 grey crop of the face, to tell identical frames apart
+    whole: bool                      # every landmark lies inside the picture (no part of the face cut off)
+
+    @property
+    def width(self) -> int:
+        return self.box[2] - self.box[0]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    faces: tuple[Face, ...]
+    size: tuple[int, int]            # analysed image width, height
+    sharpness: float                 # variance of the Laplacian over the face (or the image)
+
+    @property
+    def face(self) -> Face | None:
+        return self.faces[0] if len(self.faces) == 1 else None
+
+
+class _Models:
+    """dlib's models, loaded once per process (about 100 MB, half a second)."""
+
+    _lock = threading.Lock()
+    _loaded = None
+
+    @classmethod
+    def get(cls):
+        with cls._lock:
+            if cls._loaded is None:
+                import dlib
+                import face_recognition_models as models
+                cls._loaded = (dlib.get_frontal_face_detector(),
+                               dlib.shape_predictor(models.pose_predictor_model_location()),
+                               dlib.face_recognition_model_v1(models.face_recognition_model_location()),
+                               dlib)
+            return cls._loaded
+
+
+def load_rgb(data: bytes, max_side: int) -> np.ndarray:
+    """Decode, turn upright (EXIF orientation, as phones save photos), scale the longer side to
+    at most max_side. JPEG is decoded at 1/2, 1/4 or 1/8 scale directly, which is much faster."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.format == "JPEG":
+            image.draft("RGB", (max_side, max_side))
+        image = ImageOps.exif_transpose(image).convert("RGB")
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise FaceImageError(str(error)) from None
+    if max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+    return np.asarray(image)
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """Width and height as stored (orientation aside: only the longer side is used)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise FaceImageError(str(error)) from None
+
+
+def analyse(rgb: np.ndarray, upsample: int = 0) -> Analysis:
+    """Find every face; for each, its encoding and the landmark measurements."""
+    detector, predictor, encoder, dlib = _Models.get()
+    boxes = detector(rgb, upsample)
+    grey = _grey(rgb)
+    faces = []
+    for box in boxes:
+        shape = predictor(rgb, box)
+        points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+        encoding = np.array(encoder.compute_face_descriptor(rgb, shape))
+        height, width = rgb.shape[:2]
+        whole = bool(points.min() >= 0 and points[:, 0].max() < width and points[:, 1].max() < height)
+        faces.append(Face(_clip(box, rgb.shape), encoding, _eye_ratio(points), _yaw(points),
+                          _patch(grey, _clip(box, rgb.shape)), whole))
+    region = faces[0].box if len(faces) == 1 else (0, 0, rgb.shape[1], rgb.shape[0])
+    return Analysis(tuple(faces), (rgb.shape[1], rgb.shape[0]), laplacian_variance(grey, region))
+
+
+def analyse_bytes(data: bytes, max_side: int = FRAME_MAX_SIDE) -> Analysis:
+    return analyse(load_rgb(data, max_side))
+
+
+def distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Euclidean distance between two encodings (what face_recognition.face_distance computes)."""
+    return float(np.linalg.norm(np.asarray(a) - np.asarray(b)))
+
+
+def encoding_to_text(encoding: np.ndarray) -> str:
+    return ",".join(f"{value:.8f}" for value in encoding)
+
+
+def encoding_from_text(text: str) -> np.ndarray:
+    return np.array([float(value) for value in text.split(",")])
+
+
+def patch_difference(a: Face, b: Face) -> float:
+    """Mean absolute grey-level difference of two face crops (0 for identical frames)."""
+    return float(np.mean(np.abs(a.patch - b.patch)))
+
+
+# --- measurements --------------------------------------------------------------------------
+
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+
+
+def _clip(box, shape) -> tuple[int, int, int, int]:
+    height, width = shape[:2]
+    return (max(box.left(), 0), max(box.top(), 0), min(box.right(), width), min(box.bottom(), height))
+
+
+def laplacian_variance(grey: np.ndarray, region) -> float:
+    """Sharpness: the variance of the 4-neighbour Laplacian; a blurred photo has few edges."""
+    left, top, right, bottom = region
+    crop = grey[top:bottom, left:right]
+    if crop.shape[0] < 3 or crop.shape[1] < 3:
+        return 0.0
+    lap = (crop[:-2, 1:-1] + crop[2:, 1:-1] + crop[1:-1, :-2] + crop[1:-1, 2:] - 4 * crop[1:-1, 1:-1])
+    return float(lap.var())
+
+
+def _eye_ratio(points: np.ndarray) -> float:
+    """Eye aspect ratio (Soukupova and Cech, 2016) over the 68-point model's eyes (36-41, 42-47)."""
+    def one(eye):
+        vertical = np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])
+        return vertical / (2.0 * np.linalg.norm(eye[0] - eye[3]) + 1e-9)
+    return float((one(points[36:42]) + one(points[42:48])) / 2)
+
+
+def _yaw(points: np.ndarray) -> float:
+    """Where the nose tip (30) lies along the line between the jaw's ends (0 and 16), from -0.5 to 0.5.
+
+    A ratio along a line survives moving, scaling and rotating a flat picture in front of the
+    camera; it changes when a real head turns, because the nose stands out of the face."""
+    left, right, nose = points[0], points[16], points[30]
+    axis = right - left
+    return float(np.dot(nose - left, axis) / (np.dot(axis, axis) + 1e-9) - 0.5)
+
+
+def _patch(grey: np.ndarray, box) -> np.ndarray:
+    left, top, right, bottom = box
+    crop = Image.fromarray(grey[top:bottom, left:right].astype(np.uint8)).resize((32, 32), Image.Resampling.BILINEAR)
+    return np.asarray(crop, dtype=np.float64)

@@ -1,0 +1,378 @@
+"""Face enrolment and face checks: the service other modules call.
+
+A module that needs proof of presence (the player at the start of a learning session and at
+random during it; later the quiz) opens a check for its own context with open_check(), and
+registers a listener for its context kind that hears every change of a check's status, so it
+can confirm or void what happened since the previous check. Each function changes state,
+writes its audit row in the same transaction, and says in its docstring what it did.
+"""
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from ..audit.services import record
+from ..core.context import Actor
+from ..core.errors import RuleViolation
+from ..extensions import db
+from ..files.models import StoredFile
+from ..files.storage import CheckedImage, UploadRejected, check_image, discard_file, read_file, store_image
+from ..learners.models import Learner
+from . import decisions, faces
+from .models import (ACTIVE, APPEAL, DOUBTFUL_RESULT, FAILED, MISSED, OPEN, PASSED, PENDING, REJECTED, REVIEW,
+                     SUPERSEDED, FaceCheck, FaceCheckAttempt, FaceEnrolment, FaceReview)
+
+MAX_FRAME_BYTES = 2 * 1024 * 1024
+FRAME_KIND = "face_frame"
+
+
+class FaceError(RuleViolation):
+    """A face rule refused the action."""
+
+
+# --- listeners: the modules that asked for checks -------------------------------------------
+
+# context kind -> function(check, previous_status, now); called inside the transaction that
+# changes the check, before its commit.
+LISTENERS: dict[str, Callable[[FaceCheck, str, datetime], None]] = {}
+
+
+def listen(context_kind: str, listener: Callable[[FaceCheck, str, datetime], None]) -> None:
+    LISTENERS[context_kind] = listener
+
+
+def _set_status(check: FaceCheck, status: str, now: datetime, decided_by=None) -> None:
+    previous = check.status
+    check.status = status
+    if status in (PASSED, FAILED, MISSED):
+        check.decided_at, check.decided_by_id = now, getattr(decided_by, "id", None)
+    listener = LISTENERS.get(check.context_kind)
+    if listener is not None:
+        listener(check, previous, now)
+
+
+def thresholds() -> decisions.Thresholds:
+    return decisions.thresholds_from_config(current_app.config)
+
+
+def policy() -> decisions.Policy:
+    return decisions.policy_from_config(current_app.config)
+
+
+# --- enrolment ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EnrolmentCandidate:
+    encoding: str
+    face_width: int
+    sharpness: float
+
+
+def assess_photo(data: bytes, t: decisions.Thresholds | None = None) -> EnrolmentCandidate:
+    """Check an enrolment photo (one whole face, large and sharp enough) and encode it.
+    Raises FaceError with the reason; writes nothing."""
+    try:
+        rgb = faces.load_rgb(data, faces.ENROL_MAX_SIDE)
+        original = faces.image_size(data)
+    except faces.FaceImageError:
+        raise FaceError("unreadable") from None
+    analysis = faces.analyse(rgb)
+    refusal = decisions.enrolment_refusal(analysis, original, t or thresholds())
+    if refusal:
+        raise FaceError(refusal)
+    scale = max(original) / max(analysis.size)
+    return EnrolmentCandidate(faces.encoding_to_text(analysis.face.encoding), round(analysis.face.width * scale),
+                              round(analysis.sharpness, 1))
+
+
+def active_enrolment(learner_id: int) -> FaceEnrolment | None:
+    return db.session.scalar(select(FaceEnrolment).where(
+        FaceEnrolment.learner_id == learner_id, FaceEnrolment.status == ACTIVE).order_by(FaceEnrolment.id.desc()))
+
+
+def pending_enrolment(learner_id: int) -> FaceEnrolment | None:
+    return db.session.scalar(select(FaceEnrolment).where(
+        FaceEnrolment.learner_id == learner_id, FaceEnrolment.status == PENDING).order_by(FaceEnrolment.id.desc()))
+
+
+def add_enrolment(learner: Learner, photo: StoredFile, candidate: EnrolmentCandidate, now: datetime,
+                  actor: Actor, status: str = ACTIVE) -> FaceEnrolment:
+    """Add (not commit) an enrolment for a photo already stored; logged."""
+    enrolment = FaceEnrolment(learner_id=learner.id, photo_file_id=photo.id, encoding=candidate.encoding,
+                              status=status, face_width=candidate.face_width, sharpness=candidate.sharpness,
+                              created_at=now)
+    db.session.add(enrolment)
+    record(actor, "face_enrol" if status == ACTIVE else "face_enrol_request", now, user=learner.user,
+           target=f"learner:{learner.id}", region_code=learner.region_code)
+    return enrolment
+
+
+def submit_photo(learner: Learner, image: CheckedImage, candidate: EnrolmentCandidate, now: datetime,
+                 actor: Actor) -> FaceEnrolment:
+    """A learner uploads a new enrolment photo. Without a usable enrolment it takes effect at once
+    (it is also their 1-inch photo); replacing an active one waits for staff approval."""
+    current = active_enrolment(learner.id)
+    photo = store_image(image, "photo", learner.user_id)
+    try:
+        db.session.flush()
+        if current is None:
+            old_photo_id = learner.photo_file_id
+            learner.photo_file_id = photo.id
+            enrolment = add_enrolment(learner, photo, candidate, now, actor)
+        else:
+            old_photo_id = None
+            for waiting in db.session.scalars(select(FaceEnrolment).where(
+                    FaceEnrolment.learner_id == learner.id, FaceEnrolment.status == PENDING)):
+                waiting.status, waiting.decided_at, waiting.note = SUPERSEDED, now, "replaced by a newer request"
+            enrolment = add_enrolment(learner, photo, candidate, now, actor, status=PENDING)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        discard_file(photo)
+        raise
+    _drop_unreferenced_photo(old_photo_id)
+    return enrolment
+
+
+def _drop_unreferenced_photo(file_id: int | None) -> None:
+    """A 1-inch photo replaced before any enrolment used it is deleted; enrolment photos are kept."""
+    if file_id is None or db.session.scalar(select(FaceEnrolment.id).where(FaceEnrolment.photo_file_id == file_id)):
+        return
+    old = db.session.get(StoredFile, file_id)
+    if old is not None:
+        discard_file(old)
+        db.session.delete(old)
+        db.session.commit()
+
+
+def decide_replacement(enrolment: FaceEnrolment, approve: bool, note: str, now: datetime, actor: Actor) -> None:
+    """Staff approve a pending enrolment photo (the old one is superseded and the learner's 1-inch photo
+    becomes the new one) or reject it with a reason; logged."""
+    if enrolment.status != PENDING:
+        raise FaceError("not_pending")
+    learner = db.session.get(Learner, enrolment.learner_id)
+    if approve:
+        for old in db.session.scalars(select(FaceEnrolment).where(
+                FaceEnrolment.learner_id == learner.id, FaceEnrolment.status == ACTIVE)):
+            old.status = SUPERSEDED
+        enrolment.status = ACTIVE
+        learner.photo_file_id = enrolment.photo_file_id
+    else:
+        if not note.strip():
+            raise FaceError("note_required")
+        enrolment.status = REJECTED
+    enrolment.decided_at, enrolment.decided_by_id, enrolment.note = now, actor.user.id, note.strip()[:300]
+    record(actor, "face_enrol_decision", now, target=f"learner:{learner.id}",
+           detail="approved" if approve else "rejected", region_code=learner.region_code)
+    db.session.commit()
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+def open_check(learner_id: int, context_kind: str, context_id: int, purpose: str, now: datetime, ip: str,
+               lesson_id: int | None = None, position: float | None = None) -> FaceCheck:
+    """Ask for a check, due now (not committed: it lands with what caused it)."""
+    enrolment = active_enrolment(learner_id)
+    if enrolment is None:
+        raise FaceError("not_enrolled")
+    check = FaceCheck(learner_id=learner_id, enrolment_id=enrolment.id, context_kind=context_kind,
+                      context_id=context_id, purpose=purpose, lesson_id=lesson_id, position=position,
+                      status=OPEN, due_at=now, ip=ip[:64])
+    db.session.add(check)
+    db.session.flush()
+    return check
+
+
+def open_check_for(learner_id: int, context_kind: str, context_id: int) -> FaceCheck | None:
+    return db.session.scalar(select(FaceCheck).where(
+        FaceCheck.learner_id == learner_id, FaceCheck.context_kind == context_kind,
+        FaceCheck.context_id == context_id, FaceCheck.status == OPEN).order_by(FaceCheck.id.desc()))
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    status: str                  # PASSED | REVIEW | FAILED | MISSED | "retry"
+    reason: str | None
+    attempts_left: int
+    distance: float | None
+
+
+def submit_attempt(check: FaceCheck, frames: list[bytes], mode: str, now: datetime, actor: Actor) -> AttemptResult:
+    """Judge the frames the page captured for an open check, keep them encrypted as evidence, and move
+    the check on: passed, to staff review, another try, or failed for good; logged."""
+    rules, retry_policy = thresholds(), policy()
+    if check.status != OPEN:
+        raise FaceError("check_closed")
+    if decisions.overdue(check.due_at, now, retry_policy):
+        miss_check(check, now, actor)
+        db.session.commit()
+        return AttemptResult(MISSED, "overdue", 0, None)
+    if mode not in (decisions.CAMERA, decisions.PHOTOS) or not decisions.frame_count_ok(len(frames), mode, rules):
+        raise FaceError("frames")
+    images = [_checked_frame(data) for data in frames]
+    try:
+        analyses = [faces.analyse_bytes(image.data) for image in images]
+    except faces.FaceImageError:
+        raise FaceError("frame_invalid") from None
+    verdict = decisions.judge_attempt(analyses, faces.encoding_from_text(check.enrolment.encoding), mode, rules)
+    return _keep_attempt(check, images, verdict, mode, now, actor, retry_policy)
+
+
+def _checked_frame(data: bytes) -> CheckedImage:
+    try:
+        return check_image(data, MAX_FRAME_BYTES, min_side=120, max_side=5000)
+    except UploadRejected:
+        raise FaceError("frame_invalid") from None
+
+
+def _keep_attempt(check, images, verdict, mode, now, actor, retry_policy) -> AttemptResult:
+    stored = []
+    try:
+        claimed = db.session.execute(update(FaceCheck).where(
+            FaceCheck.id == check.id, FaceCheck.status == OPEN, FaceCheck.attempts == check.attempts).values(
+            attempts=FaceCheck.attempts + 1)).rowcount
+        if claimed != 1:
+            raise FaceError("busy")  # another attempt for this check landed meanwhile
+        db.session.refresh(check)
+        for image in images:
+            stored.append(store_image(image, FRAME_KIND, actor.user.id if actor.user else None))
+        db.session.flush()
+        db.session.add(FaceCheckAttempt(
+            check_id=check.id, at=now, ip=actor.ip[:64], mode=mode,
+            frame_file_ids=json.dumps([frame.id for frame in stored]), face_counts=json.dumps(verdict.face_counts),
+            distances=json.dumps(verdict.distances), distance=verdict.distance, yaw_change=verdict.yaw_change,
+            liveness=verdict.liveness, outcome=verdict.outcome, reason=verdict.reason))
+        check.ip = actor.ip[:64]
+        status = _apply_verdict(check, verdict, now, retry_policy)
+        record(actor, "face_check", now, target=f"face_check:{check.id}",
+               result="success" if status in (PASSED, REVIEW) else "failure",
+               detail=f"{status} {verdict.reason or ''} d={verdict.distance}".strip())
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        for frame in stored:
+            discard_file(frame)
+        raise
+    return AttemptResult(status, verdict.reason, max(retry_policy.attempts - check.attempts, 0), verdict.distance)
+
+
+def _apply_verdict(check: FaceCheck, verdict: decisions.AttemptVerdict, now: datetime, retry_policy) -> str:
+    check.distance, check.liveness, check.reason = verdict.distance, verdict.liveness, verdict.reason
+    if verdict.outcome == decisions.PASS:
+        _set_status(check, PASSED, now)
+        return PASSED
+    if verdict.outcome == decisions.DOUBTFUL:
+        db.session.add(FaceReview(check_id=check.id, kind=DOUBTFUL_RESULT, opened_at=now))
+        _set_status(check, REVIEW, now)
+        return REVIEW
+    if decisions.after_failed_attempt(check.attempts, check.due_at, now, retry_policy):
+        return "retry"
+    _set_status(check, FAILED, now)
+    return FAILED
+
+
+def miss_check(check: FaceCheck, now: datetime, actor: Actor) -> None:
+    """An open check went unanswered (time ran out, or its context ended first); logged, not committed."""
+    if check.status != OPEN:
+        return
+    check.reason = check.reason or "overdue"
+    _set_status(check, MISSED, now)
+    record(actor, "face_check", now, target=f"face_check:{check.id}", result="failure", detail="missed",
+           user=db.session.get(Learner, check.learner_id).user)
+
+
+def expire_if_overdue(check: FaceCheck, now: datetime) -> bool:
+    if check.status == OPEN and decisions.overdue(check.due_at, now, policy()):
+        miss_check(check, now, Actor(None, check.ip, ""))
+        return True
+    return False
+
+
+def sweep_overdue(now: datetime) -> int:
+    """Checks whose page went away without an answer: missed (run by the worker)."""
+    cutoff = now - timedelta(seconds=policy().window_seconds)
+    overdue = db.session.scalars(select(FaceCheck).where(FaceCheck.status == OPEN, FaceCheck.due_at <= cutoff)).all()
+    for check in overdue:
+        miss_check(check, now, Actor(None, "worker", ""))
+    db.session.commit()
+    return len(overdue)
+
+
+# --- reviews and appeals ------------------------------------------------------------------------------
+
+def appeal(check: FaceCheck, statement: str, now: datetime, actor: Actor) -> FaceReview:
+    """The learner asks a person to look again at a failed check; logged."""
+    if check.status != FAILED:
+        raise FaceError("not_appealable")
+    if any(review.kind == APPEAL for review in check.reviews):
+        raise FaceError("already_appealed")
+    if not statement.strip():
+        raise FaceError("statement_required")
+    review = FaceReview(check_id=check.id, kind=APPEAL, opened_at=now, statement=statement.strip()[:500])
+    db.session.add(review)
+    record(actor, "face_appeal", now, target=f"face_check:{check.id}")
+    db.session.commit()
+    return review
+
+
+def decide_review(review: FaceReview, passed: bool, note: str, now: datetime, actor: Actor) -> None:
+    """Staff decide a doubtful result or an appeal with the frames in front of them: the check becomes
+    passed or failed, and the module that asked for it confirms or voids the time; logged."""
+    if review.decision is not None:
+        raise FaceError("already_decided")
+    if not passed and not note.strip():
+        raise FaceError("note_required")
+    check = review.check
+    review.decision = PASSED if passed else FAILED
+    review.decided_at, review.decided_by_id, review.note = now, actor.user.id, note.strip()[:300]
+    if check.status in (REVIEW, FAILED) and (check.status != FAILED or passed):
+        _set_status(check, PASSED if passed else FAILED, now, decided_by=actor.user)
+    learner = db.session.get(Learner, check.learner_id)
+    record(actor, "face_review_decision", now, target=f"face_check:{check.id}",
+           detail=f"{review.kind} {review.decision}", region_code=learner.region_code)
+    db.session.commit()
+
+
+def open_reviews(learner_ids) -> list[FaceReview]:
+    """Undecided reviews for the given learners (a select of ids, scoped by the caller)."""
+    return list(db.session.scalars(select(FaceReview).join(FaceCheck).where(
+        FaceReview.decision.is_(None), FaceCheck.learner_id.in_(learner_ids)).order_by(FaceReview.opened_at)))
+
+
+def checks_of(learner_id: int, limit: int = 100) -> list[FaceCheck]:
+    return list(db.session.scalars(select(FaceCheck).where(FaceCheck.learner_id == learner_id)
+                                   .order_by(FaceCheck.id.desc()).limit(limit)))
+
+
+def frame_bytes(check: FaceCheck, file_id: int) -> bytes | None:
+    """One captured frame of the check, or None if it is not the check's or retention removed it."""
+    if not any(file_id in attempt.frame_ids and attempt.frames_purged_at is None for attempt in check.attempt_rows):
+        return None
+    stored = db.session.get(StoredFile, file_id)
+    return read_file(stored) if stored is not None else None
+
+
+# --- retention ---------------------------------------------------------------------------------------
+
+def purge_old_frames(now: datetime, retention_days: int) -> int:
+    """Delete captured frames older than the retention period; the decision, distance and liveness stay."""
+    cutoff = now - timedelta(days=retention_days)
+    attempts = db.session.scalars(select(FaceCheckAttempt).where(
+        FaceCheckAttempt.at < cutoff, FaceCheckAttempt.frames_purged_at.is_(None))).all()
+    for attempt in attempts:
+        for file_id in attempt.frame_ids:
+            stored = db.session.get(StoredFile, file_id)
+            if stored is not None:
+                discard_file(stored)
+                db.session.delete(stored)
+        attempt.frames_purged_at = now
+    db.session.commit()
+    return len(attempts)
+
+
+def has_usable_enrolment(learner_id: int) -> bool:
+    return active_enrolment(learner_id) is not None
+
