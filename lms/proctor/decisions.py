@@ -26,7 +26,7 @@ class Thresholds:
     frame_min_face_fraction: float = 0.15
     enrol_min_face_fraction: float = 0.20
     enrol_min_face_pixels: int = 80
-    enrol_min_sharpness: float = 20.0
+    enrol_min_sharpness: float = 25.0
     camera_frames: tuple[int, int] = (3, 8)
 
 

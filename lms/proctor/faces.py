@@ -40,7 +40,7 @@ class Face:
 class Analysis:
     faces: tuple[Face, ...]
     size: tuple[int, int]            # analysed image width, height
-    sharpness: float                 # variance of the Laplacian over the face (or the image)
+    sharpness: float                 # of the face when there is exactly one (see face_sharpness), else 0
 
     @property
     def face(self) -> Face | None:
@@ -104,8 +104,8 @@ def analyse(rgb: np.ndarray, upsample: int = 0) -> Analysis:
         whole = bool(points.min() >= 0 and points[:, 0].max() < width and points[:, 1].max() < height)
         faces.append(Face(_clip(box, rgb.shape), encoding, _eye_ratio(points), _yaw(points),
                           _patch(grey, _clip(box, rgb.shape)), whole))
-    region = faces[0].box if len(faces) == 1 else (0, 0, rgb.shape[1], rgb.shape[0])
-    return Analysis(tuple(faces), (rgb.shape[1], rgb.shape[0]), laplacian_variance(grey, region))
+    sharpness = face_sharpness(grey, faces[0].box) if len(faces) == 1 else 0.0
+    return Analysis(tuple(faces), (rgb.shape[1], rgb.shape[0]), sharpness)
 
 
 def analyse_bytes(data: bytes, max_side: int = FRAME_MAX_SIDE) -> Analysis:
@@ -141,13 +141,16 @@ def _clip(box, shape) -> tuple[int, int, int, int]:
     return (max(box.left(), 0), max(box.top(), 0), min(box.right(), width), min(box.bottom(), height))
 
 
-def laplacian_variance(grey: np.ndarray, region) -> float:
-    """Sharpness: the variance of the 4-neighbour Laplacian; a blurred photo has few edges."""
-    left, top, right, bottom = region
-    crop = grey[top:bottom, left:right]
-    if crop.shape[0] < 3 or crop.shape[1] < 3:
+def face_sharpness(grey: np.ndarray, box) -> float:
+    """Sharpness of the face: the variance of the 4-neighbour Laplacian over the face scaled to
+    128x128 pixels, so that the figure does not depend on the photo's resolution. A blurred
+    photo has few edges."""
+    left, top, right, bottom = box
+    if right - left < 3 or bottom - top < 3:
         return 0.0
-    lap = (crop[:-2, 1:-1] + crop[2:, 1:-1] + crop[1:-1, :-2] + crop[1:-1, 2:] - 4 * crop[1:-1, 1:-1])
+    crop = Image.fromarray(grey[top:bottom, left:right].astype(np.uint8)).resize((128, 128), Image.Resampling.BILINEAR)
+    pixels = np.asarray(crop, dtype=np.float64)
+    lap = pixels[:-2, 1:-1] + pixels[2:, 1:-1] + pixels[1:-1, :-2] + pixels[1:-1, 2:] - 4 * pixels[1:-1, 1:-1]
     return float(lap.var())
 
 

@@ -15,7 +15,9 @@ class AppealForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    decision = RadioField(_l("Decision"), choices=[("pass", _l("Same person: pass")),
-                                                   ("fail", _l("Not the same person, or not live: fail"))],
-                          validators=[DataRequired(_l("Please choose a decision."))])
+    decision = RadioField(_l("Decision"), choices=[], validators=[DataRequired(_l("Please choose a decision."))])
     note = TextAreaField(_l("Note (required when failing)"), validators=[Optional(), Length(max=300)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.decision.choices = [("pass", _l("Same person: pass")), ("fail", _l("Not the same person, or not live: fail"))]

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 FACE_ERRORS = {
     "unreadable": _l("This image cannot be read."),
-    "no_face": _l("No face was found. Use a clear, front-facing photo of yourself."),
+    "no_face": _l("No face was found. Use a clear, front-facing photo of yourself in which the face fills a good part of the picture."),
     "multiple_faces": _l("More than one face was found. Only you may be in the picture."),
     "face_cut_off": _l("Part of the face is cut off. The whole face must be in the picture."),
     "face_too_small": _l("The face is too small. Come closer, or use a photo in which the face fills more of the picture."),

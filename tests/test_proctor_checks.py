@@ -1,0 +1,445 @@
+"""Face checks as a service and over HTTP: enrolment, the start and random checks of a learning
+session, provisional time confirmed or voided, retries and sign-out, reviews, appeals, scope and
+evidence. Real photos, real dlib, real database; time is passed in explicitly."""
+import io
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from lms import create_app
+from lms.core.clock import utcnow
+from lms.core.context import Actor
+from lms.files.models import StoredFile
+from lms.files.storage import _path_for, check_image
+from lms.player import heartbeats, services
+from lms.player.accounting import Beat, Rules
+from lms.player.models import Heartbeat, LessonProgress, StudySession
+from lms.proctor import faces
+from lms.proctor import services as proctor
+from lms.proctor.models import (ACTIVE, FAILED, IN_VIDEO, MISSED, OPEN, PASSED, PENDING, RANDOM, REVIEW, START,
+                                FaceCheck, FaceCheckAttempt, FaceEnrolment, FaceReview)
+
+from .conftest import face_bytes, login, ready_course
+from .face_frames import frame, live, still
+from .test_registration import assert_nothing_written, post as post_registration
+
+RULES = Rules(heartbeat_interval=2, max_gap=10, daily_cap_seconds=3600)
+T0 = utcnow()
+
+
+def at(seconds: float):
+    return T0 + timedelta(seconds=seconds)
+
+
+def beat(seq, position, playing=True):
+    return Beat(seq=seq, position=position, playing=playing, visible=True, focused=True, rate=1.0, client_time=None)
+
+
+def send(learner, token, seq, position, seconds):
+    return heartbeats.record_heartbeat(learner.user_id, token, beat(seq, position), True, at(seconds), "10.0.0.9",
+                                       RULES, 600.0)
+
+
+@pytest.fixture()
+def lesson(db, staff, open_class, approved_learner, short_video, face_checks_on):
+    return ready_course(db, staff, open_class, [short_video]).lessons[0]
+
+
+@pytest.fixture()
+def me(approved_learner):
+    """The learner acting from their own browser."""
+    return Actor(approved_learner.user, "10.0.0.9", "pytest")
+
+
+def begin(learner, lesson, actor, seconds=0):
+    """Start studying; the in-video check point is moved out of the way unless a test wants it."""
+    playback = services.start_playback(learner, lesson, at(seconds), actor)
+    playback.check_at_position = None
+    from lms.extensions import db
+    db.session.commit()
+    return playback
+
+
+def open_check(db, learner) -> FaceCheck:
+    return db.session.scalar(select(FaceCheck).where(FaceCheck.learner_id == learner.id, FaceCheck.status == OPEN))
+
+
+def credited(db, learner, **filters) -> float:
+    db.session.expire_all()
+    return sum(b.credited for b in db.session.scalars(select(Heartbeat).filter_by(learner_id=learner.id, **filters)))
+
+
+def effective(db, learner, lesson) -> float:
+    db.session.expire_all()
+    row = db.session.scalar(select(LessonProgress).filter_by(learner_id=learner.id, lesson_id=lesson.id))
+    return row.effective_seconds if row else 0.0
+
+
+def pass_check(db, learner, actor, seconds):
+    result = proctor.submit_attempt(open_check(db, learner), live("obama"), "camera", at(seconds), actor)
+    assert result.status == PASSED, result
+    return result
+
+
+def watch(learner, token, seq, start_position, start_seconds, steps=2, step=2.0):
+    """Play on for a few heartbeats at 1x; returns the next free sequence number."""
+    for i in range(steps + 1):
+        send(learner, token, seq + i, start_position + i * step, start_seconds + i * step)
+    return seq + steps + 1
+
+
+# --- enrolment ----------------------------------------------------------------------------------
+
+def test_registration_enrols_the_photo_with_an_encrypted_encoding(db, learner):
+    enrolment = proctor.active_enrolment(learner.id)
+    assert enrolment.status == ACTIVE and enrolment.photo_file_id == learner.photo_file_id
+    assert len(faces.encoding_from_text(enrolment.encoding)) == 128 and enrolment.sharpness >= 25
+    raw = db.session.execute(text("SELECT encoding FROM face_enrolments")).scalar()
+    assert "," not in raw and enrolment.encoding.split(",")[0] not in raw  # ciphertext, not the numbers
+
+
+def test_registration_with_two_faces_is_refused_with_a_message_and_writes_nothing(client, db):
+    response = post_registration(client, photo=(io.BytesIO(face_bytes("two_people.jpg")), "photo.jpg"))
+    assert response.status_code == 200 and "检测到不止一张人脸" in response.get_data(as_text=True)
+    assert_nothing_written(db)
+
+
+def test_without_a_usable_enrolment_a_learner_cannot_study(app, db, lesson, approved_learner, me):
+    db.session.execute(text("UPDATE face_enrolments SET status = 'superseded'"))
+    db.session.commit()
+    with pytest.raises(services.StudyError) as refused:
+        services.start_playback(approved_learner, lesson, at(0), me)
+    assert refused.value.code == "face_not_enrolled"
+    client = app.test_client()
+    login(client, approved_learner.id_number)
+    page = client.get(f"/study/lessons/{lesson.id}")
+    assert page.status_code == 302 and page.headers["Location"].endswith("/me/face")
+    assert client.post("/api/player/start", json={"lesson_id": lesson.id}).get_json()["code"] == "face_not_enrolled"
+
+
+def test_replacing_the_photo_needs_staff_approval(app, db, approved_learner, staff, face_checks_on):
+    old = proctor.active_enrolment(approved_learner.id)
+    client = app.test_client()
+    login(client, approved_learner.id_number)
+    response = client.post("/me/face", data={"photo": (io.BytesIO(face_bytes("obama_2.jpg")), "new.jpg")},
+                           content_type="multipart/form-data", follow_redirects=True)
+    assert "等待培训机构审核" in response.get_data(as_text=True) or "审核" in response.get_data(as_text=True)
+    pending = proctor.pending_enrolment(approved_learner.id)
+    assert pending is not None and proctor.active_enrolment(approved_learner.id).id == old.id
+    refused = client.post("/me/face", data={"photo": (io.BytesIO(face_bytes("no_face.jpg")), "x.jpg")},
+                          content_type="multipart/form-data")
+    assert "未找到人脸" in refused.get_data(as_text=True)
+    with pytest.raises(proctor.FaceError):
+        proctor.decide_replacement(pending, False, "", utcnow(), Actor(staff))  # a rejection needs a reason
+    staff_client = app.test_client()
+    login(staff_client, staff.username)
+    assert "ERROR" not in staff_client.get("/proctor/reviews").get_data(as_text=True)
+    staff_client.post(f"/proctor/enrolments/{pending.id}", data={"decision": "pass", "note": ""})
+    db.session.expire_all()
+    assert proctor.active_enrolment(approved_learner.id).id == pending.id
+    assert db.session.get(FaceEnrolment, old.id).status == "superseded"
+    assert db.session.get(type(approved_learner), approved_learner.id).photo_file_id == pending.photo_file_id
+
+
+# --- the start check and time that waits for it ----------------------------------------------------
+
+def test_a_session_starts_with_a_check_and_no_time_counts_until_it_passes(db, lesson, approved_learner, me):
+    playback = begin(approved_learner, lesson, me)
+    check = open_check(db, approved_learner)
+    assert check.purpose == START and check.context_kind == "study_session" and check.lesson_id == lesson.id
+    send(approved_learner, playback.token, 1, 0.0, 0)
+    blocked = send(approved_learner, playback.token, 2, 2.0, 2)
+    assert blocked.verdict.reason == "check_due" and blocked.verdict.credited == 0 and blocked.check_id == check.id
+    pass_check(db, approved_learner, me, 3)
+    session = db.session.get(StudySession, playback.session_id)
+    db.session.refresh(session)
+    assert session.open_check_id is None
+    # The next random check is at most 15 minutes (less the longest report gap) away.
+    assert timedelta(seconds=1) <= session.next_check_at - at(3) <= timedelta(seconds=900)
+    send(approved_learner, playback.token, 3, 2.0, 4)
+    assert send(approved_learner, playback.token, 4, 4.0, 6).verdict.credited == pytest.approx(2.0)
+    attempt = db.session.scalar(select(FaceCheckAttempt))
+    assert attempt.ip == "10.0.0.9" and attempt.liveness == "ok" and len(attempt.frame_ids) == 4
+    assert attempt.distance == max(attempt.distance_list) < 0.55
+
+
+def test_provisional_time_is_confirmed_by_the_next_passed_check(db, lesson, approved_learner, me):
+    playback = begin(approved_learner, lesson, me)
+    pass_check(db, approved_learner, me, 1)
+    watch(approved_learner, playback.token, 1, 0.0, 2)
+    summary = services.course_summary(approved_learner, lesson.course)[0]
+    assert summary.provisional == pytest.approx(4.0) == summary.effective  # nothing confirmed yet
+    session = db.session.get(StudySession, playback.session_id)
+    session.next_check_at = at(6)  # the random moment has come
+    db.session.commit()
+    triggered = send(approved_learner, playback.token, 4, 5.5, 7.5)
+    check = open_check(db, approved_learner)
+    assert triggered.check_id == check.id and check.purpose == RANDOM
+    assert triggered.verdict.credited == pytest.approx(1.5)  # the report that found it due still counts
+    assert send(approved_learner, playback.token, 5, 6.0, 8).verdict.reason == "check_due"
+    pass_check(db, approved_learner, me, 10)
+    summary = services.course_summary(approved_learner, lesson.course)[0]
+    assert summary.provisional == 0 and summary.effective == pytest.approx(5.5)
+    assert {b.check_id for b in db.session.scalars(select(Heartbeat).where(Heartbeat.credited > 0))} == {check.id}
+
+
+def test_a_check_falls_inside_the_video_at_the_chosen_point(db, lesson, approved_learner, me):
+    playback = services.start_playback(approved_learner, lesson, at(0), me)
+    assert 0 <= playback.check_at_position <= lesson.video.duration
+    playback.check_at_position = 3.0
+    db.session.commit()
+    pass_check(db, approved_learner, me, 1)
+    send(approved_learner, playback.token, 1, 0.0, 2)
+    send(approved_learner, playback.token, 2, 2.0, 4)
+    assert open_check(db, approved_learner) is None
+    result = send(approved_learner, playback.token, 3, 4.0, 6)
+    check = open_check(db, approved_learner)
+    assert result.check_id == check.id and check.purpose == IN_VIDEO and check.position == 4.0
+    pass_check(db, approved_learner, me, 7)
+    db.session.refresh(playback)
+    assert playback.check_at_position is None  # this video had its check
+
+
+# --- failure: retries, sign-out, voided time ----------------------------------------------------------
+
+def test_another_person_fails_retries_and_the_provisional_time_is_voided(db, lesson, approved_learner, me):
+    playback = begin(approved_learner, lesson, me)
+    pass_check(db, approved_learner, me, 1)
+    watch(approved_learner, playback.token, 1, 0.0, 2)
+    confirmed_before = effective(db, approved_learner, lesson)
+    session = db.session.get(StudySession, playback.session_id)
+    session.next_check_at = at(7)
+    db.session.commit()
+    send(approved_learner, playback.token, 4, 6.0, 8)
+    check = open_check(db, approved_learner)
+    first = proctor.submit_attempt(check, live("biden"), "camera", at(20), me)
+    assert (first.status, first.reason, first.attempts_left) == ("retry", "mismatch", 2)
+    assert proctor.submit_attempt(check, still(), "camera", at(30), me).reason == "identical"
+    last = proctor.submit_attempt(check, live("biden"), "camera", at(40), me)
+    assert last.status == FAILED and last.attempts_left == 0
+    db.session.expire_all()
+    session = db.session.get(StudySession, playback.session_id)
+    assert session.ended_at is not None and session.end_reason == "face_failed"
+    assert effective(db, approved_learner, lesson) == 0 < confirmed_before  # all of it was provisional
+    assert credited(db, approved_learner, voided=True) == pytest.approx(confirmed_before + 2.0)
+    assert [a.outcome for a in db.session.get(FaceCheck, check.id).attempt_rows] == ["fail", "fail", "fail"]
+    with pytest.raises(proctor.FaceError):
+        proctor.submit_attempt(check, live("obama"), "camera", at(41), me)  # a finished check stays finished
+
+
+def test_time_confirmed_before_a_failed_check_is_kept(db, lesson, approved_learner, me):
+    playback = begin(approved_learner, lesson, me)
+    pass_check(db, approved_learner, me, 1)
+    watch(approved_learner, playback.token, 1, 0.0, 2)          # 4 s, provisional
+    session = db.session.get(StudySession, playback.session_id)
+    session.next_check_at = at(6)
+    db.session.commit()
+    send(approved_learner, playback.token, 4, 5.0, 7)            # opens a check; +1 s
+    pass_check(db, approved_learner, me, 8)                   # confirms 5 s
+    send(approved_learner, playback.token, 5, 5.0, 9)
+    session.next_check_at = at(9)
+    db.session.commit()
+    send(approved_learner, playback.token, 6, 6.0, 10)           # +1 s provisional, opens another
+    check = open_check(db, approved_learner)
+    for seconds in (11, 12, 13):
+        proctor.submit_attempt(check, live("biden"), "camera", at(seconds), me)
+    assert effective(db, approved_learner, lesson) == pytest.approx(5.0)
+    assert credited(db, approved_learner, voided=True) == pytest.approx(1.0)
+
+
+def test_an_unanswered_check_is_missed_and_signs_the_learner_out(app, db, lesson, approved_learner):
+    client = app.test_client()
+    login(client, approved_learner.id_number)
+    token = client.post("/api/player/start", json={"lesson_id": lesson.id}).get_json()["playback"]
+    check = open_check(db, approved_learner)
+    check.due_at = utcnow() - timedelta(seconds=app.config["LMS_FACE_CHECK_WINDOW_SECONDS"] + 1)
+    db.session.commit()
+    answer = client.post("/api/player/heartbeat", json=dict(playback=token, seq=1, position=0.0, playing=True,
+                                                             visible=True, focused=True, rate=1.0)).get_json()
+    assert answer["session_ended"] == "face_missed" and answer["signed_out"] is True and "未在规定时间" in answer["message"]
+    db.session.expire_all()
+    assert db.session.get(FaceCheck, check.id).status == MISSED
+    assert client.get("/study").status_code == 302  # signed out
+
+
+def test_ending_the_session_with_a_check_open_voids_the_provisional_time(db, lesson, approved_learner, me):
+    playback = begin(approved_learner, lesson, me)
+    pass_check(db, approved_learner, me, 1)
+    watch(approved_learner, playback.token, 1, 0.0, 2)
+    session = db.session.get(StudySession, playback.session_id)
+    session.next_check_at = at(6)
+    db.session.commit()
+    send(approved_learner, playback.token, 4, 6.0, 8)
+    services.end_learner_sessions(approved_learner, "logout", at(9))
+    assert open_check(db, approved_learner) is None
+    assert effective(db, approved_learner, lesson) == 0
+
+
+def test_the_worker_marks_forgotten_checks_missed(app, db, lesson, approved_learner, me):
+    begin(approved_learner, lesson, me)
+    window = app.config["LMS_FACE_CHECK_WINDOW_SECONDS"]
+    assert proctor.sweep_overdue(at(window - 1)) == 0
+    assert proctor.sweep_overdue(at(window + 1)) == 1
+    db.session.expire_all()
+    assert db.session.scalar(select(StudySession)).end_reason == "face_missed"
+
+
+# --- over HTTP: the attempt API -----------------------------------------------------------------------
+
+def data_urls(frames):
+    import base64
+    return ["data:image/jpeg;base64," + base64.b64encode(f).decode() for f in frames]
+
+
+def test_attempt_api_passes_fails_and_signs_out(app, db, lesson, approved_learner):
+    client = app.test_client()
+    login(client, approved_learner.id_number)
+    started = client.post("/api/player/start", json={"lesson_id": lesson.id}).get_json()
+    check_id = started["check"]
+    url = f"/api/proctor/checks/{check_id}/attempts"
+    assert client.post(url, json={"mode": "camera", "frames": ["not base64!"]}).status_code == 400
+    assert client.post(url, json={"mode": "camera", "frames": data_urls([frame("obama_2.jpg")])}).get_json()[
+        "code"] == "frames"
+    bad = client.post(url, json={"mode": "camera", "frames": data_urls([b"%PDF-1.4 not an image"] * 3)})
+    assert bad.status_code == 400 and bad.get_json()["code"] == "frame_invalid"
+    assert db.session.get(FaceCheck, check_id).attempts == 0  # malformed input costs no try
+    ok = client.post(url, json={"mode": "camera", "frames": data_urls(live("obama"))}).get_json()
+    assert ok["status"] == "passed" and "身份核验通过" in ok["message"]
+    assert client.post(url, json={"mode": "camera", "frames": data_urls(live("obama"))}).status_code == 409
+    # Another learner cannot touch this check.
+    db.session.expire_all()
+    assert db.session.get(FaceCheck, check_id).status == PASSED
+
+
+def test_phone_fallback_two_photos(app, db, lesson, approved_learner):
+    client = app.test_client()
+    login(client, approved_learner.id_number)
+    check_id = client.post("/api/player/start", json={"lesson_id": lesson.id}).get_json()["check"]
+    url = f"/api/proctor/checks/{check_id}/attempts"
+    same = client.post(url, json={"mode": "photos", "frames": data_urls([frame("obama_2.jpg")] * 2)}).get_json()
+    assert same["status"] == "retry" and "画面" in same["message"]
+    turned = client.post(url, json={"mode": "photos", "frames": data_urls([frame("obama_2.jpg"),
+                                                                          frame("obama_3.jpg")])}).get_json()
+    assert turned["status"] == "passed"
+
+
+def test_three_failures_over_http_sign_out(app, db, lesson, approved_learner):
+    client = app.test_client()
+    login(client, approved_learner.id_number)
+    check_id = client.post("/api/player/start", json={"lesson_id": lesson.id}).get_json()["check"]
+    url = f"/api/proctor/checks/{check_id}/attempts"
+    answers = [client.post(url, json={"mode": "camera", "frames": data_urls(live("biden"))}).get_json()
+               for _ in range(3)]
+    assert [a["status"] for a in answers] == ["retry", "retry", "failed"]
+    assert answers[-1]["signed_out"] is True and "已退出登录" in answers[-1]["message"]
+    assert client.get("/study").status_code == 302
+
+
+# --- review, appeal, evidence and scope ---------------------------------------------------------------
+
+def test_doubtful_result_goes_to_review_and_staff_decide(app, db, lesson, approved_learner, me, staff,
+                                                          other_staff, regulator, monkeypatch):
+    playback = begin(approved_learner, lesson, me)
+    pass_check(db, approved_learner, me, 1)
+    watch(approved_learner, playback.token, 1, 0.0, 2)                  # 4 s, provisional
+    session = db.session.get(StudySession, playback.session_id)
+    session.next_check_at = at(6)
+    db.session.commit()
+    send(approved_learner, playback.token, 4, 4.0, 6)                   # opens a check
+    monkeypatch.setitem(app.config, "LMS_FACE_MATCH_DISTANCE", 0.38)  # obama frames are 0.34-0.37 from obama_1
+    result = proctor.submit_attempt(open_check(db, approved_learner), live("obama"), "camera", at(7), me)
+    assert result.status == REVIEW
+    send(approved_learner, playback.token, 5, 4.0, 8)
+    send(approved_learner, playback.token, 6, 6.0, 10)                  # study goes on while staff look
+    assert effective(db, approved_learner, lesson) == pytest.approx(6.0)
+    summary = services.course_summary(approved_learner, lesson.course)[0]
+    assert summary.provisional == pytest.approx(6.0)                   # 4 s held by the review, 2 s after it
+    review = db.session.scalar(select(FaceReview))
+    assert review.kind == "doubtful" and review.decision is None
+    staff_client, other_client, regulator_client = app.test_client(), app.test_client(), app.test_client()
+    login(staff_client, staff.username)
+    login(other_client, other_staff.username)
+    login(regulator_client, regulator.username)
+    queue = staff_client.get("/proctor/reviews").get_data(as_text=True)
+    assert f"/proctor/reviews/{review.id}" in queue
+    assert f"/proctor/reviews/{review.id}" not in other_client.get("/proctor/reviews").get_data(as_text=True)
+    assert other_client.get(f"/proctor/reviews/{review.id}").status_code == 404
+    page = staff_client.get(f"/proctor/reviews/{review.id}").get_data(as_text=True)
+    frame_url = page.split('class="frame"')[1].split('src="')[1].split('"')[0]
+    assert staff_client.get(frame_url).data[:2] == b"\xff\xd8"      # decrypted for staff
+    assert other_client.get(frame_url).status_code == 404
+    assert regulator_client.get(f"/proctor/reviews/{review.id}").status_code == 200  # read-only
+    assert regulator_client.post(f"/proctor/reviews/{review.id}", data={"decision": "pass"}).status_code == 403
+    refused = staff_client.post(f"/proctor/reviews/{review.id}", data={"decision": "fail", "note": ""})
+    assert "请填写原因" in refused.get_data(as_text=True)
+    staff_client.post(f"/proctor/reviews/{review.id}", data={"decision": "fail", "note": "不是本人"})
+    db.session.expire_all()
+    assert db.session.scalar(select(FaceCheck).where(FaceCheck.status == FAILED)) is not None
+    assert effective(db, approved_learner, lesson) == pytest.approx(2.0)  # the 4 s it held are voided; the next
+    # check decides the 2 s after it
+    # Frames are encrypted at rest.
+    for attempt in db.session.scalars(select(FaceCheckAttempt)):
+        for file_id in attempt.frame_ids:
+            assert _path_for(db.session.get(StoredFile, file_id).storage_name).read_bytes()[:2] != b"\xff\xd8"
+
+
+def test_an_upheld_appeal_gives_the_time_back(app, db, lesson, approved_learner, me, staff):
+    playback = begin(approved_learner, lesson, me)
+    pass_check(db, approved_learner, me, 1)
+    watch(approved_learner, playback.token, 1, 0.0, 2)
+    session = db.session.get(StudySession, playback.session_id)
+    session.next_check_at = at(6)
+    db.session.commit()
+    send(approved_learner, playback.token, 4, 6.0, 8)
+    check = open_check(db, approved_learner)
+    for seconds in (9, 10, 11):
+        proctor.submit_attempt(check, still(), "camera", at(seconds), me)
+    assert effective(db, approved_learner, lesson) == 0
+    client = app.test_client()
+    login(client, approved_learner.id_number)
+    assert "请说明" in client.post(f"/me/face/checks/{check.id}/appeal", data={"statement": ""},
+                                   follow_redirects=True).get_data(as_text=True)
+    client.post(f"/me/face/checks/{check.id}/appeal", data={"statement": "网络摄像头卡顿，确为本人学习"})
+    review = db.session.scalar(select(FaceReview).where(FaceReview.kind == "appeal"))
+    assert review.statement == "网络摄像头卡顿，确为本人学习"
+    proctor.decide_review(review, True, "", utcnow(), Actor(staff))
+    db.session.expire_all()
+    assert db.session.get(FaceCheck, check.id).status == PASSED and db.session.get(FaceCheck, check.id).decided_by_id
+    assert effective(db, approved_learner, lesson) == pytest.approx(6.0)
+    with pytest.raises(proctor.FaceError):
+        proctor.decide_review(review, False, "x", utcnow(), Actor(staff))  # decided once
+
+
+def test_staff_and_regulators_see_the_evidence_beside_the_enrolment_photo(app, db, lesson, approved_learner, me,
+                                                                         staff, regulator, other_staff):
+    begin(approved_learner, lesson, me)
+    pass_check(db, approved_learner, me, 1)
+    for user, status in ((staff, 200), (regulator, 200), (other_staff, 404)):
+        client = app.test_client()
+        login(client, user.username)
+        page = client.get(f"/learners/{approved_learner.id}/face-checks")
+        assert page.status_code == status
+        if status == 200:
+            html = page.get_data(as_text=True)
+            assert "/proctor/enrolments/" in html and html.count('class="frame"') == 4 and "10.0.0.9" in html
+    from lms.audit.models import AuditLog
+    actions = {row.action for row in db.session.scalars(select(AuditLog))}
+    assert {"face_enrol", "face_check", "study_session_start"} <= actions
+
+
+def test_frames_are_deleted_after_the_retention_period(db, lesson, approved_learner, me):
+    begin(approved_learner, lesson, me)
+    pass_check(db, approved_learner, me, 1)
+    attempt = db.session.scalar(select(FaceCheckAttempt))
+    paths = [_path_for(db.session.get(StoredFile, i).storage_name) for i in attempt.frame_ids]
+    assert proctor.purge_old_frames(at(1) + timedelta(days=30), retention_days=60) == 0
+    assert proctor.purge_old_frames(at(1) + timedelta(days=61), retention_days=60) == 1
+    assert not any(path.exists() for path in paths)
+    db.session.refresh(attempt)
+    assert attempt.frames_purged_at is not None and attempt.distance is not None  # the scores stay
+
+
+def test_an_interval_above_fifteen_minutes_is_refused(app):
+    with pytest.raises(ValueError):
+        create_app("testing", dict(app.config, LMS_FACE_CHECK_MAX_SECONDS=901))
