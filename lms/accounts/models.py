@@ -31,6 +31,9 @@ class User(UserMixin, db.Model):
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Raised to sign the user out everywhere (e.g. a failed face check): sessions carry the epoch
+    # they were made in, and a stale one is refused even if a late response re-sent its cookie.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
     institution = relationship("Institution")
     learner = relationship("Learner", back_populates="user", uselist=False)
@@ -38,6 +41,9 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login: disabled or not yet activated accounts cannot sign in
         return self.enabled and self.password_hash is not None
+
+    def get_id(self) -> str:  # Flask-Login keeps this in the session cookie
+        return f"{self.id}:{self.session_epoch}"
 
     @property
     def label(self) -> str:

@@ -5,7 +5,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..audit.services import record
@@ -99,6 +99,11 @@ def authenticate(identifier: str, password: str, now: datetime, actor: Actor,
     record(actor, "login", now, user=user)
     db.session.commit()
     return LoginOutcome(user, None)
+
+
+def sign_out_everywhere(user_id: int) -> None:
+    """Every session of the user ends at its next request (not committed: it lands with its cause)."""
+    db.session.execute(update(User).where(User.id == user_id).values(session_epoch=User.session_epoch + 1))
 
 
 def set_password(user: User, password: str) -> None:

@@ -27,8 +27,14 @@ HOME_ENDPOINTS = {LEARNER: "learners.home", STAFF: "institutions.dashboard",
 
 
 @login_manager.user_loader
-def load_user(user_id):
-    return db.session.get(User, int(user_id))
+def load_user(session_id: str):
+    """The session's user, unless they were signed out everywhere since the session began."""
+    user_id, _, epoch = session_id.partition(":")
+    try:
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.session_epoch == int(epoch or 0) else None
+    except ValueError:
+        return None
 
 
 @bp.route("/")

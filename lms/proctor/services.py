@@ -14,6 +14,7 @@ from typing import Callable
 from flask import current_app
 from sqlalchemy import select, update
 
+from ..accounts.services import sign_out_everywhere
 from ..audit.services import record
 from ..core.context import Actor
 from ..core.errors import RuleViolation
@@ -271,7 +272,13 @@ def _apply_verdict(check: FaceCheck, verdict: decisions.AttemptVerdict, now: dat
     if decisions.after_failed_attempt(check.attempts, check.due_at, now, retry_policy):
         return "retry"
     _set_status(check, FAILED, now)
+    _sign_out(check)
     return FAILED
+
+
+def _sign_out(check: FaceCheck) -> None:
+    """A check failed or went unanswered: the learner is signed out on every device."""
+    sign_out_everywhere(db.session.get(Learner, check.learner_id).user_id)
 
 
 def miss_check(check: FaceCheck, now: datetime, actor: Actor) -> None:
@@ -280,6 +287,7 @@ def miss_check(check: FaceCheck, now: datetime, actor: Actor) -> None:
         return
     check.reason = check.reason or "overdue"
     _set_status(check, MISSED, now)
+    _sign_out(check)
     record(actor, "face_check", now, target=f"face_check:{check.id}", result="failure", detail="missed",
            user=db.session.get(Learner, check.learner_id).user)
 

@@ -120,14 +120,17 @@
       s.checking = false; s.lastInteraction = Date.now(); s.interacted = true;
       if (d.status === 'passed') { s.confirmed = s.effective; figures(); }
       if (d.status === 'passed' || d.status === 'review' || d.status === 'closed') {
-        show(d.message); video.play().catch(function () {});
+        show(d.message); s.noticeUntil = Date.now() + 5000;
+        video.play().catch(function () {});
       } else {
+        s.effective = s.confirmed; figures();   // the provisional part was voided
         endSession(d.message);
       }
     });
   }
 
   function handle(res) {
+    if (s.ended) return;   // an answer still on its way when study stopped must not overwrite why it stopped
     var d = res.data;
     if (!res.ok) { show(d.error); if (d.code === 'unknown_playback') stop(d.error); return; }
     s.effective = d.effective;
@@ -140,6 +143,7 @@
     if (d.reason === 'superseded') { stop(d.message); return; }
     if (d.session_ended || d.reason === 'session_ended' || d.reason === 'idle') { endSession(d.message); return; }
     if (d.check) { runCheck(d.check); return; }
+    if (Date.now() < (s.noticeUntil || 0)) return;   // let the learner read the check's result
     if (d.reason && d.reason !== 'started') show(d.message); else if (!video.paused) show(cfg.texts.counting);
   }
 

@@ -32,7 +32,7 @@
   }
 
   function begin(st) {
-    $('face-retry').hidden = true; $('face-signin').hidden = true; say('');
+    $('face-retry').hidden = true; say('');
     var media = navigator.mediaDevices;
     if (!media || !media.getUserMedia) { fallback(st); return; }
     $('face-countdown').textContent = cfg.texts.starting;
@@ -64,6 +64,7 @@
 
   function fallback(st) {
     $('face-camera').hidden = true;
+    $('face-instructions').hidden = true;
     $('face-fallback').hidden = false;
     $('face-countdown').textContent = '';
   }
@@ -109,10 +110,7 @@
         say(d.message, 'error');
         $('face-retry').hidden = false;
       } else {
-        say(d.message, 'error');
-        $('face-signin').hidden = false;
-        stopCamera(st);
-        st.resolve(d);
+        finish(st, d);   // failed or missed: the page that asked says why and what happens now
       }
     }).catch(function () { say(cfg.texts.network, 'error'); $('face-retry').hidden = false; });
   }
@@ -126,6 +124,7 @@
     stopCamera(st);
     $('face-check').hidden = true;
     $('face-camera').hidden = false;
+    $('face-instructions').hidden = false;
     $('face-fallback').hidden = true;
     say('');
     st.resolve(answer);
