@@ -11,13 +11,13 @@ from lms import create_app
 from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.files.models import StoredFile
-from lms.files.storage import _path_for, check_image
+from lms.files.storage import _path_for
 from lms.player import heartbeats, services
 from lms.player.accounting import Beat, Rules
 from lms.player.models import Heartbeat, LessonProgress, StudySession
 from lms.proctor import faces
 from lms.proctor import services as proctor
-from lms.proctor.models import (ACTIVE, FAILED, IN_VIDEO, MISSED, OPEN, PASSED, PENDING, RANDOM, REVIEW, START,
+from lms.proctor.models import (ACTIVE, FAILED, IN_VIDEO, MISSED, OPEN, PASSED, RANDOM, REVIEW, START,
                                 FaceCheck, FaceCheckAttempt, FaceEnrolment, FaceReview)
 
 from .conftest import face_bytes, login, ready_course

@@ -79,7 +79,7 @@ def judge_attempt(analyses: list[Analysis], enrolled: np.ndarray, mode: str, t: 
     if any(count > 1 for count in counts):
         return AttemptVerdict(FAIL, "multiple_faces", None, None, None, counts)
     faces = [a.face for a in analyses]
-    if any(face.width < t.frame_min_face_fraction * min(a.size) for face, a in zip(faces, analyses)):
+    if any(face.width < t.frame_min_face_fraction * min(a.size) for face, a in zip(faces, analyses, strict=True)):
         return AttemptVerdict(FAIL, "face_too_small", None, None, None, counts)
     distances = [round(distance(face.encoding, enrolled), 4) for face in faces]
     worst = max(distances)
@@ -97,7 +97,7 @@ def judge_liveness(faces, t: Thresholds) -> tuple[str, float]:
     """A still picture gives the same frame again and again; a photo moved, tilted or zoomed in
     front of the camera keeps the nose where it is between the jaw's ends. A real head that
     turns, or eyes that blink, change that."""
-    pairs = list(zip(faces, faces[1:]))
+    pairs = list(zip(faces, faces[1:], strict=False))
     same = sum(1 for a, b in pairs if patch_difference(a, b) < t.identical_difference)
     yaws = [face.yaw for face in faces]
     yaw_change = round(max(yaws) - min(yaws), 4)

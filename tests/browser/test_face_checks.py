@@ -81,7 +81,7 @@ def camera(pw):
 
 
 @pytest.fixture()
-def face_player(app, fast_player, face_checks_on, monkeypatch):
+def face_player(app, fast_player, face_checks_on, monkeypatch):  # noqa: F811 (the fixture)
     """Face checks on, second-scale heartbeats, three tries per check, and a random check 8 s after each pass:
     with a report gap of 6 s the window [min, max - gap] is [8, 8]. face_player(KEY=value) changes a setting
     for the test; every one is restored afterwards."""
