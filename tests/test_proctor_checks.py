@@ -173,14 +173,17 @@ def test_provisional_time_is_confirmed_by_the_next_passed_check(db, lesson, appr
     session = db.session.get(StudySession, playback.session_id)
     session.next_check_at = at(6)  # the random moment has come
     db.session.commit()
-    triggered = send(approved_learner, playback.token, 4, 5.5, 7.5)
+    paused = heartbeats.record_heartbeat(approved_learner.user_id, playback.token, beat(4, 4.0, playing=False), True,
+                                         at(6.5), "10.0.0.9", RULES, 600.0)
+    assert paused.check_id is None  # not while the video is paused: the check waits for it to play
+    triggered = send(approved_learner, playback.token, 5, 4.0, 7)   # playing again
     check = open_check(db, approved_learner)
     assert triggered.check_id == check.id and check.purpose == RANDOM
-    assert triggered.verdict.credited == pytest.approx(1.5)  # the report that found it due still counts
-    assert send(approved_learner, playback.token, 5, 6.0, 8).verdict.reason == "check_due"
+    assert triggered.verdict.reason != "check_due"  # the report that found it due is judged as usual
+    assert send(approved_learner, playback.token, 6, 5.0, 8).verdict.reason == "check_due"
     pass_check(db, approved_learner, me, 10)
     summary = services.course_summary(approved_learner, lesson.course)[0]
-    assert summary.provisional == 0 and summary.effective == pytest.approx(5.5)
+    assert summary.provisional == 0 and summary.effective == pytest.approx(4.0)
     assert {b.check_id for b in db.session.scalars(select(Heartbeat).where(Heartbeat.credited > 0))} == {check.id}
 
 

@@ -61,12 +61,14 @@ def settle_overdue(row, now: datetime) -> bool:
     return proctor.expire_if_overdue(db.session.get(FaceCheck, row.open_check_id), now)
 
 
-def maybe_open_check(row, position: float, now: datetime, ip: str) -> int | None:
+def maybe_open_check(row, position: float, playing: bool, now: datetime, ip: str) -> int | None:
     """Open a check when the random moment has come or the video reached the chosen point.
-    The report that triggers it still counts (it ends before the check); later ones wait."""
+    The report that triggers it still counts (it ends before the check); later ones wait.
+    A random moment that comes while the video is paused waits for it to play again: nothing is
+    credited meanwhile, and a learner on a short break is not signed out for a check they never saw."""
     if not enabled() or row.open_check_id is not None:
         return None
-    if row.next_check_at is not None and now >= row.next_check_at:
+    if row.next_check_at is not None and now >= row.next_check_at and playing:
         purpose = RANDOM
     elif row.check_at_position is not None and position >= row.check_at_position:
         purpose = IN_VIDEO

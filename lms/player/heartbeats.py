@@ -131,7 +131,7 @@ def _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds
         verdict = replace(verdict, reason=end_reason)
     check_id = row.open_check_id if blocked else None
     if session_live and row.active and not blocked and not refuse:
-        check_id = checks.maybe_open_check(row, beat.position, now, ip)
+        check_id = checks.maybe_open_check(row, beat.position, beat.playing, now, ip)
     if verdict.accepted_seq and connection.execute(MOVE_ANCHOR, dict(
             playback_id=row.id, judged_seq=row.last_seq, last_seq=beat.seq, anchor_at=verdict.anchor_at,
             anchor_position=verdict.anchor_position, clock_reserve=verdict.clock_reserve,
