@@ -18,6 +18,7 @@ from ..files.storage import UploadRejected, check_image, read_file
 from ..institutions.services import visible_applications
 from ..proctor import services as proctor
 from ..proctor.messages import face_error
+from ..proctor.models import PENDING
 from . import services
 from .forms import MaterialForm, RegistrationForm
 from .models import EDUCATION, MATERIAL_KINDS, PHOTO, Learner
@@ -142,7 +143,7 @@ def materials():
             if candidate is not None:  # the photo is the face enrolment: replacing it needs approval
                 enrolment = proctor.submit_photo(learner, image, candidate, utcnow(), current_actor())
                 flash(_("The new photo was sent to your training institution for approval.")
-                      if enrolment.status == "pending" else _("The image was uploaded."), "success")
+                      if enrolment.status == PENDING else _("The image was uploaded."), "success")
             else:
                 services.replace_material(learner, form.kind.data, image, utcnow(), current_actor())
                 flash(_("The image was uploaded."), "success")

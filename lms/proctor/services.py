@@ -187,12 +187,6 @@ def open_check(learner_id: int, context_kind: str, context_id: int, purpose: str
     return check
 
 
-def open_check_for(learner_id: int, context_kind: str, context_id: int) -> FaceCheck | None:
-    return db.session.scalar(select(FaceCheck).where(
-        FaceCheck.learner_id == learner_id, FaceCheck.context_kind == context_kind,
-        FaceCheck.context_id == context_id, FaceCheck.status == OPEN).order_by(FaceCheck.id.desc()))
-
-
 @dataclass(frozen=True)
 class AttemptResult:
     status: str                  # PASSED | REVIEW | FAILED | MISSED | "retry"

@@ -145,17 +145,11 @@ def review(review_id):
     item = db.session.get(FaceReview, review_id) or abort(404)
     learner = _viewable_learner(item.check.learner_id)
     form = DecisionForm()
-    if request.method == "POST":
-        if current_user.role == REGULATOR:
-            abort(403)
-        if form.validate_on_submit():
-            try:
-                services.decide_review(item, form.decision.data == "pass", form.note.data or "", utcnow(),
-                                       current_actor())
-                flash(_("The decision was recorded."), "success")
-                return redirect(url_for("proctor.reviews"))
-            except services.FaceError as error:
-                form.note.errors.append(face_error(error.code))
+    if request.method == "POST" and current_user.role == REGULATOR:
+        abort(403)
+    if _take_decision(form, lambda passed, note: services.decide_review(item, passed, note, utcnow(),
+                                                                         current_actor())):
+        return redirect(url_for("proctor.reviews"))
     return render_template("proctor/review.html", review=item, check=item.check, learner=learner, form=form)
 
 
@@ -165,16 +159,24 @@ def enrolment_request(enrolment_id):
     enrolment = db.session.get(FaceEnrolment, enrolment_id) or abort(404)
     learner = _viewable_learner(enrolment.learner_id)
     form = DecisionForm()
-    if form.validate_on_submit():
-        try:
-            services.decide_replacement(enrolment, form.decision.data == "pass", form.note.data or "", utcnow(),
-                                        current_actor())
-            flash(_("The decision was recorded."), "success")
-            return redirect(url_for("proctor.reviews"))
-        except services.FaceError as error:
-            form.note.errors.append(face_error(error.code))
+    if _take_decision(form, lambda passed, note: services.decide_replacement(enrolment, passed, note, utcnow(),
+                                                                              current_actor())):
+        return redirect(url_for("proctor.reviews"))
     return render_template("proctor/enrolment_request.html", enrolment=enrolment, learner=learner, form=form,
                            active=services.active_enrolment(learner.id))
+
+
+def _take_decision(form: DecisionForm, decide) -> bool:
+    """Pass a submitted decision to ``decide(passed, note)``; a refusal lands on the form's note field."""
+    if not form.validate_on_submit():
+        return False
+    try:
+        decide(form.decision.data == "pass", form.note.data or "")
+    except services.FaceError as error:
+        form.note.errors.append(face_error(error.code))
+        return False
+    flash(_("The decision was recorded."), "success")
+    return True
 
 
 @bp.route("/learners/<int:learner_id>/face-checks")
