@@ -53,6 +53,8 @@ class FaceCheck(db.Model):
     enrolment_id: Mapped[int] = mapped_column(db.ForeignKey("face_enrolments.id"))
     context_kind: Mapped[str] = mapped_column(db.String(32))   # "study_session", "quiz_attempt", ...
     context_id: Mapped[int]
+    # The institution that owns the context (the course's, later the quiz's): its staff review the check.
+    owner_institution_id: Mapped[int | None] = mapped_column(db.ForeignKey("institutions.id"), index=True)
     purpose: Mapped[str] = mapped_column(db.String(16))        # START | RANDOM | IN_VIDEO
     lesson_id: Mapped[int | None] = mapped_column(db.ForeignKey("lessons.id"))
     position: Mapped[float | None]                             # video position when it was asked for
