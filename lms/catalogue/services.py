@@ -1,7 +1,7 @@
 """Rules over reference data: region scopes and required hours."""
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 
 from ..extensions import db
 from .models import SPECIAL_OPERATION, HoursRule, QualificationType, Region, RegionHoursSplit
@@ -16,7 +16,15 @@ def region_prefix(code: str) -> str:
 
 
 def region_covers(scope_code: str, code: str | None) -> bool:
-    return bool(code) and code.startswith(region_prefix(scope_code))
+    """Does a regulator's region (scope) include ``code``? The one predicate for regional scope."""
+    return bool(code) and bool(scope_code) and code.startswith(region_prefix(scope_code))
+
+
+def in_region(column, scope_code: str):
+    """The same rule as region_covers, as a query filter on a region-code column."""
+    if not scope_code:
+        return false()  # a regulator without a region sees nothing
+    return column.startswith(region_prefix(scope_code), autoescape=True)
 
 
 def region_ancestry(code: str) -> list[str]:

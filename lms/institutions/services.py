@@ -5,10 +5,9 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
-from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF, User
+from ..accounts.models import User
 from ..audit.services import record
 from ..catalogue.models import REFRESHER, QualificationType
-from ..catalogue.services import region_prefix
 from ..core.clock import china_date
 from ..core.context import Actor
 from ..core.errors import RuleViolation
@@ -16,6 +15,7 @@ from ..extensions import db
 from ..learners.models import Learner
 from ..learners.services import missing_materials
 from .models import APPROVED, PUBLISHED, RETURNED, SUBMITTED, Application, Institution, TrainingClass
+from .permissions import can_edit_class, can_manage_class
 
 
 class EnrolmentError(RuleViolation):
@@ -67,6 +67,8 @@ def create_class(institution: Institution, plan: ClassPlan, now: datetime, actor
 
 
 def publish_class(training_class: TrainingClass, now: datetime, actor: Actor) -> None:
+    if not can_edit_class(actor.user, training_class):
+        raise EnrolmentError("forbidden")
     if training_class.status == PUBLISHED:
         raise EnrolmentError("already_published")
     training_class.status = PUBLISHED
@@ -166,37 +168,6 @@ def _decide(application: Application, status: str, reason: str | None, now: date
            detail=reason or "", institution_id=application.training_class.institution_id,
            region_code=application.training_class.institution.region_code)
     db.session.commit()
-
-
-def can_manage_class(user: User, training_class: TrainingClass) -> bool:
-    return user.role == ADMIN or (user.role == STAFF and user.institution_id == training_class.institution_id)
-
-
-def visible_classes(user: User):
-    """Classes a user may list: learners the published ones, staff their own, regulators their region's."""
-    query = select(TrainingClass).join(Institution).order_by(TrainingClass.enrol_start.desc(), TrainingClass.id.desc())
-    if user.role == LEARNER:
-        return query.where(TrainingClass.status == PUBLISHED)
-    if user.role == STAFF:
-        return query.where(TrainingClass.institution_id == user.institution_id)
-    if user.role == REGULATOR:
-        return query.where(Institution.region_code.startswith(region_prefix(user.region_code)))
-    return query
-
-
-def visible_applications(user: User, status: str | None = None, class_id: int | None = None):
-    query = select(Application).join(TrainingClass).join(Institution).order_by(Application.submitted_at.desc())
-    if user.role == LEARNER:
-        query = query.where(Application.learner_id == user.learner.id)
-    elif user.role == STAFF:
-        query = query.where(TrainingClass.institution_id == user.institution_id)
-    elif user.role == REGULATOR:
-        query = query.where(Institution.region_code.startswith(region_prefix(user.region_code)))
-    if status:
-        query = query.where(Application.status == status)
-    if class_id:
-        query = query.where(Application.class_id == class_id)
-    return query
 
 
 def qualification_choices() -> list[QualificationType]:

@@ -6,14 +6,14 @@ from sqlalchemy import func, select
 
 from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
 from ..catalogue.models import TRAINING_TYPES, QualificationType
-from ..catalogue.services import hours_plan, region_covers
+from ..catalogue.services import hours_plan
 from ..core.access import role_required
 from ..core.clock import utcnow
 from ..core.context import current_actor
 from ..core.labels import label
 from ..extensions import db
 from ..learners.services import missing_materials
-from . import services
+from . import permissions, services
 from .forms import ApplyForm, ClassForm, ReturnForm
 from .messages import enrolment_error
 from .models import APPROVED, RETURNED, SUBMITTED, Application, TrainingClass
@@ -23,20 +23,9 @@ bp = Blueprint("institutions", __name__, template_folder="templates")
 
 def _class_or_404(class_id) -> TrainingClass:
     training_class = db.session.get(TrainingClass, class_id)
-    if training_class is None or not _may_see_class(training_class):
+    if training_class is None or not permissions.can_see_class(current_user, training_class):
         abort(404)
     return training_class
-
-
-def _may_see_class(training_class) -> bool:
-    role = current_user.role
-    if role == ADMIN:
-        return True
-    if role == LEARNER:
-        return training_class.status == "published"
-    if role == STAFF:
-        return training_class.institution_id == current_user.institution_id
-    return region_covers(current_user.region_code, training_class.institution.region_code)
 
 
 @bp.route("/institution")
@@ -45,16 +34,16 @@ def dashboard():
     counts = dict(db.session.execute(select(Application.status, func.count(Application.id)).join(
         TrainingClass).where(TrainingClass.institution_id == current_user.institution_id).group_by(
         Application.status)).all())
-    classes = list(db.session.scalars(services.visible_classes(current_user).limit(10)))
+    classes = list(db.session.scalars(permissions.visible_classes(current_user).limit(10)))
     return render_template("institutions/dashboard.html", counts=counts, classes=classes)
 
 
 @bp.route("/region")
 @role_required(REGULATOR)
 def overview():
-    classes = list(db.session.scalars(services.visible_classes(current_user)))
+    classes = list(db.session.scalars(permissions.visible_classes(current_user)))
     counts = dict(db.session.execute(select(Application.status, func.count(Application.id)).where(
-        Application.id.in_(services.visible_applications(current_user).with_only_columns(Application.id))
+        Application.id.in_(permissions.visible_applications(current_user).with_only_columns(Application.id))
     ).group_by(Application.status)).all())
     return render_template("institutions/overview.html", classes=classes, counts=counts)
 
@@ -62,7 +51,7 @@ def overview():
 @bp.route("/classes")
 @role_required(LEARNER, STAFF, REGULATOR, ADMIN)
 def classes():
-    rows = list(db.session.scalars(services.visible_classes(current_user)))
+    rows = list(db.session.scalars(permissions.visible_classes(current_user)))
     now = utcnow()
     return render_template("institutions/classes.html", classes=rows,
                            open_ids={c.id for c in rows if services.enrolment_open(c, now)},
@@ -113,7 +102,7 @@ def class_detail(class_id):
         context["apply_form"] = ApplyForm()
     else:
         context["applications"] = list(db.session.scalars(
-            services.visible_applications(current_user, class_id=class_id)))
+            permissions.visible_applications(current_user, class_id=class_id)))
     return render_template("institutions/class_detail.html", **context)
 
 
@@ -121,6 +110,8 @@ def class_detail(class_id):
 @role_required(STAFF)
 def publish(class_id):
     training_class = _class_or_404(class_id)
+    if not permissions.can_edit_class(current_user, training_class):
+        abort(403)
     try:
         services.publish_class(training_class, utcnow(), current_actor())
         flash(_("The class is published; learners can apply inside the enrolment window."), "success")
@@ -133,6 +124,8 @@ def publish(class_id):
 @role_required(LEARNER)
 def apply(class_id):
     training_class = _class_or_404(class_id)
+    if not permissions.can_apply(current_user, training_class):
+        abort(404)
     form = ApplyForm()
     if not form.validate_on_submit():
         flash(_("Please check the form."), "error")
@@ -152,15 +145,22 @@ def applications():
     status = request.args.get("status") or (SUBMITTED if current_user.role == STAFF else None)
     if status not in (None, SUBMITTED, RETURNED, APPROVED, "all"):
         status = None
-    rows = list(db.session.scalars(services.visible_applications(
+    rows = list(db.session.scalars(permissions.visible_applications(
         current_user, status=None if status == "all" else status)))
     return render_template("institutions/applications.html", applications=rows, status=status)
 
 
 def _application_or_404(application_id) -> Application:
     application = db.session.get(Application, application_id)
-    if application is None or current_user.role == LEARNER or not _may_see_class(application.training_class):
+    if application is None or not permissions.can_see_application(current_user, application):
         abort(404)
+    return application
+
+
+def _reviewable_or_403(application_id) -> Application:
+    application = _application_or_404(application_id)
+    if not permissions.can_review_application(current_user, application):
+        abort(403)
     return application
 
 
@@ -170,13 +170,13 @@ def application_detail(application_id):
     application = _application_or_404(application_id)
     return render_template("institutions/application_detail.html", application=application,
                            learner=application.learner, return_form=ReturnForm(),
-                           can_review=services.can_manage_class(current_user, application.training_class))
+                           can_review=permissions.can_review_application(current_user, application))
 
 
 @bp.route("/applications/<int:application_id>/approve", methods=["POST"])
 @role_required(STAFF, ADMIN)
 def approve(application_id):
-    application = _application_or_404(application_id)
+    application = _reviewable_or_403(application_id)
     try:  # CSRFProtect has already checked the token of this POST
         services.approve_application(application, utcnow(), current_actor())
         flash(_("Approved."), "success")
@@ -188,7 +188,7 @@ def approve(application_id):
 @bp.route("/applications/<int:application_id>/return", methods=["POST"])
 @role_required(STAFF, ADMIN)
 def return_(application_id):
-    application = _application_or_404(application_id)
+    application = _reviewable_or_403(application_id)
     form = ReturnForm()
     if not form.validate_on_submit():
         return render_template("institutions/application_detail.html", application=application,

@@ -4,10 +4,9 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF, User
+from ..accounts.models import LEARNER, User
 from ..accounts.services import set_password
 from ..audit.services import record
-from ..catalogue.services import region_covers
 from ..core.context import Actor
 from ..core.crypto import cipher
 from ..core.iddocs import DocumentFacts
@@ -114,25 +113,3 @@ def replace_material(learner: Learner, kind: str, image: CheckedImage, now: date
 def missing_materials(learner: Learner, education_required: bool) -> list[str]:
     needed = [PHOTO, ID_DOCUMENT, RECOMMENDATION] + ([EDUCATION] if education_required else [])
     return [kind for kind in needed if learner.file_id(kind) is None]
-
-
-def can_view_learner(viewer: User, learner: Learner) -> bool:
-    """Learners see themselves; staff those who applied to their institution;
-    regulators those in their region or applying in it; admins everyone."""
-    if viewer.role == ADMIN:
-        return True
-    if viewer.role == LEARNER:
-        return learner.user_id == viewer.id
-    from ..institutions.models import Application, Institution, TrainingClass
-    if viewer.role == STAFF:
-        return db.session.scalar(select(Application.id).join(TrainingClass).where(
-            Application.learner_id == learner.id,
-            TrainingClass.institution_id == viewer.institution_id).limit(1)) is not None
-    if viewer.role == REGULATOR:
-        if region_covers(viewer.region_code, learner.region_code):
-            return True
-        regions = db.session.scalars(select(Institution.region_code).join(
-            TrainingClass, TrainingClass.institution_id == Institution.id).join(
-            Application, Application.class_id == TrainingClass.id).where(Application.learner_id == learner.id))
-        return any(region_covers(viewer.region_code, code) for code in regions)
-    return False

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..proctor import decisions
 from ..proctor import services as proctor
 from ..proctor.models import FAILED, IN_VIDEO, MISSED, OPEN, PASSED, RANDOM, REVIEW, START, FaceCheck
-from .models import Heartbeat, Playback, StudySession
+from .models import Course, Heartbeat, Lesson, Playback, StudySession
 
 CONTEXT = "study_session"
 _rng = SystemRandom()  # the learner must not be able to predict the next check
@@ -37,8 +37,14 @@ def ready_to_study(learner_id: int) -> bool:
 def open_start_check(session: StudySession, lesson_id: int, position: float, now: datetime, ip: str) -> None:
     """Every learning session begins with a check, due at once."""
     if enabled():
-        check = proctor.open_check(session.learner_id, CONTEXT, session.id, START, now, ip, lesson_id, position)
+        check = proctor.open_check(session.learner_id, CONTEXT, session.id, START, now, ip, lesson_id, position,
+                                   owner_institution_id=_course_institution(lesson_id))
         session.open_check_id = check.id
+
+
+def _course_institution(lesson_id: int) -> int:
+    """A study check belongs to the institution whose course the lesson is part of."""
+    return db.session.scalar(select(Course.institution_id).join(Lesson).where(Lesson.id == lesson_id))
 
 
 def plan_in_video_check(playback: Playback, resume: float, duration: float | None) -> None:
@@ -74,7 +80,8 @@ def maybe_open_check(row, position: float, playing: bool, now: datetime, ip: str
         purpose = IN_VIDEO
     else:
         return None
-    check = proctor.open_check(row.learner_id, CONTEXT, row.session_id, purpose, now, ip, row.lesson_id, position)
+    check = proctor.open_check(row.learner_id, CONTEXT, row.session_id, purpose, now, ip, row.lesson_id, position,
+                               owner_institution_id=_course_institution(row.lesson_id))
     db.session.execute(update(StudySession).where(StudySession.id == row.session_id).values(
         open_check_id=check.id, next_check_at=None))
     return check.id

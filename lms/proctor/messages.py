@@ -20,6 +20,7 @@ FACE_ERRORS = {
     "already_appealed": _l("This check has already been appealed."),
     "statement_required": _l("Please say why the check should pass."),
     "already_decided": _l("This review has already been decided."),
+    "forbidden": _l("This decision belongs to another institution."),
 }
 
 # Why one try did not pass, as the learner reads it.

@@ -22,7 +22,7 @@ from ..extensions import db
 from ..files.models import StoredFile
 from ..files.storage import CheckedImage, UploadRejected, check_image, discard_file, read_file, store_image
 from ..learners.models import Learner
-from . import decisions, faces
+from . import decisions, faces, permissions
 from .models import (ACTIVE, APPEAL, DOUBTFUL_RESULT, FAILED, MISSED, OPEN, PASSED, PENDING, REJECTED, REVIEW,
                      SUPERSEDED, FaceCheck, FaceCheckAttempt, FaceEnrolment, FaceReview)
 
@@ -152,6 +152,8 @@ def _drop_unreferenced_photo(file_id: int | None) -> None:
 def decide_replacement(enrolment: FaceEnrolment, approve: bool, note: str, now: datetime, actor: Actor) -> None:
     """Staff approve a pending enrolment photo (the old one is superseded and the learner's 1-inch photo
     becomes the new one) or reject it with a reason; logged."""
+    if actor.user is None or not permissions.can_decide_enrolment(actor.user, enrolment):
+        raise FaceError("forbidden")
     if enrolment.status != PENDING:
         raise FaceError("not_pending")
     learner = db.session.get(Learner, enrolment.learner_id)
@@ -174,13 +176,16 @@ def decide_replacement(enrolment: FaceEnrolment, approve: bool, note: str, now: 
 # --- checks ------------------------------------------------------------------------------------
 
 def open_check(learner_id: int, context_kind: str, context_id: int, purpose: str, now: datetime, ip: str,
-               lesson_id: int | None = None, position: float | None = None) -> FaceCheck:
-    """Ask for a check, due now (not committed: it lands with what caused it)."""
+               lesson_id: int | None = None, position: float | None = None, *,
+               owner_institution_id: int | None) -> FaceCheck:
+    """Ask for a check, due now (not committed: it lands with what caused it). ``owner_institution_id``
+    names the institution whose context asked for it: its staff review the check."""
     enrolment = active_enrolment(learner_id)
     if enrolment is None:
         raise FaceError("not_enrolled")
     check = FaceCheck(learner_id=learner_id, enrolment_id=enrolment.id, context_kind=context_kind,
                       context_id=context_id, purpose=purpose, lesson_id=lesson_id, position=position,
+                      owner_institution_id=owner_institution_id,
                       status=OPEN, due_at=now, ip=ip[:64])
     db.session.add(check)
     db.session.flush()
@@ -266,13 +271,13 @@ def _apply_verdict(check: FaceCheck, verdict: decisions.AttemptVerdict, now: dat
     if decisions.after_failed_attempt(check.attempts, check.due_at, now, retry_policy):
         return "retry"
     _set_status(check, FAILED, now)
-    _sign_out(check)
+    _sign_out(check, now)
     return FAILED
 
 
-def _sign_out(check: FaceCheck) -> None:
+def _sign_out(check: FaceCheck, now: datetime) -> None:
     """A check failed or went unanswered: the learner is signed out on every device."""
-    sign_out_everywhere(db.session.get(Learner, check.learner_id).user_id)
+    sign_out_everywhere(db.session.get(Learner, check.learner_id).user_id, now)
 
 
 def miss_check(check: FaceCheck, now: datetime, actor: Actor) -> None:
@@ -281,7 +286,7 @@ def miss_check(check: FaceCheck, now: datetime, actor: Actor) -> None:
         return
     check.reason = check.reason or "overdue"
     _set_status(check, MISSED, now)
-    _sign_out(check)
+    _sign_out(check, now)
     record(actor, "face_check", now, target=f"face_check:{check.id}", result="failure", detail="missed",
            user=db.session.get(Learner, check.learner_id).user)
 
@@ -307,6 +312,8 @@ def sweep_overdue(now: datetime) -> int:
 
 def appeal(check: FaceCheck, statement: str, now: datetime, actor: Actor) -> FaceReview:
     """The learner asks a person to look again at a failed check; logged."""
+    if actor.user is None or not permissions.can_appeal(actor.user, check):
+        raise FaceError("forbidden")
     if check.status != FAILED:
         raise FaceError("not_appealable")
     if any(review.kind == APPEAL for review in check.reviews):
@@ -323,6 +330,8 @@ def appeal(check: FaceCheck, statement: str, now: datetime, actor: Actor) -> Fac
 def decide_review(review: FaceReview, passed: bool, note: str, now: datetime, actor: Actor) -> None:
     """Staff decide a doubtful result or an appeal with the frames in front of them: the check becomes
     passed or failed, and the module that asked for it confirms or voids the time; logged."""
+    if actor.user is None or not permissions.can_decide_review(actor.user, review):
+        raise FaceError("forbidden")
     if review.decision is not None:
         raise FaceError("already_decided")
     if not passed and not note.strip():
@@ -338,15 +347,29 @@ def decide_review(review: FaceReview, passed: bool, note: str, now: datetime, ac
     db.session.commit()
 
 
-def open_reviews(learner_ids) -> list[FaceReview]:
-    """Undecided reviews for the given learners (a select of ids, scoped by the caller)."""
+def open_reviews(scope) -> list[FaceReview]:
+    """Undecided reviews of the checks a filter on FaceCheck admits (permissions.decidable_checks)."""
     return list(db.session.scalars(select(FaceReview).join(FaceCheck).where(
-        FaceReview.decision.is_(None), FaceCheck.learner_id.in_(learner_ids)).order_by(FaceReview.opened_at)))
+        FaceReview.decision.is_(None), scope).order_by(FaceReview.opened_at)))
 
 
-def checks_of(learner_id: int, limit: int = 100) -> list[FaceCheck]:
-    return list(db.session.scalars(select(FaceCheck).where(FaceCheck.learner_id == learner_id)
-                                   .order_by(FaceCheck.id.desc()).limit(limit)))
+def pending_replacements(scope) -> list[FaceEnrolment]:
+    """Replacement photos waiting for a decision that a filter on FaceEnrolment admits."""
+    return list(db.session.scalars(select(FaceEnrolment).where(FaceEnrolment.status == PENDING, scope)
+                                   .order_by(FaceEnrolment.id)))
+
+
+def enrolment_history(learner_id: int) -> list[FaceEnrolment]:
+    """Every face photo the learner gave, newest first, with who decided what."""
+    return list(db.session.scalars(select(FaceEnrolment).where(FaceEnrolment.learner_id == learner_id)
+                                   .order_by(FaceEnrolment.id.desc())))
+
+
+def checks_of(learner_id: int, limit: int = 100, scope=None) -> list[FaceCheck]:
+    query = select(FaceCheck).where(FaceCheck.learner_id == learner_id)
+    if scope is not None:
+        query = query.where(scope)
+    return list(db.session.scalars(query.order_by(FaceCheck.id.desc()).limit(limit)))
 
 
 def frame_bytes(check: FaceCheck, file_id: int) -> bytes | None:

@@ -5,7 +5,6 @@ import binascii
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
-from sqlalchemy import select
 
 from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
 from ..audit.services import record
@@ -16,10 +15,9 @@ from ..extensions import db
 from ..files.messages import upload_error
 from ..files.models import StoredFile
 from ..files.storage import UploadRejected, check_image, read_file
-from ..institutions.models import Application, TrainingClass
 from ..learners.models import Learner
-from ..learners.services import can_view_learner
-from . import services
+from ..learners.permissions import can_view_learner
+from . import permissions, services
 from .forms import AppealForm, DecisionForm, PhotoForm
 from .messages import attempt_message, face_error
 from .models import FAILED, MISSED, PENDING, FaceCheck, FaceEnrolment, FaceReview
@@ -54,14 +52,15 @@ def my_face():
             return redirect(url_for("proctor.my_face"))
     return render_template("proctor/my_face.html", form=form, appeal_form=AppealForm(),
                            active=services.active_enrolment(learner.id),
-                           pending=services.pending_enrolment(learner.id), checks=services.checks_of(learner.id))
+                           pending=services.pending_enrolment(learner.id), checks=services.checks_of(learner.id),
+                           history=services.enrolment_history(learner.id))
 
 
 @bp.route("/me/face/checks/<int:check_id>/appeal", methods=["POST"])
 @role_required(LEARNER)
 def appeal(check_id):
     check = db.session.get(FaceCheck, check_id)
-    if check is None or check.learner_id != current_user.learner.id:
+    if check is None or not permissions.can_appeal(current_user, check):
         abort(404)
     form = AppealForm()
     try:
@@ -80,7 +79,7 @@ def api_attempt(check_id):
     if not current_user.is_authenticated or current_user.role != LEARNER:
         return _api_error(_("Please sign in as a learner."), 403, "forbidden")
     check = db.session.get(FaceCheck, check_id)
-    if check is None or check.learner_id != current_user.learner.id:
+    if check is None or not permissions.can_answer_check(current_user, check):
         return _api_error(_("This check does not exist."), 404, "not_found")
     payload = request.get_json(silent=True)
     frames = _frames_from(payload)
@@ -118,11 +117,6 @@ def _api_error(message: str, status: int, code: str):
 
 # --- staff and regulators: evidence, reviews, photo replacements ----------------------------------
 
-def _institution_learners():
-    return select(Application.learner_id).join(TrainingClass).where(
-        TrainingClass.institution_id == current_user.institution_id)
-
-
 def _viewable_learner(learner_id: int) -> Learner:
     learner = db.session.get(Learner, learner_id)
     if learner is None or not can_view_learner(current_user, learner):
@@ -133,19 +127,20 @@ def _viewable_learner(learner_id: int) -> Learner:
 @bp.route("/proctor/reviews")
 @role_required(STAFF, ADMIN)
 def reviews():
-    scope = _institution_learners() if current_user.role == STAFF else select(Learner.id)
-    pending = db.session.scalars(select(FaceEnrolment).where(
-        FaceEnrolment.status == PENDING, FaceEnrolment.learner_id.in_(scope)).order_by(FaceEnrolment.id)).all()
-    return render_template("proctor/reviews.html", reviews=services.open_reviews(scope), pending=pending)
+    return render_template("proctor/reviews.html",
+                           reviews=services.open_reviews(permissions.decidable_checks(current_user)),
+                           pending=services.pending_replacements(permissions.decidable_enrolments(current_user)))
 
 
 @bp.route("/proctor/reviews/<int:review_id>", methods=["GET", "POST"])
 @role_required(STAFF, ADMIN, REGULATOR)
 def review(review_id):
-    item = db.session.get(FaceReview, review_id) or abort(404)
-    learner = _viewable_learner(item.check.learner_id)
+    item = db.session.get(FaceReview, review_id)
+    if item is None or not permissions.can_see_review(current_user, item):
+        abort(404)
+    learner = db.session.get(Learner, item.check.learner_id)
     form = DecisionForm()
-    if request.method == "POST" and current_user.role == REGULATOR:
+    if request.method == "POST" and not permissions.can_decide_review(current_user, item):
         abort(403)
     if _take_decision(form, lambda passed, note: services.decide_review(item, passed, note, utcnow(),
                                                                          current_actor())):
@@ -156,8 +151,10 @@ def review(review_id):
 @bp.route("/proctor/enrolments/<int:enrolment_id>", methods=["GET", "POST"])
 @role_required(STAFF, ADMIN)
 def enrolment_request(enrolment_id):
-    enrolment = db.session.get(FaceEnrolment, enrolment_id) or abort(404)
-    learner = _viewable_learner(enrolment.learner_id)
+    enrolment = db.session.get(FaceEnrolment, enrolment_id)
+    if enrolment is None or not permissions.can_decide_enrolment(current_user, enrolment):
+        abort(404)
+    learner = db.session.get(Learner, enrolment.learner_id)
     form = DecisionForm()
     if _take_decision(form, lambda passed, note: services.decide_replacement(enrolment, passed, note, utcnow(),
                                                                               current_actor())):
@@ -183,7 +180,9 @@ def _take_decision(form: DecisionForm, decide) -> bool:
 @role_required(STAFF, REGULATOR, ADMIN)
 def learner_checks(learner_id):
     learner = _viewable_learner(learner_id)
-    return render_template("proctor/learner_checks.html", learner=learner, checks=services.checks_of(learner.id),
+    return render_template("proctor/learner_checks.html", learner=learner,
+                           checks=services.checks_of(learner.id, scope=permissions.visible_checks(current_user)),
+                           history=services.enrolment_history(learner.id),
                            active=services.active_enrolment(learner.id))
 
 
@@ -191,8 +190,10 @@ def learner_checks(learner_id):
 @role_required(STAFF, REGULATOR, ADMIN, LEARNER)
 def frame(check_id, file_id):
     """One captured frame, decrypted for someone allowed to see the learner; viewing is logged."""
-    check = db.session.get(FaceCheck, check_id) or abort(404)
-    learner = _viewable_learner(check.learner_id)
+    check = db.session.get(FaceCheck, check_id)
+    if check is None or not permissions.can_see_check(current_user, check):
+        abort(404)
+    learner = db.session.get(Learner, check.learner_id)
     data = services.frame_bytes(check, file_id)
     if data is None:
         abort(404)
@@ -206,8 +207,10 @@ def frame(check_id, file_id):
 @bp.route("/proctor/enrolments/<int:enrolment_id>/photo")
 @role_required(STAFF, REGULATOR, ADMIN, LEARNER)
 def enrolment_photo(enrolment_id):
-    enrolment = db.session.get(FaceEnrolment, enrolment_id) or abort(404)
-    learner = _viewable_learner(enrolment.learner_id)
+    enrolment = db.session.get(FaceEnrolment, enrolment_id)
+    if enrolment is None or not permissions.can_see_enrolment_photo(current_user, enrolment):
+        abort(404)
+    learner = db.session.get(Learner, enrolment.learner_id)
     stored = db.session.get(StoredFile, enrolment.photo_file_id) or abort(404)
     if current_user.role != LEARNER:
         record(current_actor(), "material_view", utcnow(), target=f"learner:{learner.id}", detail="face_enrolment",
