@@ -5,6 +5,7 @@ from lms.accounts.services import (LoginPolicy, authenticate, create_account, is
                                    redeem_token, usable_token)
 from lms.audit.models import AuditLog
 from lms.core.clock import utcnow
+from lms.core.context import Actor
 from lms.extensions import limiter
 
 from .conftest import PASSWORD, csrf_token_from, login
@@ -29,16 +30,16 @@ def test_login_by_username_and_by_id_number(db, staff, learner, actor):
 
 def test_repeated_failures_lock_the_account_for_a_while(db, staff, actor):
     now = utcnow()
-    for _ in range(2):
+    for _ in range(3):  # the failure that locks still gets the answer any failure gets
         assert authenticate("staff.one", "wrong", now, actor, POLICY).reason == "invalid"
-    outcome = authenticate("staff.one", "wrong", now, actor, POLICY)
+    # Even the right password is refused while locked (and only the right one learns of the lock) ...
+    outcome = authenticate("staff.one", PASSWORD, now + timedelta(minutes=14), actor, POLICY)
     assert outcome.reason == "locked" and outcome.locked_until == now + timedelta(minutes=15)
-    # Even the right password is refused while locked ...
-    assert authenticate("staff.one", PASSWORD, now + timedelta(minutes=14), actor, POLICY).reason == "locked"
+    assert authenticate("staff.one", "wrong", now + timedelta(minutes=14), actor, POLICY).reason == "invalid"
     # ... and accepted once the lock has run out.
     assert authenticate("staff.one", PASSWORD, now + timedelta(minutes=16), actor, POLICY).user == staff
     results = [(row.action, row.result) for row in db.session.query(AuditLog).order_by(AuditLog.id)]
-    assert results.count(("login", "failure")) == 4 and results[-1] == ("login", "success")
+    assert results.count(("login", "failure")) == 5 and results[-1] == ("login", "success")
 
 
 def test_failed_login_page_says_why(client, staff):
@@ -47,7 +48,8 @@ def test_failed_login_page_says_why(client, staff):
     assert "账号或密码错误" in response.get_data(as_text=True)
     for _ in range(2):
         response = login(client, "staff.one", "wrong")
-    assert "账号已锁定" in response.get_data(as_text=True)
+    assert "账号或密码错误" in response.get_data(as_text=True) and "锁定" not in response.get_data(as_text=True)
+    assert "账号已锁定" in login(client, "staff.one").get_data(as_text=True)  # only the right password learns it
 
 
 def test_login_rate_limit_per_address(app, client, staff):
@@ -68,11 +70,12 @@ def test_activation_link_sets_password_once(client, db, admin, actor):
     now = utcnow()
     user, raw = create_account(STAFF, "new.staff", "新员工", now, actor, token_lifetime=timedelta(hours=72))
     assert user.password_hash is None and not user.is_active  # no default password exists
-    page = client.get(f"/set-password/{raw}")
-    assert page.status_code == 200
-    weak = client.post(f"/set-password/{raw}", data={"password": "123456", "confirm": "123456"})
+    landing = client.get(f"/set-password/{raw}")  # the token moves into the session
+    assert landing.status_code == 302 and landing.headers["Location"] == "/set-password"
+    assert client.get("/set-password").status_code == 200
+    weak = client.post("/set-password", data={"password": "123456", "confirm": "123456"})
     assert "至少 8 个字符" in weak.get_data(as_text=True) or "至少8个字符" in weak.get_data(as_text=True)
-    ok = client.post(f"/set-password/{raw}", data={"password": "Fresh#Pass1", "confirm": "Fresh#Pass1"})
+    ok = client.post("/set-password", data={"password": "Fresh#Pass1", "confirm": "Fresh#Pass1"})
     assert ok.status_code == 302
     assert client.get(f"/set-password/{raw}").status_code == 410
     assert login(client, "new.staff", "Fresh#Pass1").status_code == 302
@@ -105,9 +108,12 @@ def test_staff_can_only_create_colleagues_in_own_institution(staff_client, other
     assert user is None or (user.role == STAFF and user.institution_id != other_institution.id)
 
 
-def test_staff_issues_reset_link_only_for_own_learners(staff_client, learner, other_learner, open_class, db, actor):
-    from lms.institutions.services import apply_to_class
-    apply_to_class(learner, open_class, "T440604197403121235", utcnow(), actor)
+def test_staff_issues_reset_link_only_for_learners_they_approved(staff_client, learner, other_learner, open_class, db,
+                                                                  staff):
+    from lms.institutions.services import apply_to_class, approve_application
+    application = apply_to_class(learner, open_class, "T440604197403121235", utcnow(), Actor(learner.user))
+    assert staff_client.post(f"/accounts/{learner.user_id}/reset-link").status_code == 403  # applied only
+    approve_application(application, utcnow(), Actor(staff))
     assert staff_client.post(f"/accounts/{learner.user_id}/reset-link").status_code == 200
     assert staff_client.post(f"/accounts/{other_learner.user_id}/reset-link").status_code == 403
 

@@ -1,6 +1,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
+from sqlalchemy import func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.clock import utcnow
@@ -27,8 +28,6 @@ class User(UserMixin, db.Model):
     enabled: Mapped[bool] = mapped_column(default=True)
     institution_id: Mapped[int | None] = mapped_column(db.ForeignKey("institutions.id"), index=True)
     region_code: Mapped[str | None] = mapped_column(db.String(6))
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Raised to sign the user out everywhere (e.g. a failed face check): sessions carry the epoch
@@ -37,6 +36,9 @@ class User(UserMixin, db.Model):
 
     institution = relationship("Institution")
     learner = relationship("Learner", back_populates="user", uselist=False)
+
+    # "Wang.Li" and "wang.li" are one name: sign-in compares usernames case-insensitively.
+    __table_args__ = (db.Index("uq_users_username_lower", func.lower(username), unique=True),)
 
     @property
     def is_active(self) -> bool:  # Flask-Login: disabled or not yet activated accounts cannot sign in
@@ -64,6 +66,41 @@ class OneTimeToken(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(db.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
-    used_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]  # redeemed, or replaced by a newer link
+    redeemed_at: Mapped[datetime | None]  # a password was set through it
+    # When the account's owner was told at sign-in that a reset link was issued or used
+    owner_notified_at: Mapped[datetime | None]
 
     user = relationship("User", foreign_keys=[user_id])
+    created_by = relationship("User", foreign_keys=[created_by_id])
+
+
+class UserSession(db.Model):
+    """One sign-in on one browser. The cookie holds a random secret and only its hash is kept here;
+    signing out, a password reset or "sign out on all devices" ends the row, so a saved copy of
+    the cookie is refused afterwards."""
+
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[str] = mapped_column(db.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(db.ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]  # refreshed every LAST_SEEN_RESOLUTION seconds, not every request
+    ip: Mapped[str] = mapped_column(db.String(64), default="")
+    user_agent: Mapped[str] = mapped_column(db.String(300), default="")
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(db.String(32))  # accounts.services.SESSION_*
+
+
+class LoginFailure(db.Model):
+    """Failed sign-ins to one account from one address. The lock holds for that address only, so a
+    stranger guessing from elsewhere cannot lock the owner out."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (db.UniqueConstraint("user_id", "ip"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(db.ForeignKey("users.id"))
+    ip: Mapped[str] = mapped_column(db.String(64))
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]

@@ -1,7 +1,8 @@
 """Sign-in, sign-out, one-time password links and account creation."""
 from datetime import timedelta
+from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -11,11 +12,12 @@ from ..catalogue.services import region_choices
 from ..core.access import role_required
 from ..core.clock import utcnow
 from ..core.context import current_actor
+from ..core.errors import RuleViolation
 from ..core.labels import label
 from ..extensions import db, limiter, login_manager
 from ..institutions.models import Institution
 from ..templating import local_time
-from . import services
+from . import permissions, services
 from .forms import AccountForm, LoginForm, SetPasswordForm
 from .models import ADMIN, LEARNER, REGULATOR, STAFF, User
 from .policy import password_errors
@@ -26,15 +28,45 @@ HOME_ENDPOINTS = {LEARNER: "learners.home", STAFF: "institutions.dashboard",
                   REGULATOR: "institutions.overview", ADMIN: "admin.home"}
 
 
+# The Flask session keeps the secret of its server-side record (UserSession) under this key.
+SESSION_SECRET = "sid"
+# A one-time link's token, between opening the link and choosing the password.
+ONE_TIME_TOKEN = "one_time_token"
+
+
 @login_manager.user_loader
 def load_user(session_id: str):
-    """The session's user, unless they were signed out everywhere since the session began."""
+    """The session's user while its server-side record is open (not signed out, timed out or
+    reset) and they were not signed out everywhere since the session began."""
     user_id, _, epoch = session_id.partition(":")
     try:
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.session_epoch == int(epoch or 0) else None
+        found = services.session_user(int(user_id), int(epoch or 0), session.get(SESSION_SECRET))
     except ValueError:
         return None
+    if found is None:
+        return None
+    user, g.user_session = found
+    return user
+
+
+def end_current_session(now, reason: str) -> None:
+    """Close this browser's session record (not committed: it lands with its log row)."""
+    services.end_session(session.get(SESSION_SECRET), now, reason)
+
+
+def note_session_activity(now, resolution_seconds: float) -> None:
+    """Keep the record's last_seen_at within ``resolution_seconds`` of the truth: one write per
+    that interval, not one per request."""
+    record_ = g.get("user_session")
+    if record_ is not None and (now - record_.last_seen_at).total_seconds() > resolution_seconds:
+        services.session_seen(session[SESSION_SECRET], now)
+        db.session.commit()
+
+
+def server_side_idle_seconds(now) -> float:
+    """How long the session record has seen no request (as of its last noted activity)."""
+    record_ = g.get("user_session")
+    return 0.0 if record_ is None else (now - record_.last_seen_at).total_seconds()
 
 
 @bp.route("/")
@@ -56,12 +88,14 @@ def login():
     if form.validate_on_submit():
         policy = services.LoginPolicy(current_app.config["LMS_LOGIN_MAX_FAILURES"],
                                       current_app.config["LMS_LOGIN_LOCK_MINUTES"])
-        outcome = services.authenticate(form.identifier.data, form.password.data, utcnow(),
-                                        current_actor(), policy)
+        now = utcnow()
+        outcome = services.authenticate(form.identifier.data, form.password.data, now, current_actor(), policy)
         if outcome.user is not None:
             session.clear()
             login_user(outcome.user)
-            session["last_seen"] = utcnow().timestamp()
+            session[SESSION_SECRET] = outcome.session_secret
+            session["last_seen"] = now.timestamp()
+            _tell_about_reset_links(outcome.user, now)
             return redirect(_safe_next() or url_for("accounts.index"))
         if outcome.reason == "locked":
             error = _("Too many failed attempts. The account is locked until %(time)s.",
@@ -73,30 +107,87 @@ def login():
     return render_template("accounts/login.html", form=form, error=error)
 
 
-def _safe_next():
+def _tell_about_reset_links(user: User, now) -> None:
+    """Once, at sign-in: who issued a password link for this account and when, and whether it was used."""
+    for notice in services.take_reset_notices(user, now):
+        who = _issuer_name(notice.issued_by)
+        if notice.redeemed_at is not None:
+            flash(_("Your password was reset on %(time)s by %(who)s. If this was not you, contact your "
+                    "training institution.", time=local_time(notice.redeemed_at), who=who), "warning")
+        else:
+            flash(_("A link to reset your password was issued on %(time)s by %(who)s. If you did not ask for "
+                    "it, contact your training institution.", time=local_time(notice.issued_at), who=who), "warning")
+
+
+def _issuer_name(issuer: User | None) -> str:
+    if issuer is None:
+        return _("the platform")
+    if issuer.institution is not None:
+        return f"{issuer.institution.name} {issuer.username}"
+    return f"{label('role', issuer.role)} {issuer.username}"
+
+
+def _safe_next() -> str | None:
+    """Only a path on this site. Browsers drop tabs and line breaks from a URL and read a backslash
+    as a slash, so "/<tab>/evil" or "/\\evil" would leave the site: such targets are refused
+    outright, as is anything with a scheme or a host."""
     target = request.args.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else None
+    if not target.startswith("/") or any(char == "\\" or ord(char) < 32 or ord(char) == 127 for char in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return None
+    return target
+
+
+def _sign_out_here(now) -> None:
+    """End this browser's sign-in and any learning session it had open."""
+    if current_user.role == LEARNER:
+        from ..player.services import end_learner_sessions
+        end_learner_sessions(current_user.learner, "logout", now)
+    logout_user()
+    session.clear()
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    record(current_actor(), "logout", utcnow())
+    now = utcnow()
+    record(current_actor(), "logout", now)
+    end_current_session(now, services.SESSION_LOGOUT)
     db.session.commit()
-    if current_user.role == LEARNER:
-        from ..player.services import end_learner_sessions
-        end_learner_sessions(current_user.learner, "logout", utcnow())
-    logout_user()
-    session.clear()
+    _sign_out_here(now)
     flash(_("You have signed out."), "info")
     return redirect(url_for("accounts.login"))
 
 
-@bp.route("/set-password/<token>", methods=["GET", "POST"])
-def set_password(token):
+@bp.route("/sign-out-everywhere", methods=["POST"])
+@login_required
+def sign_out_everywhere():
+    """End every session of the account, on every device, this one included."""
     now = utcnow()
-    one_time = services.usable_token(token, now)
+    services.sign_out_all_devices(current_user._get_current_object(), now, current_actor())
+    _sign_out_here(now)
+    flash(_("You have been signed out on all devices."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/set-password/<token>")
+def set_password(token):
+    """A one-time link's first use: the token moves into the session and the browser continues at
+    a URL without it, so it never appears in a Referer header, the history or a later URL."""
+    if services.usable_token(token, utcnow()) is None:
+        return render_template("accounts/link_invalid.html"), 410
+    session[ONE_TIME_TOKEN] = token
+    return redirect(url_for("accounts.set_password_form"))
+
+
+@bp.route("/set-password", methods=["GET", "POST"])
+def set_password_form():
+    now = utcnow()
+    one_time = services.usable_token(session.get(ONE_TIME_TOKEN, ""), now)
     if one_time is None:
+        session.pop(ONE_TIME_TOKEN, None)
         return render_template("accounts/link_invalid.html"), 410
     form = SetPasswordForm()
     problems = []
@@ -104,6 +195,7 @@ def set_password(token):
         problems = password_errors(form.password.data, services.forbidden_words(one_time.user))
         if not problems:
             services.redeem_token(one_time, form.password.data, now, current_actor())
+            session.pop(ONE_TIME_TOKEN, None)
             flash(_("Your password is set. Please sign in."), "success")
             return redirect(url_for("accounts.login"))
     return render_template("accounts/set_password.html", form=form, problems=problems, token_user=one_time.user)
@@ -118,13 +210,12 @@ def _token_lifetime():
 def manage():
     """Admins create staff, regulator and admin accounts; staff create colleagues."""
     form = AccountForm()
+    form.role.choices = [(r, label("role", r)) for r in permissions.creatable_roles(current_user)]
     if current_user.role == ADMIN:
-        form.role.choices = [(r, label("role", r)) for r in (STAFF, REGULATOR, ADMIN)]
         form.institution_id.choices = [(0, "—")] + [
             (i.id, i.name) for i in db.session.scalars(select(Institution).order_by(Institution.name))]
         form.region_code.choices = [("", "—")] + region_choices((1, 2, 3))
     else:
-        form.role.choices = [(STAFF, label("role", STAFF))]
         form.institution_id.choices = [(current_user.institution_id, current_user.institution.name)]
         form.region_code.choices = [("", "—")]
     link = None
@@ -134,29 +225,35 @@ def manage():
         region_code = form.region_code.data or None
         if current_user.role == STAFF:
             role, institution_id, region_code = STAFF, current_user.institution_id, None
-        if services.username_taken(form.username.data):
-            form.username.errors.append(_("This username is already taken."))
-        elif role == STAFF and not institution_id:
+        if role == STAFF and not institution_id:
             form.institution_id.errors.append(_("Staff accounts belong to an institution."))
         elif role == REGULATOR and not region_code:
             form.region_code.errors.append(_("Regulator accounts need a region."))
         else:
-            user, raw = services.create_account(
-                role, form.username.data, form.display_name.data, utcnow(), current_actor(),
-                institution_id=institution_id if role == STAFF else None,
-                region_code=region_code if role == REGULATOR else None, token_lifetime=_token_lifetime())
-            link = url_for("accounts.set_password", token=raw, _external=True)
-            flash(_("Account %(name)s created. Give this one-time activation link to its owner; it is shown only once.",
-                    name=user.username), "success")
+            try:
+                user, raw = services.create_account(
+                    role, form.username.data, form.display_name.data, utcnow(), current_actor(),
+                    institution_id=institution_id if role == STAFF else None,
+                    region_code=region_code if role == REGULATOR else None, token_lifetime=_token_lifetime())
+            except RuleViolation as refusal:
+                form.username.errors.append(_username_refusal(refusal.code))
+            else:
+                link = url_for("accounts.set_password", token=raw, _external=True)
+                flash(_("Account %(name)s created. Give this one-time activation link to its owner; it is shown "
+                        "only once.", name=user.username), "success")
     accounts = _visible_accounts()
     return render_template("accounts/manage.html", form=form, link=link, accounts=accounts)
 
 
+def _username_refusal(code: str) -> str:
+    if code == "username_like_document":
+        return _("This username could be taken for an ID document number at sign-in. Add a dot, dash or "
+                 "underscore, e.g. wang.li.")
+    return _("This username is already taken.")
+
+
 def _visible_accounts():
-    query = select(User).where(User.role != LEARNER).order_by(User.role, User.username)
-    if current_user.role == STAFF:
-        query = query.where(User.institution_id == current_user.institution_id)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(permissions.visible_accounts(current_user)))
 
 
 @bp.route("/accounts/<int:user_id>/reset-link", methods=["POST"])
@@ -164,21 +261,8 @@ def _visible_accounts():
 def reset_link(user_id):
     """Issue a one-time password link. Learners reset through their institution."""
     user = db.session.get(User, user_id) or abort(404)
-    if not _may_reset(user):
+    if not permissions.can_issue_reset_link(current_user, user):
         abort(403)
-    raw = services.issue_token(user, services.RESET, current_user, utcnow(), _token_lifetime())
-    record(current_actor(), "password_reset_link", utcnow(), target=f"user:{user.id}")
-    db.session.commit()
+    raw = services.issue_reset_link(user, utcnow(), current_actor(), _token_lifetime())
     link = url_for("accounts.set_password", token=raw, _external=True)
     return render_template("accounts/reset_link.html", target=user, link=link)
-
-
-def _may_reset(user: User) -> bool:
-    if current_user.role == ADMIN:
-        return user.id != current_user.id
-    if user.role == STAFF:
-        return user.institution_id == current_user.institution_id and user.id != current_user.id
-    if user.role == LEARNER:
-        from ..learners.services import can_view_learner
-        return can_view_learner(current_user, user.learner)
-    return False

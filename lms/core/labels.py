@@ -37,6 +37,7 @@ LABELS = {
     "video_status": {"pending": _l("Waiting to transcode"), "processing": _l("Transcoding"),
                      "ready": _l("Ready"), "failed": _l("Failed")},
     "action": {"login": _l("Sign in"), "logout": _l("Sign out"), "session_timeout": _l("Session timed out"),
+               "sign_out_everywhere": _l("Signed out on all devices"),
                "register": _l("Registration"), "upload": _l("Upload"), "material_view": _l("Viewed material"),
                "application_submit": _l("Application submitted"),
                "application_resubmit": _l("Application resubmitted"),
