@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm.attributes import flag_modified
 
 from .core.clock import utcnow
 from .core.context import Actor
@@ -35,8 +33,12 @@ def create_admin(username):
     """Create a platform admin and print a one-time activation link."""
     from .accounts.models import ADMIN
     from .accounts.services import create_account
-    _, raw = create_account(ADMIN, username, username, utcnow(), Actor(None, "cli"),
-                            token_lifetime=timedelta(hours=current_app.config["LMS_TOKEN_LIFETIME_HOURS"]))
+    from .core.errors import RuleViolation
+    try:
+        _, raw = create_account(ADMIN, username, username, utcnow(), Actor(None, "cli"),
+                                token_lifetime=timedelta(hours=current_app.config["LMS_TOKEN_LIFETIME_HOURS"]))
+    except RuleViolation as refusal:  # username_taken | username_like_document
+        raise click.ClickException(f"username refused: {refusal.code}") from None
     click.echo(f"activation link: /set-password/{raw}")
 
 
@@ -74,25 +76,16 @@ def seed_demo():
 
 
 @click.command("rotate-keys")
-def rotate_keys():
-    """Re-encrypt every encrypted column and media file with the active key."""
-    from .accounts.models import User
+@click.option("--batch-size", default=500, show_default=True, help="Rows read and committed at a time.")
+def rotate_keys(batch_size):
+    """Re-encrypt every encrypted column and media file with the active key (see core/rotation.py)."""
     from .core.crypto import cipher
-    from .files.models import StoredFile
-    from .files.storage import _path_for
-    from .learners.models import Learner
-    for model, columns in ((User, ("display_name",)), (Learner, ("name", "id_number"))):
-        for row in db.session.scalars(select(model)):
-            for column in columns:
-                flag_modified(row, column)
-    files = 0
-    for record in db.session.scalars(select(StoredFile)):
-        path = _path_for(record.storage_name)
-        sealed = path.read_bytes()
-        path.write_bytes(cipher().seal_file(cipher().open_file(sealed)))
-        files += 1
-    db.session.commit()
-    click.echo(f"re-encrypted rows and {files} files with key {cipher().active_kid}")
+    from .core.rotation import rotate_everything
+    from .files.storage import media_root
+    report = rotate_everything(db.session, cipher(), db.Model.registry, media_root() / "uploads", batch_size)
+    click.echo(f"re-encrypted {report.values} values and {report.files} files with key {cipher().active_kid}")
+    if report.unreadable_files:
+        click.echo(f"warning: {report.unreadable_files} files under uploads/ are not sealed", err=True)
 
 
 @click.command("worker")

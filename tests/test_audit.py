@@ -31,7 +31,7 @@ def test_actions_are_recorded_with_time_user_ip_and_agent(app, db, learner, open
     assert submit.ip == "203.0.113.9" and "MicroMessenger" in submit.user_agent
     assert submit.user_id == learner.user_id and submit.role == "learner"
     assert submit.institution_id == open_class.institution_id and submit.region_code == "440604"
-    assert submit.actor == learner.masked_id_number and submit.at is not None
+    assert submit.actor == f"learner:{learner.id}" and submit.at is not None
 
 
 def test_staff_sees_own_institution_and_regulator_own_region(app, db, learner, open_class, other_institution,
@@ -51,7 +51,7 @@ def test_csv_export_is_filtered_and_scoped(db, staff_client, staff, learner, ope
     response = staff_client.get("/audit/export.csv?action=application_submit")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert len(rows) == 2 and rows[1][5] == "提交报名" and rows[1][1] == learner.masked_id_number
+    assert len(rows) == 2 and rows[1][5] == "提交报名" and rows[1][1] == f"learner:{learner.id}"
     assert db.session.query(AuditLog).filter_by(action="audit_export").count() == 1
 
 

@@ -2,6 +2,7 @@
 import base64
 import os
 import re
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -44,18 +45,65 @@ def test_seed_demo_prints_working_random_logins(app, db):
     os.remove(os.path.join(app.instance_path, "demo-logins.txt"))
 
 
-def test_rotate_keys_reencrypts_rows_and_files(app, db, learner):
+def _appeal(db, learner, statement):
+    """A failed face check the learner appealed, with their words (an encrypted column)."""
+    from lms.core.clock import utcnow
+    from lms.proctor.models import APPEAL, FAILED, FaceCheck, FaceEnrolment, FaceReview
+    enrolment = db.session.query(FaceEnrolment).filter_by(learner_id=learner.id).one()
+    check = FaceCheck(learner_id=learner.id, enrolment_id=enrolment.id, context_kind="study_session",
+                      context_id=1, purpose="start", status=FAILED, due_at=utcnow())
+    db.session.add(check)
+    db.session.flush()
+    db.session.add(FaceReview(check_id=check.id, kind=APPEAL, opened_at=utcnow(), statement=statement))
+    db.session.commit()
+
+
+def _every_raw_value(db):
+    with db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            for row in conn.execute(text(f"SELECT * FROM {table.name}")):
+                yield from ((table.name, value) for value in row)
+
+
+def test_rotate_keys_leaves_no_old_key_in_any_column_or_file(app, db, learner, other_learner, open_class):
+    from lms.core.clock import utcnow
+    from lms.core.context import Actor
+    from lms.core.crypto import FILE_MAGIC
+    from lms.core.types import EncryptedText
+    from lms.institutions.models import Application
+    from lms.institutions.services import apply_to_class
+    from lms.proctor.models import FaceEnrolment, FaceReview
+    apply_to_class(learner, open_class, "T" + learner.id_number, utcnow(), Actor(learner.user))
+    _appeal(db, learner, "当时网络卡顿，是我本人")
     old_cipher = app.extensions["lms_cipher"]
-    new_spec = app.config["LMS_DATA_KEYS"] + ",t2:" + base64.b64encode(os.urandom(32)).decode()
-    app.extensions["lms_cipher"] = cipher_from_config({**app.config, "LMS_DATA_KEYS": new_spec,
-                                                       "LMS_ACTIVE_KEY_ID": "t2"})
+    new_spec = "t2:" + base64.b64encode(os.urandom(32)).decode()
+    app.extensions["lms_cipher"] = cipher_from_config({**app.config, "LMS_DATA_KEYS": app.config["LMS_DATA_KEYS"]
+                                                       + "," + new_spec, "LMS_ACTIVE_KEY_ID": "t2"})
     try:
-        result = app.test_cli_runner().invoke(args=["lms", "rotate-keys"])
+        # One row per batch, so that every table takes several batches.
+        result = app.test_cli_runner().invoke(args=["lms", "rotate-keys", "--batch-size", "1"])
         assert result.exit_code == 0, result.output
-        raw = db.session.execute(text("SELECT name, id_number FROM learners")).one()
-        assert raw.name.startswith("t2$") and raw.id_number.startswith("t2$")
+        assert not [(table, value) for table, value in _every_raw_value(db)
+                    if isinstance(value, str) and value.startswith("t1$")]
+        encrypted = [(table.name, column.name) for table in db.metadata.sorted_tables for column in table.columns
+                     if isinstance(column.type, EncryptedText)]
+        assert {("face_enrolments", "encoding"), ("face_reviews", "statement"), ("learners", "birth_date"),
+                ("applications", "previous_certificate_no")} <= set(encrypted)
+        with db.engine.connect() as conn:
+            for table, column in encrypted:
+                values = conn.execute(text(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL")).scalars()
+                assert all(value.startswith("t2$") for value in values), (table, column)
+        uploads = [p for p in (Path(app.config["MEDIA_ROOT"]) / "uploads").rglob("*") if p.is_file()]
+        assert len(uploads) == 6 and all(p.read_bytes().startswith(FILE_MAGIC + b"\x02t2") for p in uploads)
+        # The old key can go: everything reads with the new key alone.
+        app.extensions["lms_cipher"] = cipher_from_config({**app.config, "LMS_DATA_KEYS": new_spec,
+                                                           "LMS_ACTIVE_KEY_ID": "t2"})
         db.session.expire_all()
-        assert db.session.get(Learner, learner.id).name == "王建国"
+        person = db.session.get(Learner, learner.id)
+        assert (person.name, person.birth_date.year, person.gender) == ("王建国", 1974, "M")
+        assert db.session.query(Application).one().previous_certificate_no == "T" + learner.id_number
+        assert db.session.query(FaceReview).one().statement == "当时网络卡顿，是我本人"
+        assert all(len(e.encoding.split(",")) == 128 for e in db.session.query(FaceEnrolment))
         client = app.test_client()
         login(client, learner.id_number)
         assert client.get(f"/learners/{learner.id}/materials/photo").data == face_bytes()

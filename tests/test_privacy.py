@@ -1,12 +1,18 @@
 """Personal data at rest: the raw database and the media folder hold no plaintext."""
+import re
+from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from lms.core.clock import utcnow
+from lms.core.context import Actor
+from lms.core.iddocs import gb11643_check_char, mask
 from lms.institutions.services import apply_to_class
+from lms.learners.services import register_learner
 
-from .conftest import face_bytes
+from .conftest import PASSWORD, face_bytes, full_materials, learner_profile, login, valid_id
 
 
 def _raw_database_bytes(app, db) -> bytes:
@@ -33,7 +39,7 @@ def test_no_plaintext_identity_or_images_at_rest(app, db, learner, open_class, a
     for secret in (number, number.lower(), learner.name, "王建国"):
         assert secret.encode("utf-8") not in raw, secret
         assert secret.encode("utf-16-le") not in raw
-    # The masked form may appear (for example in the operation log); the whole number never does.
+    # Fragments (masked forms, birth dates) are the subject of the reconstruction tests below.
     media = b"".join(p.read_bytes() for p in Path(app.config["MEDIA_ROOT"]).rglob("*") if p.is_file())
     assert media and number.encode() not in media
     photo = face_bytes()
@@ -47,3 +53,236 @@ def test_id_number_is_found_through_the_keyed_hash(db, learner):
     assert find_user_by_login(learner.id_number).id == learner.user_id
     row = db.session.execute(text("SELECT id_number, id_number_hash FROM learners")).one()
     assert row.id_number.startswith("t1$") and len(row.id_number_hash) == 64
+
+
+# --- rebuilding an ID number from what is stored in plaintext -------------------------------------
+#
+# A GB 11643 number is region (6 digits) + birth date (8) + sequence (3, odd for men) + check
+# character. The attacker holds the raw database (every row as the database returns it, and the
+# SQLite file) and no key. Per learner they take the learner's own row, the rows tied to the
+# learner (foreign keys, "learner:<id>" / "user:<id>" references) and the rows tied to nobody
+# (which might be anyone's), and enumerate every number consistent with them.
+
+ID_NUMBER = re.compile(r"(?<![0-9])[1-8]\d{16}[\dX](?![0-9])", re.I)
+MASKED_ID = re.compile(r"(?<![0-9])(\d{4})\*+(\d{3}[\dX])?(?![0-9])", re.I)   # 4406****...123X or 4406***
+PLAIN_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+LEARNER_REF = re.compile(r"learner:(\d+)")
+USER_REF = re.compile(r"user:(\d+)")
+
+
+def _raw_rows(db) -> dict[str, list[dict]]:
+    with db.engine.connect() as conn:
+        return {table.name: [dict(row._mapping) for row in conn.execute(text(f"SELECT * FROM {table.name}"))]
+                for table in db.metadata.sorted_tables}
+
+
+def _tied_learners(table: str, row: dict, learner_of_user: dict[int, int]) -> set[int]:
+    """The learners a row can be attributed to by an attacker who knows the schema."""
+    tied = set()
+    if table == "learners":
+        tied.add(row["id"])
+    if table == "users" and row["id"] in learner_of_user:
+        tied.add(learner_of_user[row["id"]])
+    if row.get("learner_id") is not None:
+        tied.add(row["learner_id"])
+    for column in ("user_id", "owner_user_id"):
+        if row.get(column) in learner_of_user:
+            tied.add(learner_of_user[row[column]])
+    words = " ".join(str(value) for value in row.values())
+    tied.update(int(n) for n in LEARNER_REF.findall(words))
+    tied.update(learner_of_user[int(n)] for n in USER_REF.findall(words) if int(n) in learner_of_user)
+    return tied
+
+
+def _plain_date(value) -> date | None:
+    if isinstance(value, date):
+        return value
+    match = PLAIN_DATE.match(str(value or ""))
+    return date(*map(int, match.groups())) if match else None
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def _birth_candidates(row: dict, today: date) -> list[date]:
+    """Birth dates consistent with the learner row's plaintext birth columns (date, year)."""
+    for column, value in row.items():
+        if "birth" in column and _plain_date(value):
+            return [_plain_date(value)]
+    for column, value in row.items():
+        if "birth" in column and re.fullmatch(r"\d{4}", str(value or "")):
+            return _days(date(int(value), 1, 1), date(int(value), 12, 31))
+    return _days(date(1900, 1, 1), today.replace(year=today.year - 16))
+
+
+def _candidates(learner_row: dict, hints: list[dict], districts: set[str], today: date) -> int:
+    """How many ID numbers fit everything the attacker can read about this learner."""
+    words = " ".join(repr(value) for row in hints for value in row.values())
+    region = str(learner_row.get("region_code") or "")
+    # Worst case for us: the learner's current district is the one in their number.
+    regions = {region} if re.fullmatch(r"\d{6}", region) else set(districts)
+    births = _birth_candidates(learner_row, today)
+    whole = {n.upper() for n in ID_NUMBER.findall(words) if gb11643_check_char(n[:17]) == n[17].upper()}
+    whole = {n for n in whole if n[:6] in regions and _plain_date(f"{n[6:10]}-{n[10:12]}-{n[12:14]}") in births}
+    if whole:
+        return len(whole)
+    fragments = MASKED_ID.findall(words)
+    regions = {r for r in regions if r[:4] in {prefix for prefix, _ in fragments}} or regions
+    parity = {"M": 1, "F": 0}.get(str(learner_row.get("gender")))
+    endings = [(s, None) for s in range(1000) if parity is None or s % 2 == parity]
+    known = {(int(end[:3]), end[3].upper()) for _, end in fragments if end}
+    endings = [e for e in known if parity is None or e[0] % 2 == parity] or endings
+    if all(check is None for _, check in endings):
+        return len(regions) * len(births) * len(endings)
+    return sum(1 for r in regions for born in births for seq, check in endings
+               if gb11643_check_char(f"{r}{born:%Y%m%d}{seq:03d}") == check)
+
+
+def reconstruction_candidates(db) -> dict[int, int]:
+    """Learner id -> number of ID numbers left after the attack, for learners with resident IDs."""
+    rows = _raw_rows(db)
+    learner_of_user = {row["user_id"]: row["id"] for row in rows["learners"]}
+    districts = {row["code"] for row in rows["regions"] if row["level"] == 3}
+    tied = {learner["id"]: [] for learner in rows["learners"]}
+    shared = []
+    for table, table_rows in rows.items():
+        for row in table_rows:
+            owners = _tied_learners(table, row, learner_of_user)
+            for owner in owners & tied.keys():
+                tied[owner].append(row)
+            if not owners:
+                shared.append(row)
+    today = date.today()
+    return {learner["id"]: _candidates(learner, tied[learner["id"]] + shared, districts, today)
+            for learner in rows["learners"] if learner["id_type"] == "resident_id"}
+
+
+THIRD_ID = valid_id("44060419960229002")  # a woman born on 29 February
+
+
+@pytest.fixture()
+def learners_in_use(app, db, learner, other_learner, institution, staff, staff_client, actor):
+    """Resident-ID learners with the records daily use leaves: failed and good sign-ins (one
+    before registering), refresher applications with "T" + ID certificate numbers, a review,
+    staff opening their materials."""
+    from lms.institutions.services import approve_application
+    from .conftest import make_class
+    anonymous = app.test_client()
+    login(anonymous, THIRD_ID, "not-yet-registered")      # unknown account: the number itself was typed
+    login(anonymous, learner.id_number[:-3] + "000")       # a typo of a registered number
+    third = register_learner(learner_profile(THIRD_ID, name="陈红"), PASSWORD, full_materials(), utcnow(), actor)
+    refresher = make_class(db, institution)
+    for person in (learner, other_learner, third):
+        client = app.test_client()
+        login(client, person.id_number, "wrong-password")
+        login(client, person.id_number)
+        application = apply_to_class(person, refresher, "T" + person.id_number, utcnow(), Actor(person.user))
+        staff_client.get(f"/learners/{person.id}/materials/photo")
+        staff_client.get(f"/applications/{application.id}")
+    approve_application(application, utcnow(), Actor(staff))
+    db.session.expire_all()
+    return [learner, other_learner, third]
+
+
+def test_id_numbers_cannot_be_rebuilt_from_the_raw_database(db, learners_in_use):
+    left = reconstruction_candidates(db)
+    assert set(left) == {person.id for person in learners_in_use}
+    for person in learners_in_use:
+        assert left[person.id] >= 1000, (person.id_number, left[person.id])
+
+
+def test_the_attack_rebuilds_a_number_from_what_was_stored_before():
+    """The attacker above is not blind: given what the platform used to store (district, plaintext
+    birth date and gender, the log's masked number) it is left with the one right number."""
+    number, today = valid_id("44060419740312123"), date(2026, 11, 23)
+    row = {"id": 1, "user_id": 1, "region_code": "440604", "birth_date": "1974-03-12", "gender": "M"}
+    assert _candidates(row, [row, {"user_id": 1, "actor": mask(number)}], {"440604"}, today) == 1
+    assert _candidates(row, [row, {"previous_certificate_no": "T" + number}], {"440604"}, today) == 1
+    # District and birth year only: 365 days x 1,000 sequences.
+    assert _candidates({"region_code": "440604", "birth_year": 1974}, [], {"440604"}, today) == 365_000
+
+
+def _id_fragments(number: str) -> list[bytes]:
+    """Pieces of a resident ID number an attacker can use, as text in any common format."""
+    born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    texts = [number, number.lower(), mask(number), number[:4] + "*", "*" + number[-4:],
+             born.isoformat(), f"{born:%Y/%m/%d}", f"{born:%Y.%m.%d}", f"{born:%Y年%m月%d日}",
+             f"{born.year}年{born.month}月{born.day}日", repr(born)]
+    return [t.encode("utf-8") for t in texts]
+
+
+def test_no_fragment_of_an_id_number_is_stored_in_plaintext(app, db, learners_in_use):
+    raw = _raw_database_bytes(app, db)
+    for person in learners_in_use:
+        number = person.id_number
+        for fragment in _id_fragments(number):
+            assert fragment not in raw, fragment
+        # The compact birth date, as a token of its own (not by chance inside base64 ciphertext).
+        assert not re.search(rb"(?<![A-Za-z0-9+/])" + number[6:14].encode() + rb"(?![A-Za-z0-9+/])", raw)
+
+
+def test_operation_log_names_learners_by_id_and_keeps_nothing_typed_at_sign_in(app, db, learner):
+    from lms.accounts.services import unknown_login_ref
+    from lms.audit.models import AuditLog
+    login(app.test_client(), learner.id_number)
+    login(app.test_client(), THIRD_ID, "not-registered")
+    login(app.test_client(), THIRD_ID, "still-not-registered")
+    login(app.test_client(), "somebody.else", "whatever")
+    rows = db.session.query(AuditLog).filter_by(action="login").order_by(AuditLog.id).all()
+    assert [row.actor for row in rows] == [f"learner:{learner.id}", "", "", ""]
+    targets = [row.target for row in rows[1:]]
+    # Repeated tries of one identifier can be told apart from others, without a trace of what was typed.
+    assert targets[0] == targets[1] == unknown_login_ref(THIRD_ID) != targets[2]
+    assert all(target.startswith("unknown:") and "*" not in target for target in targets)
+
+
+def test_regulators_see_the_birth_year_and_masked_certificate_reviewers_the_full_ones(
+        db, learner, open_class, actor, regulator_client, staff_client):
+    certificate = "T" + learner.id_number
+    application = apply_to_class(learner, open_class, certificate, utcnow(), actor)
+    regulator_page = regulator_client.get(f"/applications/{application.id}").get_data(as_text=True)
+    assert 'id="birth">1974<' in regulator_page and "1974-03-12" not in regulator_page
+    assert f'id="certificate-no">{mask(certificate)}<' in regulator_page
+    assert learner.id_number not in regulator_page
+    reviewer_page = staff_client.get(f"/applications/{application.id}").get_data(as_text=True)
+    assert 'id="birth">1974-03-12<' in reviewer_page and f'id="certificate-no">{certificate}<' in reviewer_page
+
+
+def test_upgrade_encrypts_personal_data_stored_before_it(app, db, learner, open_class, actor):
+    """Migration 9a03 on a database with learners: plaintext values are sealed, old log rows
+    get opaque names, and the SQLite file keeps no copy of the replaced values."""
+    from flask_migrate import downgrade, upgrade
+
+    from lms.audit.models import AuditLog
+    from lms.institutions.models import Application
+    from lms.learners.models import Learner
+    number, learner_id, user_id = learner.id_number, learner.id, learner.user_id
+    apply_to_class(learner, open_class, "T" + number, utcnow(), actor)
+    db.session.remove()
+    downgrade(revision="9a02_sign_in_sessions")
+    try:
+        with db.engine.begin() as conn:
+            before = conn.execute(text("SELECT birth_date, gender, work_unit FROM learners")).one()
+            assert (str(before.birth_date), before.gender, before.work_unit) == ("1974-03-12", "M", "佛山市测试化工有限公司")
+            assert conn.execute(text("SELECT previous_certificate_no FROM applications")).scalar() == "T" + number
+            # How the log named people before: the masked number, and the start of what was typed.
+            conn.execute(text(
+                "INSERT INTO audit_log (at, user_id, actor, role, ip, user_agent, action, target, result, detail) "
+                "VALUES (:at, :user_id, :actor, 'learner', '', '', 'logout', '', 'success', ''), "
+                "(:at, NULL, '', '', '', '', 'login', :typed, 'failure', 'unknown_account')"),
+                {"at": utcnow(), "user_id": user_id, "actor": mask(number), "typed": number[:4] + "***"})
+    finally:
+        upgrade()
+    row = db.session.execute(text("SELECT birth_date, birth_year, gender, work_unit FROM learners")).one()
+    assert all(value.startswith("t1$") for value in (row.birth_date, row.gender, row.work_unit))
+    assert row.birth_year == 1974
+    assert db.session.execute(text("SELECT previous_certificate_no FROM applications")).scalar().startswith("t1$")
+    stored = db.session.get(Learner, learner_id)
+    assert (stored.birth_date, stored.gender, stored.work_unit) == (date(1974, 3, 12), "M", "佛山市测试化工有限公司")
+    assert db.session.query(Application).one().previous_certificate_no == "T" + number
+    assert {row.actor for row in db.session.query(AuditLog).filter_by(role="learner")} == {f"learner:{learner_id}"}
+    assert db.session.query(AuditLog).filter_by(detail="unknown_account").one().target == "unknown"
+    raw = _raw_database_bytes(app, db)
+    for fragment in _id_fragments(number) + ["佛山市测试化工有限公司".encode()]:
+        assert fragment not in raw, fragment

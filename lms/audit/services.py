@@ -5,21 +5,26 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
-from ..catalogue.services import region_prefix
+from ..accounts.models import LEARNER
 from ..core.context import Actor
 from ..core.labels import label
 from ..extensions import db
 from .models import AuditLog
+from .permissions import visible_rows
 
 
 def actor_label(user) -> str:
-    """A name for the log that never holds a learner's plaintext name or full ID."""
+    """A name for the log. Learners appear as ``learner:<id>``: a masked ID number (first and last
+    four) or a name in the plaintext log, beside the district, would help rebuild the number."""
     if user is None:
         return ""
     if user.role == LEARNER and user.learner is not None:
-        return user.learner.masked_id_number
+        return learner_ref(user.learner.id)
     return user.username or f"#{user.id}"
+
+
+def learner_ref(learner_id: int) -> str:
+    return f"learner:{learner_id}"
 
 
 def record(actor: Actor, action: str, now: datetime, *, target: str = "", result: str = "success",
@@ -53,14 +58,7 @@ def _home_region(user) -> str | None:
 
 def scoped_query(viewer):
     """Log rows the viewer may see: staff their institution, regulators their region."""
-    query = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc())
-    if viewer.role == ADMIN:
-        return query
-    if viewer.role == STAFF:
-        return query.where(AuditLog.institution_id == viewer.institution_id)
-    if viewer.role == REGULATOR:
-        return query.where(AuditLog.region_code.startswith(region_prefix(viewer.region_code)))
-    return query.where(False)
+    return select(AuditLog).where(visible_rows(viewer)).order_by(AuditLog.at.desc(), AuditLog.id.desc())
 
 
 def filtered_query(viewer, *, action=None, result=None, start=None, end=None, text=None):

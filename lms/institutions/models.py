@@ -3,6 +3,8 @@ from datetime import date, datetime
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.clock import utcnow
+from ..core.iddocs import mask
+from ..core.types import EncryptedText
 from ..extensions import db
 
 DRAFT = "draft"
@@ -63,7 +65,8 @@ class Application(db.Model):
     class_id: Mapped[int] = mapped_column(db.ForeignKey("training_classes.id"), index=True)
     learner_id: Mapped[int] = mapped_column(db.ForeignKey("learners.id"), index=True)
     status: Mapped[str] = mapped_column(db.String(16), default=SUBMITTED)
-    previous_certificate_no: Mapped[str | None] = mapped_column(db.String(32))
+    # Special-operations certificates are numbered "T" + the holder's ID number: encrypted.
+    previous_certificate_no: Mapped[str | None] = mapped_column(EncryptedText)
     return_reason: Mapped[str | None] = mapped_column(db.Text)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     reviewed_at: Mapped[datetime | None]
@@ -71,3 +74,7 @@ class Application(db.Model):
 
     training_class = relationship("TrainingClass")
     learner = relationship("Learner")
+
+    @property
+    def masked_certificate_no(self) -> str:
+        return mask(self.previous_certificate_no or "")

@@ -1,10 +1,10 @@
 from datetime import date, datetime
 
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..core.clock import utcnow
 from ..core.iddocs import mask
-from ..core.types import EncryptedText
+from ..core.types import EncryptedDate, EncryptedText
 from ..extensions import db
 
 # Material kinds a learner uploads; each maps to a file column below.
@@ -22,7 +22,8 @@ EDUCATION_LEVELS = ("junior_high", "senior_high", "college", "bachelor", "postgr
 
 
 class Learner(db.Model):
-    """A learner's identity and profile. Name, ID number and files are encrypted.
+    """A learner's identity and profile. Name, ID number, birth date, gender, work unit and
+    files are encrypted.
 
     No phone number, WeChat id, e-mail or other contact detail is stored
     (Guangdong platform checklist item 14).
@@ -36,9 +37,14 @@ class Learner(db.Model):
     id_type: Mapped[str] = mapped_column(db.String(32))
     id_number: Mapped[str] = mapped_column(EncryptedText)
     id_number_hash: Mapped[str] = mapped_column(db.String(64), unique=True)
-    birth_date: Mapped[date | None]
-    gender: Mapped[str | None] = mapped_column(db.String(1))
-    work_unit: Mapped[str] = mapped_column(db.String(128))
+    # Birth date and gender are digits 7-14 and the parity of digit 17 of a resident ID number;
+    # with the district they would narrow the number to a handful, so they are encrypted. The
+    # birth year stays readable for statistics by age band (it leaves 365 x 1000 numbers).
+    birth_date: Mapped[date | None] = mapped_column(EncryptedDate)
+    birth_year: Mapped[int | None]
+    gender: Mapped[str | None] = mapped_column(EncryptedText)
+    # Free text that often names the district; never searched, so encrypted like the name.
+    work_unit: Mapped[str] = mapped_column(EncryptedText)
     unit_category: Mapped[str] = mapped_column(db.String(32))
     position: Mapped[str] = mapped_column(db.String(32))
     region_code: Mapped[str] = mapped_column(db.String(6))
@@ -50,6 +56,12 @@ class Learner(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user = relationship("User", back_populates="learner")
+
+    @validates("birth_date")
+    def _keep_birth_year(self, _key, value: date | None) -> date | None:
+        # The plaintext year follows the encrypted date wherever the date is set.
+        self.birth_year = None if value is None else value.year
+        return value
 
     @property
     def masked_id_number(self) -> str:
