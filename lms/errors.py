@@ -31,7 +31,7 @@ def register(app):
         def handler(error, status=status, message=message):
             if status == 500:
                 db.session.rollback()
-            return _render(status, message())
+            return _render(status, str(getattr(error, "user_message", None) or message()))
         app.register_error_handler(status, handler)
 
     @app.errorhandler(CSRFError)

@@ -85,7 +85,8 @@ def test_locked_lesson_and_not_enrolled(app, db, course, learner_client, other_l
     assert response.status_code == 409 and response.get_json()["code"] == "locked"
     stranger = app.test_client()
     login(stranger, other_learner.id_number)
-    assert stranger.post("/api/player/start", json={"lesson_id": course.lessons[0].id}).status_code == 409
+    refused = stranger.post("/api/player/start", json={"lesson_id": course.lessons[0].id})
+    assert refused.status_code == 404 and refused.get_json()["code"] == "not_found"  # not theirs: not revealed
     assert stranger.get(f"/study/lessons/{course.lessons[0].id}").status_code == 404
 
 

@@ -1,5 +1,5 @@
 """Read-only views of the operation log: filter and export. No edit or delete exists."""
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
@@ -10,6 +10,7 @@ from ..accounts.models import ADMIN, REGULATOR, STAFF
 from ..core.access import role_required
 from ..core.clock import CHINA_TZ, utcnow
 from ..core.context import current_actor
+from ..core.inputs import BadInput, page_number
 from ..extensions import db
 from ..templating import local_time
 from . import services
@@ -18,6 +19,7 @@ from .models import AuditLog
 bp = Blueprint("audit", __name__, template_folder="templates")
 PAGE_SIZE = 100
 EXPORT_LIMIT = 50000
+FILTER_DAYS = (date(1900, 1, 1), date(2099, 12, 31))  # far from datetime's limits, which a time zone shift crosses
 
 
 def _parse_day(value: str | None, end: bool = False):
@@ -26,6 +28,8 @@ def _parse_day(value: str | None, end: bool = False):
         day = datetime.strptime(value or "", "%Y-%m-%d").date()
     except ValueError:
         return None
+    if not FILTER_DAYS[0] <= day <= FILTER_DAYS[1]:
+        raise BadInput(_("Dates must lie between %(first)s and %(last)s.", first=FILTER_DAYS[0], last=FILTER_DAYS[1]))
     local = datetime.combine(day + timedelta(days=1) if end else day, time.min, CHINA_TZ)
     return local.astimezone(timezone.utc).replace(tzinfo=None)
 
@@ -39,7 +43,7 @@ def _filters():
 @bp.route("/audit")
 @role_required(STAFF, REGULATOR, ADMIN)
 def log():
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     query = services.filtered_query(current_user, **_filters())
     rows = list(db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)))
     actions = sorted(db.session.scalars(select(AuditLog.action).distinct()))

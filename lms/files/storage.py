@@ -14,6 +14,10 @@ from ..extensions import db
 from .models import StoredFile
 
 ALLOWED_IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
+MAX_SIDE = 8000
+# Pillow refuses to open an image of more than twice this many pixels anywhere in the app (a
+# decompression bomb: a small PNG of 13,000 x 13,000 px decodes to 500 MB). Its default is 89 MP.
+Image.MAX_IMAGE_PIXELS = MAX_SIDE * MAX_SIDE
 
 
 class UploadRejected(RuleViolation):
@@ -28,33 +32,34 @@ class CheckedImage:
     height: int
 
 
-def check_image(data: bytes, max_bytes: int, min_side: int = 100, max_side: int = 8000) -> CheckedImage:
+def check_image(data: bytes, max_bytes: int, min_side: int = 100, max_side: int = MAX_SIDE) -> CheckedImage:
     """Accept only complete JPEG/PNG images within the size limits.
 
     The format comes from the bytes themselves, never from the file name or
     the browser's content type, so a renamed executable or PDF is refused.
+    Format and dimensions are read from the header and refused before a single
+    pixel is decoded.
     """
     if not data:
         raise UploadRejected("empty")
     if len(data) > max_bytes:
         raise UploadRejected("too_large")
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            fmt = probe.format
+        with Image.open(io.BytesIO(data)) as probe:  # reads the header only
+            fmt, (width, height) = probe.format, probe.size
+            if fmt not in ALLOWED_IMAGE_FORMATS:
+                raise UploadRejected("type")
+            if min(width, height) < min_side or max(width, height) > max_side:
+                raise UploadRejected("dimensions")
             probe.verify()
-        if fmt not in ALLOWED_IMAGE_FORMATS:
-            raise UploadRejected("type")
         with Image.open(io.BytesIO(data)) as image:
             image.load()  # decoding every pixel catches truncated files
-            width, height = image.size
     except UploadRejected:
         raise
     except Image.DecompressionBombError:
         raise UploadRejected("dimensions") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise UploadRejected("corrupt") from None
-    if min(width, height) < min_side or max(width, height) > max_side:
-        raise UploadRejected("dimensions")
     return CheckedImage(data, ALLOWED_IMAGE_FORMATS[fmt], width, height)
 
 

@@ -15,7 +15,8 @@ class ClassForm(FlaskForm):
     train_start = DateField(_l("Training starts"), validators=[DataRequired(REQUIRED)])
     train_end = DateField(_l("Training ends"), validators=[DataRequired(REQUIRED)])
     capacity = IntegerField(_l("Capacity"), validators=[DataRequired(REQUIRED), NumberRange(min=1, max=10000)])
-    offline_location = StringField(_l("Location of the offline part"), validators=[Length(max=200)])
+    offline_location = StringField(_l("Location of the offline part"), default="",  # "", not None, when not sent
+                                   validators=[Length(max=200)])
     required_online_hours = IntegerField(_l("Required online hours (leave empty for the regional rule)"),
                                          validators=[Optional(), NumberRange(min=1, max=200)])
 

@@ -9,12 +9,12 @@ REQUIRED = _l("This field is required.")
 
 class CourseForm(FlaskForm):
     title = StringField(_l("Course title"), validators=[DataRequired(REQUIRED), Length(max=120)])
-    category = StringField(_l("Category"), validators=[Length(max=60)])
+    category = StringField(_l("Category"), default="", validators=[Length(max=60)])  # "", not None, when not sent
     nominal_hours = DecimalField(_l("Nominal hours"), places=1, validators=[
         DataRequired(REQUIRED), NumberRange(min=0.5, max=200)])
     version = StringField(_l("Version"), default="1.0", validators=[DataRequired(REQUIRED), Length(max=30)])
     last_reviewed_on = DateField(_l("Last reviewed on"), validators=[DataRequired(REQUIRED)])
-    description = TextAreaField(_l("Description"), validators=[Length(max=2000)])
+    description = TextAreaField(_l("Description"), default="", validators=[Length(max=2000)])
 
 
 class LessonForm(FlaskForm):

@@ -2,9 +2,14 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+# Shown when the upload is refused at once and when the worker refuses it later.
+UNSUPPORTED_FORMAT = _l("This file is not a video in a supported format (MP4, MOV, WebM, MKV, AVI, FLV, 3GP, TS). "
+                        "Playlists (such as M3U8) and lists of other files are not accepted.")
+
 STUDY_ERRORS = {
     "hours": _l("Nominal hours must be more than zero."),
-    "video_type": _l("Please upload a video file (MP4, MOV, WebM, MKV, AVI, FLV, WMV, MPEG, 3GP, TS)."),
+    "video_type": _l("Please upload a video file (MP4, MOV, WebM, MKV, AVI, FLV, 3GP, TS)."),
+    "video_format": UNSUPPORTED_FORMAT,
     "video_empty": _l("The video file is empty."),
     "video_too_large": _l("The video file is too large."),
     "withdrawn": _l("This course is withdrawn."),
@@ -59,6 +64,7 @@ def reason_text(code: str | None) -> str:
 def video_error(code: str | None) -> str:
     return {
         "unreadable": _("The file could not be read as a video (damaged or unsupported format)."),
+        "format": str(UNSUPPORTED_FORMAT),
         "no_video": _("The file has no video track."),
         "no_duration": _("The video's length could not be determined."),
         "ffmpeg_failed": _("Transcoding failed. Please check the file and upload it again."),

@@ -15,12 +15,12 @@ from ..core.errors import RuleViolation
 from ..extensions import db
 from ..institutions.models import APPROVED, Application, TrainingClass
 from ..learners.models import Learner
-from . import accounting, checks
+from . import accounting, checks, transcode
 from .jobs import video_dir
 from .models import (PUBLISHED, READY, WITHDRAWN, ClassCourse, Course, DailyStudy, Heartbeat, Lesson,
                      LessonProgress, Playback, SelfEnrolment, StudySession, Video)
 
-VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".flv", ".wmv", ".mpg", ".mpeg", ".3gp", ".ts"}
+VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".flv", ".3gp", ".ts"}  # transcode.CONTAINERS
 
 
 class StudyError(RuleViolation):
@@ -95,6 +95,8 @@ def _save_stream(stream, path: Path, max_bytes: int) -> int:
     size = 0
     with open(path, "wb") as out:
         while chunk := stream.read(1024 * 1024):
+            if size == 0 and transcode.container_of(chunk) is None:
+                raise StudyError("video_format")  # e.g. an HLS playlist renamed .mp4: refused at once
             size += len(chunk)
             if size > max_bytes:
                 raise StudyError("video_too_large")

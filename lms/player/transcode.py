@@ -14,6 +14,15 @@ VIDEO_ARGS = {"c:v": "libx264", "preset": "veryfast", "crf": 23, "profile:v": "m
               "g": 48, "movflags": "+faststart"}
 AUDIO_ARGS = {"c:a": "aac", "b:a": "96k", "ac": 2}
 
+# The containers a source may be, by the format_name ffprobe reports, and the demuxer that then reads
+# it. Each holds its media itself: playlists (HLS), concat lists and the like read other files named
+# inside them (another institution's video, any file on the server), so they are never auto-detected.
+CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "mov", "matroska,webm": "matroska", "avi": "avi", "flv": "flv",
+              "mpegts": "mpegts"}
+# Every read of a source: local file only (no network, subfile, concat or data protocol), allowed demuxers only.
+INPUT_OPTIONS = {"protocol_whitelist": "file", "format_whitelist": ",".join(CONTAINERS.values())}
+DEMUXER_OPTIONS = {"mov": {"enable_drefs": 0}}  # the default, stated: no data references to other files
+
 
 class TranscodeError(RuntimeError):
     """The source cannot be used; ``code`` says why."""
@@ -30,6 +39,7 @@ class SourceInfo:
     width: int
     height: int
     has_audio: bool
+    container: str  # the demuxer (a value of CONTAINERS) that transcoding must use
 
 
 @dataclass(frozen=True)
@@ -39,11 +49,32 @@ class Target:
     height: int
 
 
+def container_of(head: bytes) -> str | None:
+    """The container the first bytes of an upload announce (a value of CONTAINERS), or None.
+    A quick check at upload time; probe() decides."""
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot"):
+        return "mov"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "matroska"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    if head[:3] == b"FLV":
+        return "flv"
+    if any(head[first:first + 1] == head[second:second + 1] == b"G"
+           for first, second in ((0, 188), (4, 196))):  # two TS packets of 188 bytes, or of 192 (M2TS)
+        return "mpegts"
+    return None
+
+
 def probe(path: Path) -> SourceInfo:
     try:
-        info = ffmpeg.probe(str(path))
+        info = ffmpeg.probe(str(path), **INPUT_OPTIONS)
     except ffmpeg.Error as error:
-        raise TranscodeError("unreadable", error.stderr.decode("utf-8", "replace")[-300:]) from None
+        stderr = error.stderr.decode("utf-8", "replace")
+        raise TranscodeError("format" if "not on whitelist" in stderr else "unreadable", stderr[-300:]) from None
+    container = CONTAINERS.get(info.get("format", {}).get("format_name"))
+    if container is None:
+        raise TranscodeError("format", info.get("format", {}).get("format_name", ""))
     video = next((s for s in info.get("streams", []) if s.get("codec_type") == "video"), None)
     if video is None or not video.get("width"):
         raise TranscodeError("no_video")
@@ -58,7 +89,7 @@ def probe(path: Path) -> SourceInfo:
     if rotation in (90, 270):
         width, height = height, width
     has_audio = any(s.get("codec_type") == "audio" for s in info["streams"])
-    return SourceInfo(duration, width, height, has_audio)
+    return SourceInfo(duration, width, height, has_audio, container)
 
 
 def _rotation(stream) -> int:
@@ -81,8 +112,9 @@ def _even(value: float) -> int:
 
 
 def build(source_path: Path, out_dir: Path, source: SourceInfo, targets: list[Target]):
-    """The ffmpeg-python graph: one input, split once, one output per target."""
-    stream = ffmpeg.input(str(source_path))
+    """The ffmpeg-python graph: one input read with the demuxer probe() found, split once, one output per target."""
+    stream = ffmpeg.input(str(source_path), f=source.container, **INPUT_OPTIONS,
+                          **DEMUXER_OPTIONS.get(source.container, {}))
     videos = stream.video.filter_multi_output("split", len(targets))
     audio = stream.audio.filter_multi_output("asplit", len(targets)) if source.has_audio else None
     outputs = []

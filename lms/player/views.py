@@ -12,11 +12,12 @@ from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
 from ..core.access import role_required
 from ..core.clock import china_date, utcnow
 from ..core.context import current_actor
+from ..core.inputs import as_id, large_body
 from ..extensions import db
 from ..institutions.models import TrainingClass
+from ..institutions.permissions import can_edit_class
 from ..learners.models import Learner
-from ..learners.services import can_view_learner
-from . import accounting, checks, heartbeats, services, signing
+from . import accounting, checks, heartbeats, permissions, services, signing
 from .forms import CourseForm, CurriculumForm, LessonForm
 from .jobs import rendition_path
 from .messages import REASONS, reason_text, study_error, video_error
@@ -31,7 +32,7 @@ checks.register()  # the player hears the outcome of the face checks it asks for
 
 def _own_course(course_id) -> Course:
     course = db.session.get(Course, course_id)
-    if course is None or (current_user.role == STAFF and course.institution_id != current_user.institution_id):
+    if course is None or not permissions.can_manage_course(current_user, course):
         abort(404)
     return course
 
@@ -60,12 +61,11 @@ def new_course():
 
 
 @bp.route("/courses/<int:course_id>", methods=["GET", "POST"])
+@large_body("LMS_MAX_VIDEO_BYTES")  # raised before CSRFProtect reads the form
 @role_required(STAFF)
 def course_detail(course_id):
     course = _own_course(course_id)
     form = LessonForm()
-    if request.method == "POST":
-        request.max_content_length = current_app.config["LMS_MAX_VIDEO_BYTES"] + 1024 * 1024
     if form.validate_on_submit():
         upload = form.video.data
         if not upload or not upload.filename:
@@ -113,7 +113,7 @@ def video_status(course_id):
 @role_required(STAFF)
 def curriculum(class_id):
     training_class = db.session.get(TrainingClass, class_id)
-    if training_class is None or training_class.institution_id != current_user.institution_id:
+    if training_class is None or not can_edit_class(current_user, training_class):
         abort(404)
     form = CurriculumForm()
     form.course_id.choices = [(c.id, c.title) for c in services.courses_of_institution(current_user.institution_id)
@@ -135,9 +135,10 @@ def curriculum(class_id):
 def learner_study(learner_id):
     """What happened to a learner's time: refusals by reason and the latest heartbeats."""
     learner = db.session.get(Learner, learner_id)
-    if learner is None or not can_view_learner(current_user, learner):
+    if learner is None or not permissions.can_see_study_record(current_user, learner):
         abort(404)
-    beats = db.session.scalars(select(Heartbeat).where(Heartbeat.learner_id == learner.id)
+    beats = db.session.scalars(select(Heartbeat).where(Heartbeat.learner_id == learner.id,
+                                                       permissions.visible_heartbeats(current_user))
                                .order_by(Heartbeat.id.desc()).limit(200)).all()
     lessons = {lesson.id: lesson for lesson in db.session.scalars(select(Lesson).where(
         Lesson.id.in_({b.lesson_id for b in beats})))}
@@ -160,7 +161,10 @@ def study():
 @bp.route("/study/courses/<int:course_id>/enrol", methods=["POST"])
 @role_required(LEARNER)
 def enrol(course_id):
-    course = db.session.get(Course, course_id) or abort(404)
+    course = db.session.get(Course, course_id)
+    if course is None or not (permissions.can_enrol_optional(current_user, course)
+                              or permissions.can_study(current_user, course)):
+        abort(404)
     try:
         services.enrol_optional(current_user.learner, course, utcnow(), current_actor())
         flash(_("The course was added to your study."), "success")
@@ -171,7 +175,7 @@ def enrol(course_id):
 
 def _studyable_course(course_id) -> Course:
     course = db.session.get(Course, course_id)
-    if course is None or not services.can_study(current_user.learner, course):
+    if course is None or not permissions.can_study(current_user, course):
         abort(404)
     return course
 
@@ -226,9 +230,9 @@ def learner_api(view):
 def api_start():
     learner = current_user.learner
     payload = request.get_json(silent=True) or {}
-    lesson_id = payload.get("lesson_id")
-    lesson = db.session.get(Lesson, lesson_id) if type(lesson_id) is int else None  # bool is an int too
-    if lesson is None:
+    lesson_id = as_id(payload.get("lesson_id"))  # an int that fits the column, not a bool
+    lesson = db.session.get(Lesson, lesson_id) if lesson_id else None
+    if lesson is None or not permissions.can_study(current_user, lesson.course):
         return _api_error(_("The lesson does not exist."), 404, "not_found")
     try:
         playback = services.start_playback(learner, lesson, utcnow(), current_actor())
@@ -314,7 +318,7 @@ def api_ping():
     return jsonify(ok=True)
 
 
-@bp.route("/player/media/<int:rendition_id>/<int:expires>/<signature>.mp4")
+@bp.route("/player/media/<int:rendition_id>/<int(max=4102444800):expires>/<signature>.mp4")  # a time, not an id
 @role_required(LEARNER)
 def media(rendition_id, expires, signature):
     """Serve a rendition with Range support to the enrolled learner the URL was signed for."""
@@ -338,4 +342,4 @@ def media_access_ok(rendition_id: int, expires: int, signature: str) -> bool:
     if rendition is None:
         return False
     lesson = db.session.scalar(select(Lesson).join(Video).where(Video.id == rendition.video_id))
-    return lesson is not None and services.can_study(current_user.learner, lesson.course)
+    return lesson is not None and permissions.can_study(current_user, lesson.course)

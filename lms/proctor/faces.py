@@ -16,6 +16,7 @@ from PIL import Image, ImageOps
 ENROL_MAX_SIDE = 480      # an enrolment portrait is mostly face: this is plenty for the HOG detector
 FRAME_MAX_SIDE = 640      # a webcam frame or phone photo
 MIN_FACE_FRACTION = 0.15  # the face's width as part of the image's shorter side, in a check frame
+MAX_SOURCE_PIXELS = 8000 * 8000  # what lms.files.storage.check_image lets through; more is refused undecoded
 
 
 class FaceImageError(ValueError):
@@ -70,7 +71,9 @@ def load_rgb(data: bytes, max_side: int) -> np.ndarray:
     """Decode, turn upright (EXIF orientation, as phones save photos), scale the longer side to
     at most max_side. JPEG is decoded at 1/2, 1/4 or 1/8 scale directly, which is much faster."""
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data))  # the header only, so far
+        if image.size[0] * image.size[1] > MAX_SOURCE_PIXELS:
+            raise FaceImageError(f"{image.size[0]}x{image.size[1]} pixels is too large to decode")
         if image.format == "JPEG":
             image.draft("RGB", (max_side, max_side))
         image = ImageOps.exif_transpose(image).convert("RGB")

@@ -1,0 +1,116 @@
+"""What a request may carry, checked before any view runs.
+
+Ids in URLs must fit the database's integer columns, no text may hold NUL or other control
+characters (PostgreSQL refuses NUL in text), a JSON body must be an object, and only views
+marked with ``large_body`` accept more than MAX_CONTENT_LENGTH. Anything else gets a 400 or
+404 with a clear message instead of an error deep in the database driver.
+"""
+import re
+
+from flask import Flask, abort, current_app, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter
+
+MAX_ID = 2 ** 31 - 1            # integer primary keys are 32-bit on PostgreSQL
+MAX_PAGE = 100_000              # beyond any real listing; keeps OFFSET far from 64-bit overflow
+FORM_OVERHEAD = 1024 * 1024     # room for the form fields sent along with a large file
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab, LF and CR are text
+
+MESSAGES = {
+    "control": _l("The request contains characters that are not allowed (such as a NUL byte)."),
+    "json": _l("The request body must be a JSON object."),
+}
+
+
+class BadInput(BadRequest):
+    """A 400 that tells the user what was wrong; lms/errors.py shows ``user_message``."""
+
+    def __init__(self, message):
+        super().__init__()
+        self.user_message = message
+
+
+class IdConverter(IntegerConverter):
+    """Replaces ``int`` in every route: only 1 .. 2**31-1 matches, so a zero, negative or huge id
+    is a plain 404 instead of an overflow in SQLite (64 bits) or PostgreSQL (32 bits).
+    A route can still widen the range, e.g. ``<int(max=4102444800):expires>``."""
+
+    def __init__(self, url_map, fixed_digits=0, min=1, max=MAX_ID):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max)
+
+
+def as_id(value) -> int | None:
+    """An id from a JSON body: an int (not a bool) that fits the id columns, else None."""
+    return value if type(value) is int and 1 <= value <= MAX_ID else None
+
+
+def page_number(name: str = "page") -> int:
+    """The page asked for in the query string: 1 when missing or below 1, a 404 beyond MAX_PAGE."""
+    page = max(request.args.get(name, 1, type=int), 1)
+    if page > MAX_PAGE:
+        abort(404)
+    return page
+
+
+def large_body(config_key: str):
+    """Mark a view that accepts a request body up to ``app.config[config_key]`` (plus its form fields)."""
+    def mark(view):
+        view.max_body_config = config_key
+        return view
+    return mark
+
+
+def register(app: Flask) -> None:
+    """Install the converter and the checks. Call before CSRFProtect.init_app: its hook reads
+    the form, and must read it with the limits and checks already in place."""
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(_raise_body_limit)
+    app.before_request(_refuse_control_characters)
+    app.before_request(_require_json_object)
+
+
+def _raise_body_limit():
+    """Here, not in the view: CSRFProtect reads the form before the view runs, under the limit then set."""
+    view = current_app.view_functions.get(request.endpoint)
+    key = getattr(view, "max_body_config", None)
+    if key:
+        request.max_content_length = current_app.config[key] + FORM_OVERHEAD
+
+
+def _refuse_control_characters():
+    texts = [request.path, request.user_agent.string or ""]
+    for values in (request.args, request.form):
+        texts += [text for key, value in values.items(multi=True) for text in (key, value)]
+    texts += [storage.filename or "" for _, storage in request.files.items(multi=True)]
+    if any(CONTROL_CHARACTERS.search(text) for text in texts) or _json_has_control_characters():
+        raise BadInput(MESSAGES["control"])
+
+
+def _json_has_control_characters() -> bool:
+    stack = [_json_body()]
+    while stack:  # iterative: a body can nest deeper than Python's recursion limit allows
+        item = stack.pop()
+        if isinstance(item, str):
+            if CONTROL_CHARACTERS.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack += list(item.keys()) + list(item.values())
+        elif isinstance(item, list):
+            stack += item
+    return False
+
+
+def _require_json_object():
+    """Every JSON endpoint here takes an object; Flask-WTF, too, turns a JSON body into form data."""
+    if request.is_json and request.get_data() and not isinstance(_json_body(), dict):
+        raise BadInput(MESSAGES["json"])
+
+
+def _json_body():
+    if not request.is_json:
+        return None
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the decoder can follow
+        raise BadInput(MESSAGES["json"]) from None
