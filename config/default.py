@@ -21,6 +21,7 @@ LMS_LOCALES = ("zh_CN", "en")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = False  # production.py turns it on (HTTPS only)
+LMS_HSTS = None  # Strict-Transport-Security value; production.py sets it; sent over HTTPS only
 SESSION_COOKIE_NAME = "lms_session"
 PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
 LMS_SESSION_IDLE_MINUTES = 30
@@ -29,7 +30,12 @@ LMS_LOGIN_MAX_FAILURES = 5
 LMS_LOGIN_LOCK_MINUTES = 15
 LMS_LOGIN_RATE_LIMIT = "20 per minute"
 LMS_REGISTER_RATE_LIMIT = "30 per hour"
-RATELIMIT_STORAGE_URI = "memory://"
+# Rate-limit counters shared by every worker process. lms/core/ratelimit.py asks Redis at start-up and,
+# where it does not answer, falls back to per-process memory (and says so once in the log).
+RATELIMIT_STORAGE_URI = os.environ.get("LMS_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
+RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}  # a stuck Redis never hangs sign-in
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # Redis gone after start: count in memory until it is back
+RATELIMIT_KEY_PREFIX = "lms"
 RATELIMIT_HEADERS_ENABLED = True
 
 LMS_TOKEN_LIFETIME_HOURS = 72

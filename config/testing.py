@@ -5,3 +5,7 @@ rate-limit test switches it on, so that many logins from 127.0.0.1 do not collid
 """
 TESTING = True
 LMS_LOGIN_MAX_FAILURES = 3
+# Each test process counts in its own memory: several test runs (SQLite, PostgreSQL, other checkouts) share
+# this machine's Redis and would trip each other's sign-in limits for 127.0.0.1. tests/test_ratelimit_storage.py
+# checks the Redis choice itself.
+RATELIMIT_STORAGE_URI = "memory://"

@@ -15,15 +15,16 @@ from ..extensions import db, limiter
 from ..files.messages import upload_error
 from ..files.models import StoredFile
 from ..files.storage import UploadRejected, check_image, read_file
-from ..institutions.services import visible_applications
+from ..institutions.permissions import visible_applications
 from ..proctor import services as proctor
 from ..proctor.messages import face_error
 from ..proctor.models import PENDING
-from . import services
+from . import permissions, services
 from .forms import MaterialForm, RegistrationForm
 from .models import EDUCATION, MATERIAL_KINDS, PHOTO, Learner
 
-bp = Blueprint("learners", __name__, template_folder="templates")
+bp = Blueprint("learners", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/learners/static")
 
 ID_ERRORS = {
     "format": lambda: _("The number has the wrong format for this document type."),
@@ -156,7 +157,7 @@ def materials():
 def material_file(learner_id, kind):
     """Decrypt and send one material to a viewer allowed to see that learner."""
     learner = db.session.get(Learner, learner_id) or abort(404)
-    if kind not in MATERIAL_KINDS or not services.can_view_learner(current_user, learner):
+    if kind not in MATERIAL_KINDS or not permissions.can_view_learner(current_user, learner):
         abort(404)
     file_id = learner.file_id(kind)
     record = db.session.get(StoredFile, file_id) if file_id else None
