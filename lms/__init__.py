@@ -41,8 +41,12 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     with app.app_context():
         tune_sqlite(db.engine)
     migrate.init_app(app, db, directory=_MIGRATIONS, render_as_batch=True)
+    from .core import inputs
+    inputs.register(app)  # before CSRF: its hook reads the form, which needs the upload limit and the checks
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    from .core.ratelimit import choose_storage
+    choose_storage(app)  # Redis where it answers, so that every worker shares one counter
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
@@ -64,10 +68,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
 
 def _security_headers(response):
-    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
+    from .core.headers import secure
+    return secure(response)
 
 
 def _load_environment(app: Flask) -> None:
@@ -104,18 +106,25 @@ def _locales():
 
 
 def _expire_idle_session():
-    """Sign out a session that has been idle longer than the configured time."""
+    """Sign out a session that has been idle longer than the configured time. The cookie's
+    last_seen and the server-side session record each tell; the record is what a copied
+    cookie cannot turn back."""
     from flask import current_app
+
+    from .accounts import views as accounts
     if request.endpoint == "static" or not current_user.is_authenticated:
         return None
     now = utcnow()
     idle = timedelta(minutes=current_app.config["LMS_SESSION_IDLE_MINUTES"])
     last_seen = session.get("last_seen")
     session.permanent = True
-    if last_seen is not None and now.timestamp() - last_seen > idle.total_seconds():
+    cookie_idle = last_seen is not None and now.timestamp() - last_seen > idle.total_seconds()
+    if cookie_idle or accounts.server_side_idle_seconds(now) > idle.total_seconds():
+        from .accounts.services import SESSION_IDLE
         from .audit.services import record
         from .core.context import current_actor
         record(current_actor(), "session_timeout", now)
+        accounts.end_current_session(now, SESSION_IDLE)
         db.session.commit()
         logout_user()
         session.clear()
@@ -123,4 +132,5 @@ def _expire_idle_session():
         return redirect(url_for("accounts.login", next=request.path))
     if last_seen is None or now.timestamp() - last_seen > LAST_SEEN_RESOLUTION:
         session["last_seen"] = now.timestamp()  # not every request: each change re-signs the cookie
+    accounts.note_session_activity(now, LAST_SEEN_RESOLUTION)  # likewise one database write per interval
     return None
