@@ -57,6 +57,9 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     for name in BLUEPRINT_MODULES:
         module = importlib.import_module(f".{name}.views", __name__)
         app.register_blueprint(module.bp)
+        package = importlib.import_module(f".{name}", __name__)
+        if hasattr(package, "init_app"):  # wiring such as signal receivers, never an import side effect
+            package.init_app(app)
 
     from . import cli, errors, templating
     errors.register(app)

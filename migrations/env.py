@@ -1,4 +1,5 @@
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from flask import current_app
@@ -67,6 +68,29 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+@contextmanager
+def _sqlite_foreign_keys_off(connection):
+    """SQLite alters most of a table by copying it, dropping the old one and renaming the copy
+    (batch_alter_table). With foreign keys enforced (lms.extensions.tune_sqlite), dropping a
+    table that other rows reference fails, even deferred, so they are off while migrating and
+    checked once the migrations are done. The pragma only takes effect outside a transaction,
+    hence the commits; it is set back before the connection returns to the pool."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    try:
+        yield
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migrations left rows whose foreign keys point nowhere: {broken[:5]}")
+    finally:
+        connection.rollback()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -91,7 +115,7 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    with connectable.connect() as connection, _sqlite_foreign_keys_off(connection):
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -99,8 +99,8 @@ def _institution(db, name, region) -> Institution:
 
 
 def _check(learner, institution, session_id, lesson_id, status):
-    check = proctor.open_check(learner.id, "study_session", session_id, "random", utcnow(), "127.0.0.1", lesson_id,
-                               1.0, owner_institution_id=institution.id)
+    check = proctor.open_check(learner.id, "study_session", session_id, "random", utcnow(), "127.0.0.1",
+                               owner_institution_id=institution.id, details={"lesson_id": lesson_id, "position": 1.0})
     check.status, check.attempts = status, 1
     return check
 

@@ -24,7 +24,8 @@ VALUES = {
 QUERY_NAMES = ("page", "start", "end", "q", "status", "kind", "next", "action", "result", "lang", "id")
 JSON_BODIES = ('"x"', "5", "[]", "[" * 100000 + "]" * 100000)
 JSON_IDS = {"lesson_id": HUGE, "check_id": HUGE, "playback": "a\x00b", "seq": HUGE, "position": 1e308,
-            "playing": True, "visible": True, "focused": True, "rate": 1, "frames": ["a\x00b"], "mode": "camera"}
+            "playing": True, "visible": True, "focused": True, "rate": 1, "frames": ["a\x00b"], "nonce": "a\x00b",
+            "camera": True}
 FORM_NAME = re.compile(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"')
 ROLES = ("anonymous", "learner", "staff", "regulator", "admin")
 SIGN_OUT = ("accounts.logout", "accounts.sign_out_everywhere")  # walked last, so that the role keeps its session
@@ -173,8 +174,9 @@ def test_ids_beyond_the_id_columns_are_not_found(app, world):
     for number in (2 ** 31, 2 ** 63, HUGE, 0):
         assert staff.get(f"/courses/{number}").status_code == 404
     learner = signed_in(app, world["learner"])
-    response = learner.post(f"/api/proctor/checks/{2 ** 63}/attempts", json={"frames": []})
-    assert response.status_code == 404 and response.get_json()["error"]
+    for path, body in (("attempts", {"nonce": "x", "frames": []}), ("challenges", {"camera": True})):
+        response = learner.post(f"/api/proctor/checks/{2 ** 63}/{path}", json=body)
+        assert response.status_code == 404 and response.get_json()["error"], path
 
 
 def test_json_ids_beyond_the_id_columns_are_not_found(app, world):

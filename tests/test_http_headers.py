@@ -14,7 +14,7 @@ from lms.extensions import db as _db
 from lms.proctor.models import FaceEnrolment
 
 from .conftest import PASSWORD, ROOT, login, ready_course, signed_in
-from .face_frames import live
+from .face_frames import following
 
 PUBLIC_HOST = "px.example.cn"
 LMS_ROOT = ROOT / "lms"
@@ -178,14 +178,16 @@ def test_static_assets_stay_cacheable(client):
 def checked_lesson(db, staff, open_class, approved_learner, short_video, face_checks_on):
     """A learner who passed a face check in a lesson: frames, an enrolment photo and study records exist."""
     from lms.player import services
-    from lms.proctor import services as proctor
+    from lms.proctor import attempts
     from lms.proctor.models import OPEN, PASSED, FaceCheck
     lesson = ready_course(db, staff, open_class, [short_video]).lessons[0]
     me = Actor(approved_learner.user, "10.0.0.9", "pytest")
     services.start_playback(approved_learner, lesson, utcnow(), me)
     check = db.session.scalar(select(FaceCheck).where(FaceCheck.learner_id == approved_learner.id,
                                                       FaceCheck.status == OPEN))
-    assert proctor.submit_attempt(check, live("obama"), "camera", utcnow(), me).status == PASSED
+    now = utcnow()
+    challenge = attempts.issue_challenge(check, True, now, me)
+    assert attempts.submit_attempt(check, following(challenge), challenge.nonce, now, me).status == PASSED
     return lesson
 
 

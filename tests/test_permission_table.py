@@ -105,6 +105,7 @@ TABLE = [
     Row("proctor.my_face", "GET", "/me/face", LEARNERS),
     Row("proctor.my_face", "POST", "/me/face", LEARNERS),
     Row("proctor.appeal", "POST", "/me/face/checks/{check_failed}/appeal", {"learner"}),
+    Row("proctor.api_challenge", "POST", "/api/proctor/checks/{check_in_review}/challenges", {"learner"}, json=True),
     Row("proctor.api_attempt", "POST", "/api/proctor/checks/{check_in_review}/attempts", {"learner"}, json=True),
     Row("proctor.learner_checks", "GET", "/learners/{learner}/face-checks", SEES_LEARNER),
     Row("proctor.frame", "GET", "/proctor/checks/{check_in_review}/frames/{frame}.jpg",

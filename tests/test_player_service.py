@@ -6,7 +6,7 @@ import pytest
 
 from lms.core.clock import utcnow
 from lms.core.context import Actor
-from lms.player import heartbeats, jobs, services
+from lms.player import heartbeats, jobs, progress, services
 from lms.player.accounting import Beat, Rules
 from lms.player.models import FAILED, READY, Heartbeat, Rendition, Video
 
@@ -102,7 +102,7 @@ def test_watching_a_lesson_completes_it_and_unlocks_the_next(db, staff, open_cla
     # Every heartbeat is kept with its verdict.
     assert db.session.query(Heartbeat).filter_by(learner_id=approved_learner.id).count() == len(results)
     # Rebuilding from heartbeats gives the same totals (what a voiding rule will rely on).
-    rebuilt = services.rebuild_progress(approved_learner.id, first.id, RULES)
+    rebuilt = progress.rebuild_progress(approved_learner.id, first.id, RULES)
     assert rebuilt.effective_seconds == pytest.approx(results[-1].effective)
     assert rebuilt.completed_at is not None
 

@@ -1,14 +1,15 @@
 """Face rules on the real test photos: enrolment quality and the decision on a check's frames."""
 import io
+from random import Random
 
 import pytest
 from PIL import Image, ImageFilter
 
 from lms.proctor import decisions, faces
-from lms.proctor.decisions import CAMERA, DOUBTFUL, FAIL, PASS, PHOTOS, Thresholds
+from lms.proctor.decisions import CAMERA, DOUBTFUL, FAIL, LEFT, PASS, PHOTOS, RIGHT, Challenge, Thresholds
 
 from .conftest import face_bytes
-from .face_frames import blank_frame, frame, handheld_photo, live, still
+from .face_frames import blank_frame, following, frame, handheld_photo, still
 
 T = Thresholds()
 
@@ -58,19 +59,31 @@ def test_large_photo_is_scaled_down_before_detection():
     assert enrol_refusal(data) is None
 
 
-def judge(frames, enrolled, mode=CAMERA, t=T):
-    return decisions.judge_attempt([faces.analyse_bytes(f) for f in frames], enrolled, mode, t)
+def asked(action=LEFT, prompt_frame=3, frame_count=10, mode=CAMERA) -> Challenge:
+    """A camera challenge as pick_challenge makes them (3 reaction frames), or the two photos."""
+    return Challenge(PHOTOS, action, 0, 2, 1) if mode == PHOTOS else Challenge(CAMERA, action, prompt_frame,
+                                                                                frame_count, 3)
 
 
-def test_the_same_person_turning_the_head_passes(enrolled):
-    verdict = judge(live("obama"), enrolled)
+def judge(frames, enrolled, challenge=None, t=T):
+    challenge = challenge or asked(frame_count=len(frames))
+    return decisions.judge_attempt([faces.analyse_bytes(f) for f in frames], enrolled, challenge, t)
+
+
+@pytest.mark.parametrize("action, pair", [(LEFT, 0), (RIGHT, 1)])
+def test_the_same_person_turning_the_head_passes(enrolled, action, pair):
+    challenge = asked(action)
+    verdict = judge(following(challenge, pair), enrolled, challenge)
     assert verdict.outcome == PASS, verdict
     assert verdict.liveness == "ok" and verdict.distance < T.match_distance - T.doubtful_band
-    assert len(verdict.distances) == 4 and verdict.yaw_change >= T.min_yaw_change
+    assert len(verdict.distances) == 10 and verdict.yaw_change >= T.min_yaw_change
 
 
 def test_another_person_fails_even_when_live(enrolled):
-    verdict = judge(live("biden"), enrolled)
+    challenge = asked()
+    turning = [frame("biden_1.jpg" if index <= challenge.prompt_frame else "biden_2.jpg", shift=(index % 3, 0))
+               for index in range(challenge.frame_count)]
+    verdict = judge(turning, enrolled, challenge)
     assert (verdict.outcome, verdict.reason) == (FAIL, "mismatch")
     assert verdict.distance > T.match_distance + T.doubtful_band
 
@@ -84,30 +97,41 @@ def test_two_faces_no_face_and_a_blank_frame_fail(enrolled):
 
 
 def test_a_still_image_fails_liveness(enrolled):
-    verdict = judge(still(), enrolled)
+    verdict = judge(still(count=10), enrolled, asked())
     assert (verdict.outcome, verdict.reason) == (FAIL, "identical")
     assert verdict.distance < T.match_distance  # it is the right face: liveness alone stops it
 
 
-def test_a_photo_moved_zoomed_and_tilted_in_front_of_the_camera_fails(enrolled):
-    verdict = judge(handheld_photo(), enrolled)
+@pytest.mark.parametrize("action", [LEFT, RIGHT])
+def test_a_photo_moved_zoomed_and_tilted_in_front_of_the_camera_fails(enrolled, action):
+    verdict = judge(handheld_photo(), enrolled, asked(action, prompt_frame=1, frame_count=4))
     assert (verdict.outcome, verdict.reason) == (FAIL, "no_motion"), verdict
     assert verdict.yaw_change < T.min_yaw_change
 
 
-def test_two_photos_with_different_poses_pass_on_a_phone(enrolled):
-    verdict = judge([frame("obama_2.jpg"), frame("obama_3.jpg")], enrolled, mode=PHOTOS)
-    assert verdict.outcome == PASS
-    assert judge([frame("obama_2.jpg")] * 2, enrolled, mode=PHOTOS).reason == "identical"
+@pytest.mark.parametrize("action", [LEFT, RIGHT])
+def test_two_photos_with_different_poses_pass_on_a_phone(enrolled, action):
+    photos = asked(action, mode=PHOTOS)
+    verdict = judge(following(photos), enrolled, photos)
+    assert verdict.outcome == PASS, verdict
+    assert judge([frame("obama_2.jpg")] * 2, enrolled, photos).reason == "identical"
+    other_way = RIGHT if action == LEFT else LEFT
+    assert judge(following(photos, action=other_way), enrolled, photos).reason == "challenge"
 
 
 def test_results_near_the_threshold_go_to_review(enrolled):
-    distance = judge(live("obama"), enrolled).distance
+    challenge = asked()
+    frames = following(challenge)
+    distance = judge(frames, enrolled, challenge).distance
     near = Thresholds(match_distance=distance, doubtful_band=0.05)
-    assert judge(live("obama"), enrolled, t=near).outcome == DOUBTFUL
+    assert judge(frames, enrolled, challenge, t=near).outcome == DOUBTFUL
 
 
 def test_frame_counts_per_mode():
-    assert decisions.frame_count_ok(2, PHOTOS, T) and not decisions.frame_count_ok(3, PHOTOS, T)
-    assert not decisions.frame_count_ok(2, CAMERA, T) and decisions.frame_count_ok(6, CAMERA, T)
-    assert not decisions.frame_count_ok(9, CAMERA, T)
+    photos, camera = asked(mode=PHOTOS), asked(frame_count=10)
+    assert decisions.frame_count_ok(2, photos) and not decisions.frame_count_ok(3, photos)
+    assert not decisions.frame_count_ok(2, camera) and decisions.frame_count_ok(10, camera)
+    assert not decisions.frame_count_ok(9, camera) and not decisions.frame_count_ok(11, camera)
+    rng = Random(7)
+    phone, webcam = decisions.pick_challenge(PHOTOS, rng, 10, 3), decisions.pick_challenge(CAMERA, rng, 10, 3)
+    assert decisions.frame_count_ok(2, phone) and decisions.frame_count_ok(10, webcam)

@@ -143,7 +143,7 @@ def _safe_next() -> str | None:
 def _sign_out_here(now) -> None:
     """End this browser's sign-in and any learning session it had open."""
     if current_user.role == LEARNER:
-        from ..player.services import end_learner_sessions
+        from ..player.sessions import end_learner_sessions
         end_learner_sessions(current_user.learner, "logout", now)
     logout_user()
     session.clear()

@@ -51,10 +51,11 @@ def encrypted_columns(registry) -> list[EncryptedTable]:
 def _import_all_models() -> None:
     # Every capability keeps its tables in lms/<package>/models.py; import them all so that
     # the registry is complete even when no view has been loaded (e.g. from a script).
-    import lms
-    for module in pkgutil.iter_modules(lms.__path__):
-        if module.ispkg and importlib.util.find_spec(f"lms.{module.name}.models") is not None:
-            importlib.import_module(f"lms.{module.name}.models")
+    # The package is found by its folder, not by importing it: lms imports this module (via cli).
+    package = __name__.split(".")[0]
+    for module in pkgutil.iter_modules([str(Path(__file__).resolve().parent.parent)]):
+        if module.ispkg and importlib.util.find_spec(f"{package}.{module.name}.models") is not None:
+            importlib.import_module(f"{package}.{module.name}.models")
 
 
 def token_kid(token: str) -> str:

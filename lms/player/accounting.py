@@ -33,6 +33,14 @@ class Rules:
     daily_cap_seconds: float = 8 * 3600
 
 
+def rules_from_config(config) -> Rules:
+    return Rules(
+        heartbeat_interval=float(config["LMS_HEARTBEAT_SECONDS"]),
+        max_gap=float(config["LMS_HEARTBEAT_MAX_GAP"]),
+        daily_cap_seconds=float(config["LMS_DAILY_CAP_MINUTES"]) * 60,
+    )
+
+
 @dataclass(frozen=True)
 class Beat:
     """What the page reports; every field is a claim."""

@@ -4,9 +4,12 @@ does to study time.
 Time credited since the last check is provisional. The check that follows decides it: passed,
 it stands; failed or missed, it is voided and the learning session ends; sent to review, it
 waits for staff. Heartbeat.check_id ties each credit to the check that decided it.
+
+The player hears outcomes through lms.proctor.signals.check_changed (connected in
+lms/player/__init__.py init_app) and never calls the proctor back from there: see sessions.py.
 """
 from datetime import datetime
-from random import SystemRandom
+from random import Random, SystemRandom
 
 from flask import current_app
 from sqlalchemy import func, or_, select, update
@@ -15,6 +18,8 @@ from ..extensions import db
 from ..proctor import decisions
 from ..proctor import services as proctor
 from ..proctor.models import FAILED, IN_VIDEO, MISSED, OPEN, PASSED, RANDOM, REVIEW, START, FaceCheck
+from . import progress, sessions
+from .accounting import rules_from_config
 from .models import Course, Heartbeat, Lesson, Playback, StudySession
 
 CONTEXT = "study_session"
@@ -37,20 +42,40 @@ def ready_to_study(learner_id: int) -> bool:
 def open_start_check(session: StudySession, lesson_id: int, position: float, now: datetime, ip: str) -> None:
     """Every learning session begins with a check, due at once."""
     if enabled():
-        check = proctor.open_check(session.learner_id, CONTEXT, session.id, START, now, ip, lesson_id, position,
-                                   owner_institution_id=_course_institution(lesson_id))
-        session.open_check_id = check.id
+        session.open_check_id = _open_check(session.learner_id, session.id, START, lesson_id, position, now, ip).id
 
 
-def _course_institution(lesson_id: int) -> int:
-    """A study check belongs to the institution whose course the lesson is part of."""
-    return db.session.scalar(select(Course.institution_id).join(Lesson).where(Lesson.id == lesson_id))
+def display_details(course_title: str, lesson_title: str, position: float | None) -> dict:
+    """What the proctor's pages show of a check: a title and where in the content it was asked."""
+    shown = {"title": f"{course_title} · {lesson_title}"}
+    if position is not None:
+        shown["where"] = "{:d}:{:02d}".format(*divmod(int(position), 60))
+    return shown
+
+
+def _open_check(learner_id: int, session_id: int, purpose: str, lesson_id: int, position: float, now: datetime,
+                ip: str) -> FaceCheck:
+    """Ask the proctor for a check of this learning session. It belongs to the institution whose course
+    the lesson is part of; the lesson and video position go with it for the pages that show it."""
+    lesson_title, course_title, institution_id = db.session.execute(
+        select(Lesson.title, Course.title, Course.institution_id).join(Course, Course.id == Lesson.course_id)
+        .where(Lesson.id == lesson_id)).one()
+    details = {"lesson_id": lesson_id, "position": position, **display_details(course_title, lesson_title, position)}
+    return proctor.open_check(learner_id, CONTEXT, session_id, purpose, now, ip,
+                              owner_institution_id=institution_id, details=details)
+
+
+def in_video_position(rng: Random, resume: float, duration: float) -> float:
+    """A random position in the part of the video still ahead, so that a check falls inside every
+    video, however short. The last report of a video carries its end, so even the end is reached."""
+    start = min(max(resume, 0.0), duration * 0.8)
+    return round(rng.uniform(start, start + (duration - start) * 0.9), 2)
 
 
 def plan_in_video_check(playback: Playback, resume: float, duration: float | None) -> None:
     """At least one check falls inside every video: pick the point where it will."""
     if enabled() and duration:
-        playback.check_at_position = decisions.check_position(_rng, resume, duration)
+        playback.check_at_position = in_video_position(_rng, resume, duration)
 
 
 def open_check_of(session_id: int) -> FaceCheck | None:
@@ -61,7 +86,7 @@ def open_check_of(session_id: int) -> FaceCheck | None:
 # --- the heartbeat path ---------------------------------------------------------------------------
 
 def settle_overdue(row, now: datetime) -> bool:
-    """An open check whose time ran out is missed (the listener ends the session); True if so."""
+    """An open check whose time ran out is missed (on_check_changed ends the session); True if so."""
     if row.open_check_id is None:
         return False
     return proctor.expire_if_overdue(db.session.get(FaceCheck, row.open_check_id), now)
@@ -80,8 +105,7 @@ def maybe_open_check(row, position: float, playing: bool, now: datetime, ip: str
         purpose = IN_VIDEO
     else:
         return None
-    check = proctor.open_check(row.learner_id, CONTEXT, row.session_id, purpose, now, ip, row.lesson_id, position,
-                               owner_institution_id=_course_institution(row.lesson_id))
+    check = _open_check(row.learner_id, row.session_id, purpose, row.lesson_id, position, now, ip)
     db.session.execute(update(StudySession).where(StudySession.id == row.session_id).values(
         open_check_id=check.id, next_check_at=None))
     return check.id
@@ -89,28 +113,41 @@ def maybe_open_check(row, position: float, playing: bool, now: datetime, ip: str
 
 # --- what a decided check does ----------------------------------------------------------------------
 
-def on_check_changed(check: FaceCheck, previous: str, now: datetime) -> None:
-    """Listener registered with lms.proctor for learning sessions."""
+def on_check_changed(context_kind: str, *, check: FaceCheck, previous: str, now: datetime) -> None:
+    """Receiver of lms.proctor.signals.check_changed for learning sessions (sender CONTEXT), inside the
+    proctor's transaction: confirm or void the provisional time. A failed or missed check also ends
+    the session, without calling the proctor back."""
     session = db.session.get(StudySession, check.context_id)
+    if session is None:
+        return
     if previous == OPEN:
-        if session.open_check_id == check.id:
-            session.open_check_id = None
-        if check.status in (PASSED, REVIEW):
-            _settle_provisional(check, void=False)
-            session.next_check_at = decisions.next_check_at(now, _rng, proctor.policy(), _report_gap())
-            if check.purpose != START and check.lesson_id is not None:
-                db.session.execute(update(Playback).where(
-                    Playback.session_id == session.id, Playback.lesson_id == check.lesson_id).values(
-                    check_at_position=None))
-        elif check.status in (FAILED, MISSED):
-            _settle_provisional(check, void=True)
-            if session.ended_at is None:
-                from .services import end_session
-                end_session(session, "face_failed" if check.status == FAILED else "face_missed", now)
+        _on_answered(session, check, now)
     elif previous == REVIEW and check.status == FAILED:
         _revoid(check, voided=True)
     elif previous == FAILED and check.status == PASSED:
         _revoid(check, voided=False)
+
+
+def _on_answered(session: StudySession, check: FaceCheck, now: datetime) -> None:
+    """The check that was due is decided, or sent to staff (which lets the learner go on meanwhile)."""
+    if session.open_check_id == check.id:
+        session.open_check_id = None
+    if check.status in (PASSED, REVIEW):
+        _settle_provisional(check, void=False)
+        session.next_check_at = decisions.next_check_at(now, _rng, proctor.policy(), _report_gap())
+        _forget_in_video_point(session, check)
+    elif check.status in (FAILED, MISSED):
+        _settle_provisional(check, void=True)
+        if session.ended_at is None:  # already closed when the player ended it and missed the check itself
+            sessions.close_session(session, "face_failed" if check.status == FAILED else "face_missed", now)
+
+
+def _forget_in_video_point(session: StudySession, check: FaceCheck) -> None:
+    """A check answered while a video played is that video's in-video check."""
+    lesson_id = check.details.get("lesson_id")
+    if check.purpose != START and lesson_id is not None:
+        db.session.execute(update(Playback).where(
+            Playback.session_id == session.id, Playback.lesson_id == lesson_id).values(check_at_position=None))
 
 
 def _settle_provisional(check: FaceCheck, void: bool) -> None:
@@ -120,7 +157,7 @@ def _settle_provisional(check: FaceCheck, void: bool) -> None:
     db.session.execute(update(Heartbeat).where(*_provisional_filter(check.learner_id)).values(
         check_id=check.id, voided=void))
     if void:
-        _rebuild(check.learner_id, lessons)
+        progress.rebuild_learner(check.learner_id, lessons, rules_from_config(current_app.config))
 
 
 def _provisional_filter(learner_id: int):
@@ -132,17 +169,7 @@ def _revoid(check: FaceCheck, voided: bool) -> None:
     """A person changed the outcome: the credit the check decided is voided, or given back."""
     lessons = set(db.session.scalars(select(Heartbeat.lesson_id).where(Heartbeat.check_id == check.id).distinct()))
     db.session.execute(update(Heartbeat).where(Heartbeat.check_id == check.id).values(voided=voided))
-    _rebuild(check.learner_id, lessons)
-
-
-def _rebuild(learner_id: int, lesson_ids) -> None:
-    from .services import rebuild_daily, rebuild_progress, rules_from_config
-    db.session.flush()
-    rules = rules_from_config(current_app.config)
-    for lesson_id in lesson_ids:
-        if lesson_id is not None:
-            rebuild_progress(learner_id, lesson_id, rules)
-    rebuild_daily(learner_id)
+    progress.rebuild_learner(check.learner_id, lessons, rules_from_config(current_app.config))
 
 
 # --- figures for the learner ------------------------------------------------------------------------
@@ -159,7 +186,3 @@ def provisional_seconds(learner_id: int, lesson_ids) -> dict[int, float]:
                or_(Heartbeat.check_id.is_(None), FaceCheck.status.in_((OPEN, REVIEW))))
         .group_by(Heartbeat.lesson_id))
     return {lesson_id: float(total or 0.0) for lesson_id, total in rows}
-
-
-def register() -> None:
-    proctor.listen(CONTEXT, on_check_changed)

@@ -1,7 +1,8 @@
 """The heartbeat hot path: one read, the rules, a few writes, one commit.
 
 Written with SQLAlchemy Core rather than the ORM because every studying
-learner calls it every few seconds; the rules themselves live in accounting.py.
+learner calls it every few seconds; the rules themselves live in accounting.py,
+and how a credit adds to the lesson's and the day's totals in progress.py.
 """
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -9,11 +10,10 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..core.clock import china_date
 from ..core.errors import RuleViolation
 from ..extensions import db
 from ..learners.models import Learner
-from . import accounting, checks
+from . import accounting, checks, progress, sessions
 from .models import DailyStudy, Heartbeat, Lesson, LessonProgress, Playback, StudySession, Video
 
 PLAYBACKS, SESSIONS, LESSONS = Playback.__table__, StudySession.__table__, Lesson.__table__
@@ -103,7 +103,7 @@ def _load(connection, user_id: int, token: str, day):
 
 
 def _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds, refuse=None) -> HeartbeatResult:
-    day = china_date(now)
+    day = progress.study_day(now)
     connection = db.session.connection()
     row = _load(connection, user_id, token, day)
     if row is None:
@@ -152,36 +152,33 @@ def _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds
 
 
 def _end_idle_session(session_id: int, now: datetime) -> None:
-    from .services import end_session  # rare path; services builds on this module's neighbours
-    end_session(db.session.get(StudySession, session_id), "idle", now)
+    sessions.end_session(db.session.get(StudySession, session_id), "idle", now)
 
 
 def _update_progress(connection, row, verdict: accounting.Verdict, now: datetime, rules: accounting.Rules):
-    """Add the credit and covered interval to the lesson's totals; returns them for the page."""
-    effective = (row.effective_seconds or 0.0) + verdict.credited
-    intervals = accounting.load_intervals(row.coverage)
-    if verdict.covered:
-        intervals = accounting.merge_interval(intervals, verdict.covered)
-    covered = accounting.covered_seconds(intervals)
-    furthest = max(row.furthest or 0.0, verdict.covered[1] if verdict.covered else 0.0)
-    completed_at = row.completed_at
-    if completed_at is None and accounting.is_complete(covered, effective, row.duration, rules):
-        completed_at = now
+    """Apply the heartbeat to the lesson's totals as a rebuild would (progress.credit_heartbeat) and move
+    the resume point; returns the totals for the page."""
+    totals = progress.LessonTotals(row.effective_seconds or 0.0, accounting.load_intervals(row.coverage),
+                                   row.furthest or 0.0, row.completed_at)
+    if verdict.credited > 0:
+        totals = progress.credit_heartbeat(totals, verdict.credited, verdict.covered, now, row.duration, rules)
     resume = verdict.anchor_position if verdict.accepted_seq and verdict.anchor_position is not None \
         else row.resume_position
-    values = dict(effective_seconds=effective, coverage=accounting.dump_intervals(intervals),
-                  covered_seconds=covered, furthest=furthest, resume_position=resume or 0.0,
-                  completed_at=completed_at)
+    covered = totals.covered
+    values = dict(effective_seconds=totals.effective, coverage=accounting.dump_intervals(totals.intervals),
+                  covered_seconds=covered, furthest=totals.furthest, resume_position=resume or 0.0,
+                  completed_at=totals.completed_at)
     if row.progress_id is None:
         if verdict.accepted_seq:
             connection.execute(INSERT_PROGRESS, dict(values, learner_id=row.learner_id, lesson_id=row.lesson_id))
     elif verdict.credited > 0 or verdict.covered or resume != row.resume_position:
         del values["effective_seconds"]  # added in SQL, so that the total never loses a concurrent credit
         connection.execute(UPDATE_PROGRESS, dict(values, progress_id=row.progress_id, credited=verdict.credited))
-    return effective, covered, furthest, completed_at is not None
+    return totals.effective, covered, totals.furthest, totals.completed_at is not None
 
 
 def _add_daily(connection, row, day, credited: float) -> None:
+    """Add the credit to its study day (progress.study_day), as progress.daily_totals does."""
     if row.daily_id is None:
         connection.execute(INSERT_DAILY, dict(learner_id=row.learner_id, day=day, seconds=credited))
     else:

@@ -1,15 +1,14 @@
-"""Course management, who may study what, and study-time accounting."""
+"""Course management, who may study what, and starting a playback. Learning sessions live in
+sessions.py, the lesson and daily totals in progress.py, face checks during study in checks.py."""
 import secrets
 import shutil
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import func, select, update
 
 from ..audit.services import record
-from ..core.clock import china_date
 from ..core.context import Actor
 from ..core.errors import RuleViolation
 from ..extensions import db
@@ -17,24 +16,16 @@ from ..institutions.models import APPROVED, Application, TrainingClass
 from ..learners.models import Learner
 from . import accounting, checks, transcode
 from .jobs import video_dir
-from .models import (PUBLISHED, READY, WITHDRAWN, ClassCourse, Course, DailyStudy, Heartbeat, Lesson,
-                     LessonProgress, Playback, SelfEnrolment, StudySession, Video)
+from .models import (PUBLISHED, READY, WITHDRAWN, ClassCourse, Course, Heartbeat, Lesson, LessonProgress, Playback,
+                     SelfEnrolment, StudySession, Video)
+from .progress import progress_for
+from .sessions import live_session
 
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".flv", ".3gp", ".ts"}  # transcode.CONTAINERS
 
 
 class StudyError(RuleViolation):
     """A course or study rule refused the action."""
-
-
-# --- rules from configuration ---------------------------------------------------------
-
-def rules_from_config(config) -> accounting.Rules:
-    return accounting.Rules(
-        heartbeat_interval=float(config["LMS_HEARTBEAT_SECONDS"]),
-        max_gap=float(config["LMS_HEARTBEAT_MAX_GAP"]),
-        daily_cap_seconds=float(config["LMS_DAILY_CAP_MINUTES"]) * 60,
-    )
 
 
 # --- courses ----------------------------------------------------------------------------
@@ -179,10 +170,6 @@ def enrol_optional(learner: Learner, course: Course, now: datetime, actor: Actor
     db.session.commit()
 
 
-def progress_for(learner_id: int, lesson_id: int) -> LessonProgress | None:
-    return db.session.scalar(select(LessonProgress).filter_by(learner_id=learner_id, lesson_id=lesson_id))
-
-
 def lesson_unlocked(learner: Learner, lesson: Lesson) -> bool:
     """The first lesson is open; each next one opens when the one before it is complete."""
     previous = db.session.scalar(select(Lesson).where(
@@ -193,43 +180,7 @@ def lesson_unlocked(learner: Learner, lesson: Lesson) -> bool:
     return progress is not None and progress.completed_at is not None
 
 
-# --- learning sessions and playbacks ------------------------------------------------------
-
-def live_session(learner: Learner, now: datetime) -> StudySession | None:
-    session = db.session.scalar(select(StudySession).where(
-        StudySession.learner_id == learner.id, StudySession.ended_at.is_(None)).order_by(StudySession.id.desc()))
-    if session is not None and _idle_expired(session, now):
-        end_session(session, "idle", now)
-        db.session.commit()
-        return None
-    return session
-
-
-def _idle_expired(session: StudySession, now: datetime) -> bool:
-    limit = current_app.config["LMS_IDLE_SECONDS"] + current_app.config["LMS_IDLE_GRACE_SECONDS"]
-    return (now - session.last_interaction_at).total_seconds() > limit
-
-
-def end_session(session: StudySession, reason: str, now: datetime) -> None:
-    """End a learning session (idle, logout, ...): its playbacks stop counting; logged.
-    The caller commits, so that the end and what caused it land together."""
-    session.ended_at, session.end_reason = now, reason
-    db.session.execute(update(Playback).where(Playback.session_id == session.id).values(active=False))
-    learner = db.session.get(Learner, session.learner_id)
-    record(Actor(None, session.ip, session.user_agent), "study_session_end", now, user=learner.user,
-           target=f"study_session:{session.id}", detail=reason)
-    unanswered = checks.open_check_of(session.id)
-    if unanswered is not None:  # ending the session does not dodge the check: its time is voided
-        from ..proctor.services import miss_check
-        miss_check(unanswered, now, Actor(None, session.ip, session.user_agent))
-
-
-def end_learner_sessions(learner: Learner, reason: str, now: datetime) -> None:
-    for session in db.session.scalars(select(StudySession).where(
-            StudySession.learner_id == learner.id, StudySession.ended_at.is_(None))):
-        end_session(session, reason, now)
-    db.session.commit()
-
+# --- playbacks (learning sessions: sessions.py) ------------------------------------------------
 
 def start_playback(learner: Learner, lesson: Lesson, now: datetime, actor: Actor) -> Playback:
     """Open a player for the lesson. It becomes the learner's only active playback."""
@@ -260,51 +211,6 @@ def start_playback(learner: Learner, lesson: Lesson, now: datetime, actor: Actor
     db.session.add(playback)
     db.session.commit()
     return playback
-
-
-def still_here(learner: Learner, now: datetime) -> bool:
-    """The learner answered the idle prompt; false if the session had already ended."""
-    session = live_session(learner, now)
-    if session is None:
-        return False
-    session.last_interaction_at = now
-    db.session.commit()
-    return True
-
-
-# --- progress -------------------------------------------------------------------------
-
-def rebuild_progress(learner_id: int, lesson_id: int, rules: accounting.Rules) -> LessonProgress:
-    """Recompute a lesson's totals from its heartbeats that are not voided (used when time is voided)."""
-    lesson = db.session.get(Lesson, lesson_id)
-    progress = progress_for(learner_id, lesson_id) or LessonProgress(learner_id=learner_id, lesson_id=lesson_id)
-    db.session.add(progress)
-    intervals, effective, completed = [], 0.0, None
-    for beat in db.session.scalars(select(Heartbeat).where(
-            Heartbeat.learner_id == learner_id, Heartbeat.lesson_id == lesson_id, Heartbeat.voided.is_(False),
-            Heartbeat.credited > 0).order_by(Heartbeat.id)):
-        effective += beat.credited
-        if beat.covered_from is not None:
-            intervals = accounting.merge_interval(intervals, (beat.covered_from, beat.covered_to))
-        if completed is None and accounting.is_complete(accounting.covered_seconds(intervals), effective,
-                                                        lesson.video.duration, rules):
-            completed = beat.received_at
-    progress.effective_seconds, progress.coverage = effective, accounting.dump_intervals(intervals)
-    progress.covered_seconds = accounting.covered_seconds(intervals)
-    progress.furthest = max((b for _, b in intervals), default=0.0)
-    progress.completed_at = completed
-    return progress
-
-
-def rebuild_daily(learner_id: int) -> None:
-    """Recompute the learner's per-day totals (the daily cap) from heartbeats that are not voided."""
-    totals: dict = {}
-    for received_at, credited in db.session.execute(select(Heartbeat.received_at, Heartbeat.credited).where(
-            Heartbeat.learner_id == learner_id, Heartbeat.voided.is_(False), Heartbeat.credited > 0)):
-        day = china_date(received_at)
-        totals[day] = totals.get(day, 0.0) + credited
-    for daily in db.session.scalars(select(DailyStudy).where(DailyStudy.learner_id == learner_id)):
-        daily.seconds = totals.get(daily.day, 0.0)
 
 
 # --- summaries ----------------------------------------------------------------------------

@@ -17,15 +17,15 @@ from ..extensions import db
 from ..institutions.models import TrainingClass
 from ..institutions.permissions import can_edit_class
 from ..learners.models import Learner
-from . import accounting, checks, heartbeats, permissions, services, signing
+from . import accounting, checks, heartbeats, permissions, services, sessions, signing
 from .forms import CourseForm, CurriculumForm, LessonForm
 from .jobs import rendition_path
 from .messages import REASONS, reason_text, study_error, video_error
 from .models import PUBLISHED, WITHDRAWN, ClassCourse, Course, Heartbeat, Lesson, Rendition, Video
+from .progress import progress_for
 
 bp = Blueprint("player", __name__, template_folder="templates", static_folder="static",
                static_url_path="/player/static")
-checks.register()  # the player hears the outcome of the face checks it asks for
 
 
 # --- staff: courses -----------------------------------------------------------------------
@@ -238,7 +238,7 @@ def api_start():
         playback = services.start_playback(learner, lesson, utcnow(), current_actor())
     except services.StudyError as error:
         return _api_error(study_error(error), 409, error.code)
-    progress = services.progress_for(learner.id, lesson.id)
+    progress = progress_for(learner.id, lesson.id)
     renditions = lesson.video.renditions
     effective = progress.effective_seconds if progress else 0.0
     provisional = checks.provisional_seconds(learner.id, [lesson.id]).get(lesson.id, 0.0)
@@ -280,7 +280,7 @@ def api_heartbeat():
     try:
         result = heartbeats.record_heartbeat(
             current_user.id, payload["playback"], beat, bool(payload.get("interacted")), utcnow(),
-            request.remote_addr or "", services.rules_from_config(config),
+            request.remote_addr or "", accounting.rules_from_config(config),
             config["LMS_IDLE_SECONDS"] + config["LMS_IDLE_GRACE_SECONDS"])
     except heartbeats.UnknownPlayback as error:
         return _api_error(study_error(error), 409, error.code)
@@ -298,7 +298,7 @@ def api_heartbeat():
 @learner_api
 def api_still_here():
     learner = current_user.learner
-    if not services.still_here(learner, utcnow()):
+    if not sessions.still_here(learner, utcnow()):
         return _api_error(reason_text("idle"), 409, "session_ended")
     return jsonify(ok=True)
 
@@ -308,7 +308,7 @@ def api_still_here():
 def api_idle_timeout():
     """The page's idle prompt went unanswered: end the learning session now."""
     learner = current_user.learner
-    services.end_learner_sessions(learner, "idle", utcnow())
+    sessions.end_learner_sessions(learner, "idle", utcnow())
     return jsonify(ended=True, message=reason_text("idle"))
 
 

@@ -1,5 +1,5 @@
 """Face analysis with dlib's models (the ones face_recognition ships): detection, landmarks,
-128-d encodings, and the measurements the liveness rule uses.
+128-d encodings, and the measurements the liveness rules use (head turn, nose parallax).
 
 Everything here is a pure function of image bytes; the rules that use the numbers live
 in decisions.py. Images are decoded already scaled down (JPEG DCT scaling), because
@@ -8,8 +8,9 @@ is large enough at a few hundred pixels.
 """
 import io
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
@@ -27,10 +28,10 @@ class FaceImageError(ValueError):
 class Face:
     box: tuple[int, int, int, int]   # left, top, right, bottom in the analysed (scaled) image
     encoding: np.ndarray             # 128 floats
-    eye_ratio: float                 # eye aspect ratio, mean of both eyes: drops when the eyes close
     yaw: float                       # nose position between the jaw's ends, -0.5..0.5: moves when the head turns
     patch: np.ndarray                # 32x32 grey crop of the face, to tell identical frames apart
     whole: bool                      # every landmark lies inside the picture (no part of the face cut off)
+    points: np.ndarray = None        # the 68 landmarks (x, y) in the analysed image, for geometry rules
 
     @property
     def width(self) -> int:
@@ -42,6 +43,11 @@ class Analysis:
     faces: tuple[Face, ...]
     size: tuple[int, int]            # analysed image width, height
     sharpness: float                 # of the face when there is exactly one (see face_sharpness), else 0
+    small_faces: int = 0             # further, smaller faces found by analyse(search_small=True)
+
+    @property
+    def face_count(self) -> int:
+        return len(self.faces) + self.small_faces
 
     @property
     def face(self) -> Face | None:
@@ -93,10 +99,11 @@ def image_size(data: bytes) -> tuple[int, int]:
         raise FaceImageError(str(error)) from None
 
 
-def analyse(rgb: np.ndarray, upsample: int = 0) -> Analysis:
-    """Find every face; for each, its encoding and the landmark measurements."""
+def analyse(rgb: np.ndarray, search_small: bool = False) -> Analysis:
+    """Find every face; for each, its encoding and the landmark measurements. ``search_small`` also
+    looks for further faces down to about 40 px wide (a second person further back)."""
     detector, predictor, encoder, dlib = _Models.get()
-    boxes = detector(rgb, upsample)
+    boxes = list(detector(rgb, 0))
     grey = _grey(rgb)
     faces = []
     for box in boxes:
@@ -105,14 +112,31 @@ def analyse(rgb: np.ndarray, upsample: int = 0) -> Analysis:
         encoding = np.array(encoder.compute_face_descriptor(rgb, shape))
         height, width = rgb.shape[:2]
         whole = bool(points.min() >= 0 and points[:, 0].max() < width and points[:, 1].max() < height)
-        faces.append(Face(_clip(box, rgb.shape), encoding, _eye_ratio(points), _yaw(points),
-                          _patch(grey, _clip(box, rgb.shape)), whole))
+        faces.append(Face(_clip(box, rgb.shape), encoding, _yaw(points),
+                          _patch(grey, _clip(box, rgb.shape)), whole, points))
     sharpness = face_sharpness(grey, faces[0].box) if len(faces) == 1 else 0.0
-    return Analysis(tuple(faces), (rgb.shape[1], rgb.shape[0]), sharpness)
+    small = _small_faces(detector, rgb, [face.box for face in faces]) if search_small else 0
+    return Analysis(tuple(faces), (rgb.shape[1], rgb.shape[0]), sharpness, small)
 
 
-def analyse_bytes(data: bytes, max_side: int = FRAME_MAX_SIDE) -> Analysis:
-    return analyse(load_rgb(data, max_side))
+def _small_faces(detector, rgb: np.ndarray, known: list[tuple[int, int, int, int]]) -> int:
+    """Faces the usual pass missed: the detector upsampled once, on the grey image (the same faces as on
+    colour, 40 % sooner: bench/face_bench.py part 4). The usual pass's boxes still give the landmarks,
+    which the turn rules were measured with."""
+    found = detector(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), 1)
+    return sum(1 for box in found if not any(_overlaps(_clip(box, rgb.shape), other) for other in known))
+
+
+def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """The centre of either box lies inside the other."""
+    def inside(point, box):
+        return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
+    return inside(((a[0] + a[2]) / 2, (a[1] + a[3]) / 2), b) or inside(((b[0] + b[2]) / 2, (b[1] + b[3]) / 2), a)
+
+
+def analyse_bytes(data: bytes, max_side: int = FRAME_MAX_SIDE, search_small: bool = False) -> Analysis:
+    """``search_small`` costs about 45 ms more on a 640 px frame."""
+    return analyse(load_rgb(data, max_side), search_small)
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -131,6 +155,51 @@ def encoding_from_text(text: str) -> np.ndarray:
 def patch_difference(a: Face, b: Face) -> float:
     """Mean absolute grey-level difference of two face crops (0 for identical frames)."""
     return float(np.mean(np.abs(a.patch - b.patch)))
+
+
+# The face's outline (jaw, eyes, mouth corners) and its nose, in the 68-point model.
+_OUTLINE = list(range(0, 17)) + list(range(36, 48)) + [48, 54]
+_NOSE = list(range(27, 36))
+
+
+def nose_parallax(before: Face, after: Face) -> float:
+    """How far the nose moved off the place a flat picture would have put it, as part of the jaw's width.
+
+    Any view of a flat picture (moved, tilted, turned, squashed, zoomed) maps its points by one
+    homography. Fit that homography on the outline of the face and project the nose with it: on a
+    photo the nose lands where it is (landmark noise, <= 0.06 measured on warped test photos); on a
+    real head that turns, the nose stands out of the face and lands elsewhere (>= 0.08 measured on
+    turns of 0.2). See README, "Face checks"."""
+    a, b = before.points.astype(np.float32), after.points.astype(np.float32)
+    homography, _ = cv2.findHomography(a[_OUTLINE], b[_OUTLINE], 0)
+    if homography is None:
+        return 0.0
+    projected = cv2.perspectiveTransform(a[_NOSE].reshape(-1, 1, 2), homography).reshape(-1, 2)
+    jaw_width = float(np.linalg.norm(b[16] - b[0])) + 1e-9
+    return float(np.max(np.linalg.norm(projected - b[_NOSE], axis=1)) / jaw_width)
+
+
+# Which landmark each point becomes in the mirror image (dlib's 68-point model).
+_MIRROR = (list(range(16, -1, -1)) + list(range(26, 16, -1)) + [27, 28, 29, 30] + list(range(35, 30, -1))
+           + [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40] + list(range(54, 47, -1)) + list(range(59, 54, -1))
+           + list(range(64, 59, -1)) + list(range(67, 64, -1)))
+
+
+def mirrored(face: Face) -> Face:
+    """The face as the picture flipped left-right shows it (flipped about its box's middle)."""
+    left, _, right, _ = face.box
+    points = face.points[_MIRROR].copy()
+    points[:, 0] = left + right - points[:, 0]
+    return replace(face, patch=np.fliplr(face.patch).copy(), points=points, yaw=-face.yaw)
+
+
+def proportions(face: Face) -> float:
+    """Distance between the eye centres over the distance from their midpoint to the mouth's centre.
+    A head turning by yaw y shortens the first about as sqrt(1 - (2y)^2) and keeps the second; a flat
+    picture squashed or tilted changes it in a way no turn explains."""
+    points = face.points
+    left_eye, right_eye, mouth = points[36:42].mean(0), points[42:48].mean(0), points[48:68].mean(0)
+    return float(np.linalg.norm(right_eye - left_eye) / (np.linalg.norm(mouth - (left_eye + right_eye) / 2) + 1e-9))
 
 
 # --- measurements --------------------------------------------------------------------------
@@ -155,14 +224,6 @@ def face_sharpness(grey: np.ndarray, box) -> float:
     pixels = np.asarray(crop, dtype=np.float64)
     lap = pixels[:-2, 1:-1] + pixels[2:, 1:-1] + pixels[1:-1, :-2] + pixels[1:-1, 2:] - 4 * pixels[1:-1, 1:-1]
     return float(lap.var())
-
-
-def _eye_ratio(points: np.ndarray) -> float:
-    """Eye aspect ratio (Soukupova and Cech, 2016) over the 68-point model's eyes (36-41, 42-47)."""
-    def one(eye):
-        vertical = np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])
-        return vertical / (2.0 * np.linalg.norm(eye[0] - eye[3]) + 1e-9)
-    return float((one(points[36:42]) + one(points[42:48])) / 2)
 
 
 def _yaw(points: np.ndarray) -> float:

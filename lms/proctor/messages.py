@@ -21,6 +21,8 @@ FACE_ERRORS = {
     "statement_required": _l("Please say why the check should pass."),
     "already_decided": _l("This review has already been decided."),
     "forbidden": _l("This decision belongs to another institution."),
+    "no_challenge": _l("This try has not started yet or is already over. Please start it again."),
+    "no_attempts_left": _l("No tries are left for this check."),
 }
 
 # Why one try did not pass, as the learner reads it.
@@ -30,7 +32,13 @@ ATTEMPT_REASONS = {
     "face_too_small": _l("Your face is too small in the picture. Come closer to the camera."),
     "mismatch": _l("The face does not match your enrolment photo."),
     "identical": _l("The pictures do not change: a still image cannot pass the check."),
-    "no_motion": _l("No head movement was seen. Turn your head slowly as asked."),
+    "no_motion": _l("No head turn was seen. When the arrow appears, turn your head clearly toward it."),
+    "challenge": _l("The head did not turn as asked: hold still until the arrow appears, then turn toward it at once."),
+    "flat": _l("The movement looks like a photo being moved, not a head turning."),
+    "replayed": _l("These pictures were sent before. Every check needs new pictures from the camera."),
+    "stale": _l("This answer does not belong to the current try."),
+    "late": _l("The answer arrived too late for this try."),
+    "early": _l("The answer arrived sooner than the camera could take the pictures."),
     "overdue": _l("The time for this check ran out."),
 }
 

@@ -56,8 +56,9 @@ class FaceCheck(db.Model):
     # The institution that owns the context (the course's, later the quiz's): its staff review the check.
     owner_institution_id: Mapped[int | None] = mapped_column(db.ForeignKey("institutions.id"), index=True)
     purpose: Mapped[str] = mapped_column(db.String(16))        # START | RANDOM | IN_VIDEO
-    lesson_id: Mapped[int | None] = mapped_column(db.ForeignKey("lessons.id"))
-    position: Mapped[float | None]                             # video position when it was asked for
+    # What the asking module wants shown beside the check (a JSON object, e.g. the player's lesson
+    # and video position); the proctor's pages show it, its rules never read it.
+    context_details: Mapped[str] = mapped_column(db.Text, default="{}", server_default="{}")
     status: Mapped[str] = mapped_column(db.String(16), default=OPEN, index=True)
     due_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(default=0)
@@ -72,8 +73,11 @@ class FaceCheck(db.Model):
     reviews = relationship("FaceReview", order_by="FaceReview.id", back_populates="check")
     enrolment = relationship("FaceEnrolment")
     learner = relationship("Learner")
-    lesson = relationship("Lesson")
     decided_by = relationship("User")
+
+    @property
+    def details(self) -> dict:
+        return json.loads(self.context_details or "{}")
 
 
 class FaceCheckAttempt(db.Model):
@@ -83,6 +87,7 @@ class FaceCheckAttempt(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     check_id: Mapped[int] = mapped_column(db.ForeignKey("face_checks.id"), index=True)
+    challenge_id: Mapped[int | None] = mapped_column(db.ForeignKey("face_challenges.id"))  # None: before challenges
     at: Mapped[datetime]
     ip: Mapped[str] = mapped_column(db.String(64), default="")
     mode: Mapped[str] = mapped_column(db.String(16))
@@ -97,6 +102,7 @@ class FaceCheckAttempt(db.Model):
     reason: Mapped[str | None] = mapped_column(db.String(32))
 
     check = relationship("FaceCheck", back_populates="attempt_rows")
+    challenge = relationship("FaceChallenge")
 
     @property
     def frame_ids(self) -> list[int]:
@@ -105,6 +111,27 @@ class FaceCheckAttempt(db.Model):
     @property
     def distance_list(self) -> list[float]:
         return json.loads(self.distances)
+
+
+class FaceChallenge(db.Model):
+    """What the server asked one attempt to show, and until when: the answer must carry the nonce.
+    Issuing it uses one of the check's tries, so asking again for a more convenient challenge costs."""
+
+    __tablename__ = "face_challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    check_id: Mapped[int] = mapped_column(db.ForeignKey("face_checks.id"), index=True)
+    nonce: Mapped[str] = mapped_column(db.String(64), unique=True)
+    mode: Mapped[str] = mapped_column(db.String(16))          # camera | photos (the page found no camera)
+    action: Mapped[str] = mapped_column(db.String(16))        # left | right: the learner's own side
+    prompt_frame: Mapped[int]
+    frame_count: Mapped[int]
+    reaction_frames: Mapped[int]
+    interval_ms: Mapped[int]
+    issued_at: Mapped[datetime]
+    deadline: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    ip: Mapped[str] = mapped_column(db.String(64), default="")
 
 
 class FaceReview(db.Model):
@@ -124,3 +151,20 @@ class FaceReview(db.Model):
 
     check = relationship("FaceCheck", back_populates="reviews")
     decided_by = relationship("User")
+
+
+class FaceFingerprint(db.Model):
+    """A compact print of one analysed face (a check frame or an enrolment photo), kept for the
+    evidence-retention period so that a recycled frame is recognised (see fingerprints.py)."""
+
+    __tablename__ = "face_fingerprints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    learner_id: Mapped[int] = mapped_column(db.ForeignKey("learners.id"), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(db.ForeignKey("face_check_attempts.id"))
+    enrolment_id: Mapped[int | None] = mapped_column(db.ForeignKey("face_enrolments.id"))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    digest: Mapped[str] = mapped_column(db.String(64), index=True)   # sha256 hex of the image bytes
+    phash: Mapped[int] = mapped_column(db.BigInteger)                 # 64-bit hash as a signed integer
+    patch: Mapped[bytes] = mapped_column(db.LargeBinary)              # 16x16 uint8
+    geometry: Mapped[bytes] = mapped_column(db.LargeBinary)           # 68x2 float16

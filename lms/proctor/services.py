@@ -2,17 +2,17 @@
 
 A module that needs proof of presence (the player at the start of a learning session and at
 random during it; later the quiz) opens a check for its own context with open_check(), and
-registers a listener for its context kind that hears every change of a check's status, so it
-can confirm or void what happened since the previous check. Each function changes state,
+connects a receiver to signals.check_changed for its context kind that hears every change of a
+check's status, so it can confirm or void what happened since the previous check. The proctor
+knows the context only as kind, id and a few details to show. Each function changes state,
 writes its audit row in the same transaction, and says in its docstring what it did.
 """
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ..accounts.services import sign_out_everywhere
 from ..audit.services import record
@@ -20,11 +20,12 @@ from ..core.context import Actor
 from ..core.errors import RuleViolation
 from ..extensions import db
 from ..files.models import StoredFile
-from ..files.storage import CheckedImage, UploadRejected, check_image, discard_file, read_file, store_image
+from ..files.storage import CheckedImage, discard_file, read_file, store_image
 from ..learners.models import Learner
-from . import decisions, faces, permissions
-from .models import (ACTIVE, APPEAL, DOUBTFUL_RESULT, FAILED, MISSED, OPEN, PASSED, PENDING, REJECTED, REVIEW,
+from . import decisions, faces, fingerprints, permissions
+from .models import (ACTIVE, APPEAL, FAILED, MISSED, OPEN, PASSED, PENDING, REJECTED, REVIEW,
                      SUPERSEDED, FaceCheck, FaceCheckAttempt, FaceEnrolment, FaceReview)
+from .signals import check_changed
 
 MAX_FRAME_BYTES = 2 * 1024 * 1024
 FRAME_KIND = "face_frame"
@@ -34,25 +35,14 @@ class FaceError(RuleViolation):
     """A face rule refused the action."""
 
 
-# --- listeners: the modules that asked for checks -------------------------------------------
-
-# context kind -> function(check, previous_status, now); called inside the transaction that
-# changes the check, before its commit.
-LISTENERS: dict[str, Callable[[FaceCheck, str, datetime], None]] = {}
-
-
-def listen(context_kind: str, listener: Callable[[FaceCheck, str, datetime], None]) -> None:
-    LISTENERS[context_kind] = listener
-
-
 def _set_status(check: FaceCheck, status: str, now: datetime, decided_by=None) -> None:
+    """Change the status and tell the module that asked for the check (signals.check_changed),
+    inside this transaction, so that what it confirms or voids lands with the change."""
     previous = check.status
     check.status = status
     if status in (PASSED, FAILED, MISSED):
         check.decided_at, check.decided_by_id = now, getattr(decided_by, "id", None)
-    listener = LISTENERS.get(check.context_kind)
-    if listener is not None:
-        listener(check, previous, now)
+    check_changed.send(check.context_kind, check=check, previous=previous, now=now)
 
 
 def thresholds() -> decisions.Thresholds:
@@ -70,6 +60,7 @@ class EnrolmentCandidate:
     encoding: str
     face_width: int
     sharpness: float
+    fingerprint: fingerprints.Fingerprint | None = None  # the photo must not come back as a check photo
 
 
 def assess_photo(data: bytes, t: decisions.Thresholds | None = None) -> EnrolmentCandidate:
@@ -86,7 +77,7 @@ def assess_photo(data: bytes, t: decisions.Thresholds | None = None) -> Enrolmen
         raise FaceError(refusal)
     scale = max(original) / max(analysis.size)
     return EnrolmentCandidate(faces.encoding_to_text(analysis.face.encoding), round(analysis.face.width * scale),
-                              round(analysis.sharpness, 1))
+                              round(analysis.sharpness, 1), fingerprints.of_face(data, analysis.face))
 
 
 def active_enrolment(learner_id: int) -> FaceEnrolment | None:
@@ -106,6 +97,9 @@ def add_enrolment(learner: Learner, photo: StoredFile, candidate: EnrolmentCandi
                               status=status, face_width=candidate.face_width, sharpness=candidate.sharpness,
                               created_at=now)
     db.session.add(enrolment)
+    if candidate.fingerprint is not None:
+        db.session.flush()
+        fingerprints.keep(learner.id, [candidate.fingerprint], now, enrolment_id=enrolment.id)
     record(actor, "face_enrol" if status == ACTIVE else "face_enrol_request", now, user=learner.user,
            target=f"learner:{learner.id}", region_code=learner.region_code)
     return enrolment
@@ -175,104 +169,23 @@ def decide_replacement(enrolment: FaceEnrolment, approve: bool, note: str, now: 
 
 # --- checks ------------------------------------------------------------------------------------
 
-def open_check(learner_id: int, context_kind: str, context_id: int, purpose: str, now: datetime, ip: str,
-               lesson_id: int | None = None, position: float | None = None, *,
-               owner_institution_id: int | None) -> FaceCheck:
+def open_check(learner_id: int, context_kind: str, context_id: int, purpose: str, now: datetime, ip: str, *,
+               owner_institution_id: int | None, details: dict | None = None) -> FaceCheck:
     """Ask for a check, due now (not committed: it lands with what caused it). ``owner_institution_id``
-    names the institution whose context asked for it: its staff review the check."""
+    names the institution whose context asked for it: its staff review the check. ``details`` is a
+    small JSON-able dict kept with the check (FaceCheck.details): the asking module's own keys, and
+    "title" and "where" (text), which the proctor's pages show."""
     enrolment = active_enrolment(learner_id)
     if enrolment is None:
         raise FaceError("not_enrolled")
     check = FaceCheck(learner_id=learner_id, enrolment_id=enrolment.id, context_kind=context_kind,
-                      context_id=context_id, purpose=purpose, lesson_id=lesson_id, position=position,
+                      context_id=context_id, purpose=purpose,
+                      context_details=json.dumps(details or {}, ensure_ascii=False, sort_keys=True),
                       owner_institution_id=owner_institution_id,
                       status=OPEN, due_at=now, ip=ip[:64])
     db.session.add(check)
     db.session.flush()
     return check
-
-
-@dataclass(frozen=True)
-class AttemptResult:
-    status: str                  # PASSED | REVIEW | FAILED | MISSED | "retry"
-    reason: str | None
-    attempts_left: int
-    distance: float | None
-
-
-def submit_attempt(check: FaceCheck, frames: list[bytes], mode: str, now: datetime, actor: Actor) -> AttemptResult:
-    """Judge the frames the page captured for an open check, keep them encrypted as evidence, and move
-    the check on: passed, to staff review, another try, or failed for good; logged."""
-    rules, retry_policy = thresholds(), policy()
-    if check.status != OPEN:
-        raise FaceError("check_closed")
-    if decisions.overdue(check.due_at, now, retry_policy):
-        miss_check(check, now, actor)
-        db.session.commit()
-        return AttemptResult(MISSED, "overdue", 0, None)
-    if mode not in (decisions.CAMERA, decisions.PHOTOS) or not decisions.frame_count_ok(len(frames), mode, rules):
-        raise FaceError("frames")
-    images = [_checked_frame(data) for data in frames]
-    try:
-        analyses = [faces.analyse_bytes(image.data) for image in images]
-    except faces.FaceImageError:
-        raise FaceError("frame_invalid") from None
-    verdict = decisions.judge_attempt(analyses, faces.encoding_from_text(check.enrolment.encoding), mode, rules)
-    return _keep_attempt(check, images, verdict, mode, now, actor, retry_policy)
-
-
-def _checked_frame(data: bytes) -> CheckedImage:
-    try:
-        return check_image(data, MAX_FRAME_BYTES, min_side=120, max_side=5000)
-    except UploadRejected:
-        raise FaceError("frame_invalid") from None
-
-
-def _keep_attempt(check, images, verdict, mode, now, actor, retry_policy) -> AttemptResult:
-    stored = []
-    try:
-        claimed = db.session.execute(update(FaceCheck).where(
-            FaceCheck.id == check.id, FaceCheck.status == OPEN, FaceCheck.attempts == check.attempts).values(
-            attempts=FaceCheck.attempts + 1)).rowcount
-        if claimed != 1:
-            raise FaceError("busy")  # another attempt for this check landed meanwhile
-        db.session.refresh(check)
-        for image in images:
-            stored.append(store_image(image, FRAME_KIND, actor.user.id if actor.user else None))
-        db.session.flush()
-        db.session.add(FaceCheckAttempt(
-            check_id=check.id, at=now, ip=actor.ip[:64], mode=mode,
-            frame_file_ids=json.dumps([frame.id for frame in stored]), face_counts=json.dumps(verdict.face_counts),
-            distances=json.dumps(verdict.distances), distance=verdict.distance, yaw_change=verdict.yaw_change,
-            liveness=verdict.liveness, outcome=verdict.outcome, reason=verdict.reason))
-        check.ip = actor.ip[:64]
-        status = _apply_verdict(check, verdict, now, retry_policy)
-        record(actor, "face_check", now, target=f"face_check:{check.id}",
-               result="success" if status in (PASSED, REVIEW) else "failure",
-               detail=f"{status} {verdict.reason or ''} d={verdict.distance}".strip())
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        for frame in stored:
-            discard_file(frame)
-        raise
-    return AttemptResult(status, verdict.reason, max(retry_policy.attempts - check.attempts, 0), verdict.distance)
-
-
-def _apply_verdict(check: FaceCheck, verdict: decisions.AttemptVerdict, now: datetime, retry_policy) -> str:
-    check.distance, check.liveness, check.reason = verdict.distance, verdict.liveness, verdict.reason
-    if verdict.outcome == decisions.PASS:
-        _set_status(check, PASSED, now)
-        return PASSED
-    if verdict.outcome == decisions.DOUBTFUL:
-        db.session.add(FaceReview(check_id=check.id, kind=DOUBTFUL_RESULT, opened_at=now))
-        _set_status(check, REVIEW, now)
-        return REVIEW
-    if decisions.after_failed_attempt(check.attempts, check.due_at, now, retry_policy):
-        return "retry"
-    _set_status(check, FAILED, now)
-    _sign_out(check, now)
-    return FAILED
 
 
 def _sign_out(check: FaceCheck, now: datetime) -> None:
@@ -394,6 +307,7 @@ def purge_old_frames(now: datetime, retention_days: int) -> int:
                 discard_file(stored)
                 db.session.delete(stored)
         attempt.frames_purged_at = now
+    fingerprints.purge(now, retention_days)
     db.session.commit()
     return len(attempts)
 

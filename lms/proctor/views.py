@@ -17,7 +17,7 @@ from ..files.models import StoredFile
 from ..files.storage import UploadRejected, check_image, read_file
 from ..learners.models import Learner
 from ..learners.permissions import can_view_learner
-from . import permissions, services
+from . import attempts, permissions, services
 from .forms import AppealForm, DecisionForm, PhotoForm
 from .messages import attempt_message, face_error
 from .models import FAILED, MISSED, PENDING, FaceCheck, FaceEnrolment, FaceReview
@@ -73,22 +73,50 @@ def appeal(check_id):
     return redirect(url_for("proctor.my_face"))
 
 
+def _answerable_check():
+    """The check named in the URL when the signed-in learner may answer it, else an API error response."""
+    if not current_user.is_authenticated or current_user.role != LEARNER:
+        return None, _api_error(_("Please sign in as a learner."), 403, "forbidden")
+    check = db.session.get(FaceCheck, request.view_args["check_id"])
+    if check is None or not permissions.can_answer_check(current_user, check):
+        return None, _api_error(_("This check does not exist."), 404, "not_found")
+    return check, None
+
+
+@bp.route("/api/proctor/checks/<int:check_id>/challenges", methods=["POST"])
+def api_challenge(check_id):
+    """Start a try: the server says what to do and when. The page says whether it found a camera."""
+    check, error = _answerable_check()
+    if error:
+        return error
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict) or not isinstance(payload.get("camera"), bool):
+        return _api_error(face_error("frames"), 400, "malformed")
+    try:
+        challenge = attempts.issue_challenge(check, payload["camera"], utcnow(), current_actor())
+    except services.FaceError as error:
+        return _api_error(face_error(error.code), 409, error.code)
+    return jsonify(nonce=challenge.nonce, mode=challenge.mode, action=challenge.action,
+                   prompt_frame=challenge.prompt_frame, frame_count=challenge.frame_count,
+                   interval_ms=challenge.interval_ms,
+                   answer_within=(challenge.deadline - challenge.issued_at).total_seconds())
+
+
 @bp.route("/api/proctor/checks/<int:check_id>/attempts", methods=["POST"])
 def api_attempt(check_id):
-    """Frames the page captured for a due check; the server decides."""
-    if not current_user.is_authenticated or current_user.role != LEARNER:
-        return _api_error(_("Please sign in as a learner."), 403, "forbidden")
-    check = db.session.get(FaceCheck, check_id)
-    if check is None or not permissions.can_answer_check(current_user, check):
-        return _api_error(_("This check does not exist."), 404, "not_found")
+    """The frames the page captured for the current challenge; the server decides."""
+    check, error = _answerable_check()
+    if error:
+        return error
     payload = request.get_json(silent=True)
     frames = _frames_from(payload)
-    if frames is None:
+    if frames is None or not isinstance(payload.get("nonce"), str) or not 0 < len(payload["nonce"]) <= 64:
         return _api_error(face_error("frames"), 400, "frames")
     try:
-        result = services.submit_attempt(check, frames, payload.get("mode"), utcnow(), current_actor())
+        result = attempts.submit_attempt(check, frames, payload["nonce"], utcnow(), current_actor())
     except services.FaceError as error:
-        return _api_error(face_error(error.code), 409 if error.code in ("check_closed", "busy") else 400, error.code)
+        conflict = error.code in ("check_closed", "busy", "no_challenge")
+        return _api_error(face_error(error.code), 409 if conflict else 400, error.code)
     signed_out = result.status in (FAILED, MISSED)
     if signed_out:
         logout_user()
@@ -98,7 +126,8 @@ def api_attempt(check_id):
 
 def _frames_from(payload) -> list[bytes] | None:
     """The frames as bytes, from data URLs or plain base64; None when malformed."""
-    if not isinstance(payload, dict) or not isinstance(payload.get("frames"), list) or len(payload["frames"]) > 8:
+    if not isinstance(payload, dict) or not isinstance(payload.get("frames"), list) or \
+            len(payload["frames"]) > attempts.max_frames():
         return None
     frames = []
     for item in payload["frames"]:

@@ -1,18 +1,28 @@
-/* Face check dialog: camera frames (or two photos where there is no camera API), sent to the
-   server, which decides. Used by the player and, later, the quiz: FaceCheck.run(checkId)
-   resolves with the server's answer {status, message, signed_out, ...}. */
+/* Face check dialog. Used by the player and, later, the quiz: FaceCheck.run(checkId) resolves with the
+   server's answer {status, message, signed_out, ...}.
+   Each try: open the camera, ask the server for a challenge (which way to turn, before which frame the
+   arrow appears, a nonce), take the frames on the server's schedule, showing the arrow only at its
+   moment, and post them with the nonce. Without a camera API the server gives the same challenge for
+   two photos. The dialog's data-phase (starting, hold, prompt, judging, result, photos) and data-action
+   (left, right) say where it is, for people and for tests. */
 (function () {
   'use strict';
   var cfg = JSON.parse(document.getElementById('face-check-config').textContent);
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
-  var FRAMES = 6, INTERVAL_MS = 500, COUNTDOWN_S = 3, WIDTH = 640, HEIGHT = 480, PHOTO_MAX = 1280;
+  var WIDTH = 640, HEIGHT = 480, PHOTO_MAX = 1280;
   function $(id) { return document.getElementById(id); }
 
-  function post(checkId, body) {
-    return fetch(cfg.attemptUrl.replace(/\/0\/attempts$/, '/' + checkId + '/attempts'), {
+  function post(template, checkId, body) {
+    return fetch(template.replace(/\/0\//, '/' + checkId + '/'), {
       method: 'POST', credentials: 'same-origin',
       headers: {'Content-Type': 'application/json', 'X-CSRFToken': csrf}, body: JSON.stringify(body)
     }).then(function (r) { return r.json().then(function (d) { return {ok: r.ok, data: d}; }); });
+  }
+
+  function phase(name, action) {
+    var dialog = $('face-check');
+    dialog.setAttribute('data-phase', name);
+    if (action) dialog.setAttribute('data-action', action); else dialog.removeAttribute('data-action');
   }
 
   function say(text, kind) {
@@ -21,9 +31,15 @@
     el.className = kind || '';
   }
 
+  function showArrow(action) {
+    var arrow = $('face-arrow');
+    arrow.className = action || '';
+    arrow.hidden = !action;
+  }
+
   function run(checkId) {
     return new Promise(function (resolve) {
-      var st = {checkId: checkId, resolve: resolve, stream: null};
+      var st = {checkId: checkId, resolve: resolve, stream: null, challenge: null};
       $('face-check').hidden = false;
       $('face-retry').onclick = function () { begin(st); };
       $('face-send-photos').onclick = function () { sendPhotos(st); };
@@ -32,7 +48,8 @@
   }
 
   function begin(st) {
-    $('face-retry').hidden = true; say('');
+    $('face-retry').hidden = true; say(''); showArrow(null);
+    phase('starting');
     var media = navigator.mediaDevices;
     if (!media || !media.getUserMedia) { fallback(st); return; }
     $('face-countdown').textContent = cfg.texts.starting;
@@ -42,37 +59,68 @@
       st.stream = stream;
       var video = $('face-video');
       video.srcObject = stream;
-      return video.play().catch(function () {}).then(function () { countdown(st, COUNTDOWN_S); });
-    }).catch(function () { fallback(st); });
+      return video.play().catch(function () {}).then(function () {
+        challenge(st, true, function (c) { capture(st, c); });
+      });
+    }, function () { fallback(st); });
   }
 
-  function countdown(st, left) {
-    $('face-countdown').textContent = left > 0 ? cfg.texts.hold + ' ' + left : cfg.texts.turn;
-    if (left > 0) { setTimeout(function () { countdown(st, left - 1); }, 1000); return; }
-    capture(st, []);
+  // Ask the server what this try must show; only then is the schedule known.
+  function challenge(st, camera, then) {
+    post(cfg.challengeUrl, st.checkId, {camera: camera}).then(function (res) {
+      if (!res.ok) { refused(st, res.data); return; }
+      st.challenge = res.data;
+      then(res.data);
+    }).catch(function () { say(cfg.texts.network, 'error'); $('face-retry').hidden = false; });
   }
 
-  function capture(st, frames) {
-    var video = $('face-video'), canvas = document.createElement('canvas');
+  // Frames at 0, interval, 2*interval, ...; the arrow appears half an interval before frame prompt_frame.
+  function capture(st, c) {
+    var frames = [], start = performance.now();
+    phase('hold');
+    $('face-countdown').textContent = cfg.texts.hold;
+    setTimeout(function () {
+      phase('prompt', c.action);
+      showArrow(c.action);
+      $('face-countdown').textContent = cfg.texts[c.action];
+    }, Math.max((c.prompt_frame - 0.5) * c.interval_ms, 0));
+    function next() {
+      frames.push(grab());
+      if (frames.length >= c.frame_count) {
+        showArrow(null);
+        $('face-countdown').textContent = '';
+        send(st, frames);
+        return;
+      }
+      var due = start + frames.length * c.interval_ms;
+      setTimeout(next, Math.max(due - performance.now(), 0));
+    }
+    next();
+  }
+
+  function grab() {
+    var canvas = document.createElement('canvas');
     canvas.width = WIDTH; canvas.height = HEIGHT;
-    canvas.getContext('2d').drawImage(video, 0, 0, WIDTH, HEIGHT);
-    frames.push(canvas.toDataURL('image/jpeg', 0.85));
-    if (frames.length < FRAMES) { setTimeout(function () { capture(st, frames); }, INTERVAL_MS); return; }
-    $('face-countdown').textContent = '';
-    send(st, 'camera', frames);
+    canvas.getContext('2d').drawImage($('face-video'), 0, 0, WIDTH, HEIGHT);
+    return canvas.toDataURL('image/jpeg', 0.85);
   }
 
   function fallback(st) {
     $('face-camera').hidden = true;
     $('face-instructions').hidden = true;
-    $('face-fallback').hidden = false;
     $('face-countdown').textContent = '';
+    challenge(st, false, function (c) {
+      phase('photos', c.action);
+      $('face-photo-2-label').textContent = c.action === 'left' ? cfg.texts.photoLeft : cfg.texts.photoRight;
+      $('face-photo-1').value = ''; $('face-photo-2').value = '';
+      $('face-fallback').hidden = false;
+    });
   }
 
   function sendPhotos(st) {
     var files = [$('face-photo-1').files[0], $('face-photo-2').files[0]];
     if (!files[0] || !files[1]) { say(cfg.texts.choosePhotos, 'error'); return; }
-    Promise.all(files.map(shrink)).then(function (frames) { send(st, 'photos', frames); },
+    Promise.all(files.map(shrink)).then(function (frames) { send(st, frames); },
                                         function () { say(cfg.texts.network, 'error'); });
   }
 
@@ -93,26 +141,32 @@
     });
   }
 
-  function send(st, mode, frames) {
+  function send(st, frames) {
+    phase('judging');
     say(cfg.texts.judging);
-    post(st.checkId, {mode: mode, frames: frames}).then(function (res) {
+    post(cfg.attemptUrl, st.checkId, {nonce: st.challenge.nonce, frames: frames}).then(function (res) {
       var d = res.data;
-      if (!res.ok) {
-        say(d.error, 'error');
-        if (d.code === 'check_closed') finish(st, {status: 'closed', message: d.error});
-        else $('face-retry').hidden = false;
-        return;
-      }
+      phase('result');
+      if (!res.ok) { refused(st, d); return; }
       if (d.status === 'passed' || d.status === 'review') {
         say(d.message, 'success');
         setTimeout(function () { finish(st, d); }, 1500);
       } else if (d.status === 'retry') {
         say(d.message, 'error');
+        $('face-fallback').hidden = true;
         $('face-retry').hidden = false;
       } else {
         finish(st, d);   // failed or missed: the page that asked says why and what happens now
       }
     }).catch(function () { say(cfg.texts.network, 'error'); $('face-retry').hidden = false; });
+  }
+
+  // The server refused the request itself (not the pictures): closed checks end the dialog.
+  function refused(st, d) {
+    phase('result');
+    say(d.error, 'error');
+    if (d.code === 'check_closed' || d.code === 'no_attempts_left') finish(st, {status: 'closed', message: d.error});
+    else $('face-retry').hidden = false;
   }
 
   function stopCamera(st) {
@@ -122,6 +176,7 @@
 
   function finish(st, answer) {
     stopCamera(st);
+    showArrow(null);
     $('face-check').hidden = true;
     $('face-camera').hidden = false;
     $('face-instructions').hidden = false;

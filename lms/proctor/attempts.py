@@ -1,0 +1,245 @@
+"""One try at a face check: the server's challenge, then the learner's answer to it.
+
+An attempt starts when the page has its camera (or knows it has none) and asks for a challenge:
+the server picks at random which way to turn and when the prompt appears, and gives a nonce
+and a deadline. Issuing it uses one of the check's tries. The answer must carry that nonce and
+arrive in time; its frames must be new (fingerprints.py) and must show the asked turn, after the
+prompt, by the enrolled person alone. Every answer that could be read is kept as evidence, with
+its reason. Each state change commits with its audit row and says in its docstring what it did.
+"""
+import json
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from random import SystemRandom
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from ..audit.services import record
+from ..core.context import Actor
+from ..extensions import db
+from ..files.storage import CheckedImage, UploadRejected, check_image, discard_file, store_image
+from . import decisions, faces, fingerprints
+from .models import DOUBTFUL_RESULT, FAILED, MISSED, OPEN, PASSED, REVIEW, FaceChallenge, FaceCheck, FaceCheckAttempt, \
+    FaceReview
+from .services import FRAME_KIND, MAX_FRAME_BYTES, FaceError, _set_status, _sign_out, miss_check, policy, thresholds
+
+_rng = SystemRandom()  # the learner must not be able to predict the challenge or the frames searched closely
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    frames: int
+    interval_ms: int
+    reaction_frames: int
+    answer_slack: float     # seconds after the last frame is due
+    photo_seconds: float    # no camera: time to take and send two photos
+    upsampled_frames: int   # frames per attempt searched for small second faces
+
+
+def capture_settings() -> CaptureSettings:
+    config = current_app.config
+    return CaptureSettings(int(config["LMS_FACE_FRAMES"]), int(config["LMS_FACE_FRAME_INTERVAL_MS"]),
+                           int(config["LMS_FACE_REACTION_FRAMES"]), float(config["LMS_FACE_ANSWER_SLACK_SECONDS"]),
+                           float(config["LMS_FACE_PHOTO_SECONDS"]), int(config["LMS_FACE_UPSAMPLED_FRAMES"]))
+
+
+# --- the challenge ------------------------------------------------------------------------------------
+
+def issue_challenge(check: FaceCheck, camera: bool, now: datetime, actor: Actor) -> FaceChallenge:
+    """Start a try: pick the challenge, use one of the check's tries, and commit. ``camera`` is what the
+    page found; without a camera the challenge asks for two photos, and the fallback is logged."""
+    settings = capture_settings()
+    _still_open(check, now)
+    if check.attempts >= policy().attempts:
+        raise FaceError("no_attempts_left")
+    claimed = db.session.execute(update(FaceCheck).where(
+        FaceCheck.id == check.id, FaceCheck.status == OPEN, FaceCheck.attempts == check.attempts).values(
+        attempts=FaceCheck.attempts + 1)).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise FaceError("busy")  # another try of this check started meanwhile
+    chosen = decisions.pick_challenge(decisions.CAMERA if camera else decisions.PHOTOS, _rng, settings.frames,
+                                      settings.reaction_frames)
+    if camera:
+        deadline = now + timedelta(milliseconds=settings.interval_ms * (chosen.frame_count - 1),
+                                   seconds=settings.answer_slack)
+    else:
+        deadline = now + timedelta(seconds=settings.photo_seconds)
+    challenge = FaceChallenge(check_id=check.id, nonce=secrets.token_urlsafe(24), mode=chosen.mode,
+                              action=chosen.action, prompt_frame=chosen.prompt_frame, frame_count=chosen.frame_count,
+                              reaction_frames=chosen.reaction_frames, interval_ms=settings.interval_ms,
+                              issued_at=now, deadline=deadline, ip=actor.ip[:64])
+    db.session.add(challenge)
+    if not camera:
+        record(actor, "face_check_fallback", now, target=f"face_check:{check.id}", detail="no camera found")
+    db.session.commit()
+    db.session.refresh(check)
+    return challenge
+
+
+def _still_open(check: FaceCheck, now: datetime) -> None:
+    if check.status == OPEN and decisions.overdue(check.due_at, now, policy()):
+        miss_check(check, now, Actor(None, check.ip, ""))
+        db.session.commit()
+    if check.status != OPEN:
+        raise FaceError("check_closed")
+
+
+def current_challenge(check_id: int) -> FaceChallenge | None:
+    """The check's newest challenge while it waits for its answer; earlier ones have lapsed."""
+    newest = db.session.scalar(select(FaceChallenge).where(FaceChallenge.check_id == check_id)
+                               .order_by(FaceChallenge.id.desc()))
+    return newest if newest is not None and newest.answered_at is None else None
+
+
+def earliest_answer(challenge: FaceChallenge) -> datetime:
+    """The page takes its frames interval_ms apart once it has the challenge: no answer comes sooner."""
+    return challenge.issued_at + timedelta(milliseconds=challenge.interval_ms * (challenge.frame_count - 1))
+
+
+def as_rule(challenge: FaceChallenge) -> decisions.Challenge:
+    return decisions.Challenge(challenge.mode, challenge.action, challenge.prompt_frame, challenge.frame_count,
+                               challenge.reaction_frames)
+
+
+# --- the answer -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AttemptResult:
+    status: str                  # PASSED | REVIEW | FAILED | MISSED | "retry"
+    reason: str | None
+    attempts_left: int
+    distance: float | None
+
+
+def submit_attempt(check: FaceCheck, frames: list[bytes], nonce: str, now: datetime, actor: Actor) -> AttemptResult:
+    """Judge the frames posted as the answer to the check's current challenge, keep them encrypted as
+    evidence with their fingerprints, and move the check on: passed, to staff review, another try, or
+    failed for good; logged. Unreadable input raises FaceError and costs nothing."""
+    if check.status == OPEN and decisions.overdue(check.due_at, now, policy()):
+        miss_check(check, now, actor)
+        db.session.commit()
+        return AttemptResult(MISSED, "overdue", 0, None)
+    if check.status != OPEN:
+        raise FaceError("check_closed")
+    challenge = current_challenge(check.id)
+    if challenge is None:
+        raise FaceError("no_challenge")
+    if not 1 <= len(frames) <= max_frames():
+        raise FaceError("frames")
+    images = [_checked_frame(data) for data in frames]
+    verdict, prints = _judge(check, challenge, images, nonce, now)
+    return _keep_attempt(check, challenge, images, verdict, prints, now, actor)
+
+
+def max_frames() -> int:
+    """The most frames an answer may hold (a camera attempt's; two photos otherwise)."""
+    return max(capture_settings().frames, 2)
+
+
+def _checked_frame(data: bytes) -> CheckedImage:
+    try:
+        return check_image(data, MAX_FRAME_BYTES, min_side=120, max_side=5000)
+    except UploadRejected:
+        raise FaceError("frame_invalid") from None
+
+
+def _judge(check, challenge, images, nonce, now) -> tuple[decisions.AttemptVerdict, list]:
+    """The verdict, and the fingerprints of the faces found (none when the answer was refused unread)."""
+    if not secrets.compare_digest(nonce.encode(), challenge.nonce.encode()):
+        return decisions.failed("stale"), []
+    if now > challenge.deadline:
+        return decisions.failed("late"), []
+    rule = as_rule(challenge)
+    if rule.mode == decisions.CAMERA and now < earliest_answer(challenge):
+        return decisions.failed("early"), []   # sooner than the camera can take the frames: a script
+    if not decisions.frame_count_ok(len(images), rule):
+        return decisions.failed("challenge"), []
+    if fingerprints.byte_replay(check.learner_id, [fingerprints.digest_of(image.data) for image in images]):
+        return decisions.failed("replayed"), []
+    analyses = _analyse(images, rule)
+    found = [(image.data, face) for image, analysis in zip(images, analyses, strict=True) for face in analysis.faces]
+    prints = [fingerprints.of_face(data, face) for data, face in found]
+    verdict = decisions.judge_attempt(analyses, faces.encoding_from_text(check.enrolment.encoding), rule,
+                                      thresholds())
+    if _replayed(check.learner_id, found, prints, rule):
+        verdict = replace(verdict, outcome=decisions.FAIL, reason="replayed")  # whatever else it showed
+    return verdict, prints
+
+
+def _replayed(learner_id: int, found: list[tuple[bytes, faces.Face]], prints: list,
+              rule: decisions.Challenge) -> bool:
+    """Any face seen in an earlier try of the learner's, as it is or flipped left-right (a flipped
+    answer turns the other way, so one recording would otherwise answer both sides). A face and its
+    own mirror image differ by more than the near-duplicate threshold (faces are not that symmetric:
+    0.33 against 0.22 at the closest, README), so new pictures of a learner who turned the other way
+    last time are not refused. Two photos from the album are also compared with the enrolment photo:
+    it is the one photo of the learner that everybody involved has. Camera frames are not: a camera
+    answer made of a photo held up fails as flat anyway."""
+    if not prints:
+        return False
+    flipped = [fingerprints.of_face(data, faces.mirrored(face)) for data, face in found]
+    return bool(fingerprints.find_replays(learner_id, prints + flipped,
+                                          with_enrolment=rule.mode == decisions.PHOTOS))
+
+
+def _analyse(images: list[CheckedImage], rule: decisions.Challenge) -> list[faces.Analysis]:
+    """Every frame at the usual cost; some, picked at random, also searched for a small second face
+    (every photo in PHOTOS mode: there are only two)."""
+    count = len(images) if rule.mode == decisions.PHOTOS else min(capture_settings().upsampled_frames, len(images))
+    closer = set(_rng.sample(range(len(images)), count))
+    try:
+        return [faces.analyse_bytes(image.data, search_small=index in closer)
+                for index, image in enumerate(images)]
+    except faces.FaceImageError:
+        raise FaceError("frame_invalid") from None
+
+
+def _keep_attempt(check, challenge, images, verdict, prints, now, actor) -> AttemptResult:
+    stored = []
+    try:
+        claimed = db.session.execute(update(FaceChallenge).where(
+            FaceChallenge.id == challenge.id, FaceChallenge.answered_at.is_(None)).values(answered_at=now)).rowcount
+        if claimed != 1:
+            raise FaceError("busy")  # another answer to this challenge landed meanwhile
+        for image in images:
+            stored.append(store_image(image, FRAME_KIND, actor.user.id if actor.user else None))
+        db.session.flush()
+        attempt = FaceCheckAttempt(
+            check_id=check.id, challenge_id=challenge.id, at=now, ip=actor.ip[:64], mode=challenge.mode,
+            frame_file_ids=json.dumps([frame.id for frame in stored]), face_counts=json.dumps(verdict.face_counts),
+            distances=json.dumps(verdict.distances), distance=verdict.distance, yaw_change=verdict.yaw_change,
+            liveness=verdict.liveness, outcome=verdict.outcome, reason=verdict.reason)
+        db.session.add(attempt)
+        db.session.flush()
+        fingerprints.keep(check.learner_id, prints, now, attempt_id=attempt.id)
+        check.ip = actor.ip[:64]
+        status = _apply_verdict(check, verdict, now)
+        record(actor, "face_check", now, target=f"face_check:{check.id}",
+               result="success" if status in (PASSED, REVIEW) else "failure",
+               detail=f"{status} {verdict.reason or ''} d={verdict.distance}".strip())
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        for frame in stored:
+            discard_file(frame)
+        raise
+    return AttemptResult(status, verdict.reason, max(policy().attempts - check.attempts, 0), verdict.distance)
+
+
+def _apply_verdict(check: FaceCheck, verdict: decisions.AttemptVerdict, now: datetime) -> str:
+    check.distance, check.liveness, check.reason = verdict.distance, verdict.liveness, verdict.reason
+    if verdict.outcome == decisions.PASS:
+        _set_status(check, PASSED, now)
+        return PASSED
+    if verdict.outcome == decisions.DOUBTFUL:
+        db.session.add(FaceReview(check_id=check.id, kind=DOUBTFUL_RESULT, opened_at=now))
+        _set_status(check, REVIEW, now)
+        return REVIEW
+    if decisions.after_failed_attempt(check.attempts, check.due_at, now, policy()):
+        return "retry"
+    _set_status(check, FAILED, now)
+    _sign_out(check, now)
+    return FAILED

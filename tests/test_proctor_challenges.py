@@ -1,0 +1,350 @@
+"""Fresh answers to a server challenge: the turn must follow the prompt, the frames must be new, a flat photo
+moved in any way never passes, a small second face is found, and the answer must carry the nonce in time.
+Real photos (../shared/testdata/faces, read where they lie), real dlib, real database; time passed in."""
+import io
+from datetime import timedelta
+from random import Random
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+from sqlalchemy import select
+
+from lms.audit.models import AuditLog
+from lms.core.clock import utcnow
+from lms.core.context import Actor
+from lms.proctor import attempts, decisions, faces
+from lms.proctor import services as proctor
+from lms.proctor.models import FAILED, PASSED, START, FaceChallenge, FaceCheck, FaceCheckAttempt
+
+from .conftest import FACES, login
+from .face_frames import following, posed
+
+T = decisions.Thresholds()
+T0 = utcnow()
+PROMPTS = range(2, 7)  # what pick_challenge draws from with 10 frames and 3 reaction frames
+CHALLENGES = [decisions.Challenge(decisions.CAMERA, action, prompt, 10, 3)
+              for action in (decisions.LEFT, decisions.RIGHT) for prompt in PROMPTS]
+
+
+def at(seconds: float):
+    return T0 + timedelta(seconds=seconds)
+
+
+_analysed: dict[bytes, faces.Analysis] = {}
+
+
+def analyse(data: bytes, search_small: bool = False) -> faces.Analysis:
+    key = data + bytes([search_small])
+    if key not in _analysed:
+        _analysed[key] = faces.analyse_bytes(data, search_small=search_small)
+    return _analysed[key]
+
+
+def liveness(frames: list[bytes], challenge) -> str:
+    return decisions.judge_liveness([analyse(f).face for f in frames], challenge, T)[0]
+
+
+# --- the rule: the turn answers this challenge ---------------------------------------------------------
+
+def test_sides_are_the_learners_own_in_an_unmirrored_frame():
+    """obama_3 looks toward his own left (the image's right): the nose sits right of the jaw's middle."""
+    assert analyse(posed("obama_3.jpg", False, 0)).face.yaw > 0.15
+    assert analyse(posed("obama_2.jpg", False, 0)).face.yaw < -0.15
+    assert analyse(posed("obama_3.jpg", True, 0)).face.yaw < -0.15
+
+
+def test_a_head_following_the_prompt_passes_every_challenge():
+    for challenge in CHALLENGES:
+        for pair in (0, 1):
+            for turn_after in (1, 2, 3):
+                assert liveness(following(challenge, pair, turn_after), challenge) == "ok", (challenge, turn_after)
+
+
+def test_turning_before_the_prompt_the_wrong_way_or_too_late_fails_as_challenge():
+    challenge = decisions.Challenge(decisions.CAMERA, decisions.LEFT, 4, 10, 3)
+    assert liveness(following(challenge, turn_after=0), challenge) == "challenge"    # at the prompt frame itself
+    assert liveness(following(challenge, turn_after=-2), challenge) == "challenge"   # before the arrow
+    assert liveness(following(challenge, action=decisions.RIGHT), challenge) == "challenge"
+    assert liveness(following(challenge, turn_after=4), challenge) == "challenge"    # 1.4 s after it
+    assert liveness(following(challenge, turn_after=99), challenge) == "no_motion"   # never turned
+
+
+def test_a_recording_made_for_one_challenge_fails_most_others():
+    recorded = following(decisions.Challenge(decisions.CAMERA, decisions.LEFT, 4, 10, 3))
+    passed = [c for c in CHALLENGES if liveness(recorded, c) == "ok"]
+    assert len(passed) <= 3 and len(CHALLENGES) == 10, passed
+
+
+def test_pick_challenge_leaves_room_before_and_after_the_prompt():
+    drawn = {decisions.pick_challenge(decisions.CAMERA, Random(seed), 10, 3) for seed in range(200)}
+    assert {(c.action, c.prompt_frame) for c in drawn} == {(a, p) for a in ("left", "right") for p in PROMPTS}
+    photos = decisions.pick_challenge(decisions.PHOTOS, Random(1), 10, 3)
+    assert (photos.prompt_frame, photos.frame_count, photos.reaction_frames) == (0, 2, 1)
+
+
+# --- one flat photo, moved in every way, never passes ------------------------------------------------
+
+def _canvas(name: str) -> np.ndarray:
+    photo = Image.open(FACES / name).convert("RGB")
+    photo.thumbnail((520, 400))
+    canvas = Image.new("RGB", (640, 480), (30, 30, 30))
+    canvas.paste(photo, ((640 - photo.width) // 2, (480 - photo.height) // 2))
+    return np.asarray(canvas)
+
+
+def _warp(rgb: np.ndarray, kind: str, amount: float) -> np.ndarray:
+    """What a printed photo held to the camera looks like when it is moved: perspective for tilting it
+    back or turning it about its upright axis, affine for rotating, squashing, zooming and panning."""
+    h, w = rgb.shape[:2]
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    d = abs(amount)
+    if kind == "tilt":
+        moved = np.float32([[d * w, 0], [w - d * w, 0], [w, h], [0, h]])
+    elif kind == "turn":   # one side of the photo goes further away: it shrinks
+        moved = (np.float32([[0, d * h], [w, 0], [w, h], [0, h - d * h]]) if amount > 0 else
+                 np.float32([[0, 0], [w, d * h], [w, h - d * h], [0, h]]))
+    else:
+        matrix = {"rotate": cv2.getRotationMatrix2D((w / 2, h / 2), amount, 1.0),
+                  "zoom": cv2.getRotationMatrix2D((w / 2, h / 2), 0, 1 + amount),
+                  "squash": np.float64([[1 - d, 0, w * d / 2], [0, 1, 0]]),
+                  "shear": np.float64([[1, amount, -amount * h / 2], [0, 1, 0]]),
+                  "pan": np.float64([[1, 0, amount * w], [0, 1, amount * h / 2]])}[kind]
+        return cv2.warpAffine(rgb, matrix, (w, h), borderValue=(30, 30, 30))
+    return cv2.warpPerspective(rgb, cv2.getPerspectiveTransform(corners, moved), (w, h), borderValue=(30, 30, 30))
+
+
+def _jpeg(rgb: np.ndarray, index: int) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(np.roll(rgb, index % 3, axis=1)).save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+MOVES = [("tilt", 0.2), ("tilt", 0.4), ("turn", 0.2), ("turn", -0.2), ("turn", 0.4), ("turn", -0.4),
+         ("rotate", 12), ("rotate", -25), ("squash", 0.3), ("squash", 0.5), ("shear", 0.5), ("shear", -0.5),
+         ("zoom", 0.3), ("pan", 0.12)]
+
+
+# obama_2 is a head already turned: squashing or tilting its photo moves the measured yaw by up to 0.26.
+@pytest.mark.parametrize("name", ["obama_1.jpg", "obama_2.jpg", "obama_3.jpg", "alex_2.jpg"])
+def test_a_single_photo_moved_tilted_rotated_squashed_zoomed_or_panned_never_passes(name):
+    """Each move, made after any prompt, toward either side: the still part is the photo as it is."""
+    base = _canvas(name)
+    still = [_jpeg(base, i) for i in range(7)]
+    seen = set()
+    for kind, amount in MOVES:
+        moved = [_jpeg(_warp(base, kind, amount * step / 3), step) for step in (1, 2, 3)]
+        if any(not analyse(frame).faces for frame in moved):
+            continue  # turned so far that no face is seen: that fails as no_face anyway
+        for challenge in CHALLENGES:
+            frames = still[:challenge.prompt_frame + 1] + moved + [moved[-1]] * 10
+            verdict = liveness(frames[:challenge.frame_count], challenge)
+            seen.add(verdict)
+            assert verdict != "ok", (kind, amount, challenge)
+    assert seen <= {"flat", "no_motion", "challenge"}, seen
+
+
+# --- a second, small face -----------------------------------------------------------------------------
+
+def _with_small_face(frame: bytes, width: int = 50) -> bytes:
+    """A second person further back: alex's face, ``width`` px wide, beside the learner's."""
+    second = analyse(posed("alex_2.jpg", False, 0)).face
+    left, top, right, bottom = second.box
+    margin = (right - left) // 2
+    source = Image.open(io.BytesIO(posed("alex_2.jpg", False, 0)))
+    crop = source.crop((left - margin, top - margin, right + margin, bottom + margin))
+    scale = width / (right - left)
+    crop = crop.resize((round(crop.width * scale), round(crop.height * scale)), Image.Resampling.BICUBIC)
+    picture = Image.open(io.BytesIO(frame)).convert("RGB")
+    picture.paste(crop, (8, 120))
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("width", [40, 50, 70])
+def test_a_second_face_40_px_wide_is_found_by_the_closer_search(width):
+    frame = _with_small_face(posed("obama_3.jpg", False, 0), width)
+    assert analyse(frame, search_small=True).face_count == 2
+    assert analyse(posed("obama_3.jpg", False, 0), search_small=True).face_count == 1
+    assert analyse(_with_small_face(posed("obama_2.jpg", True, 0), width), search_small=True).face_count == 2
+
+
+# --- the service: nonce, deadline, one try per challenge, evidence --------------------------------------
+
+@pytest.fixture()
+def me(learner):
+    return Actor(learner.user, "10.0.0.9", "pytest")
+
+
+@pytest.fixture()
+def check(db, learner, face_checks_on) -> FaceCheck:
+    """A check asked for by some module; the proctor does not need to know which."""
+    opened = proctor.open_check(learner.id, "test_context", 1, START, at(0), "10.0.0.9", owner_institution_id=None)
+    db.session.commit()
+    return opened
+
+
+def answer(check, me, seconds=1, **kwargs):
+    challenge = attempts.issue_challenge(check, True, at(seconds), me)
+    return attempts.submit_attempt(check, following(challenge, **kwargs), challenge.nonce, at(seconds + 4), me)
+
+
+def test_a_learner_following_the_prompt_passes_on_the_first_try(db, check, me):
+    result = answer(check, me)
+    assert result.status == PASSED, result
+    attempt = db.session.scalar(select(FaceCheckAttempt).where(FaceCheckAttempt.check_id == check.id))
+    assert attempt.challenge.answered_at == at(5) and attempt.mode == "camera" and attempt.yaw_change > 0.12
+
+
+def test_each_challenge_uses_a_try_and_only_the_newest_may_be_answered(db, check, me):
+    first = attempts.issue_challenge(check, True, at(1), me)
+    second = attempts.issue_challenge(check, True, at(2), me)
+    assert check.attempts == 2 and first.nonce != second.nonce
+    stale = attempts.submit_attempt(check, following(first), first.nonce, at(4), me)
+    assert (stale.status, stale.reason, stale.attempts_left) == ("retry", "stale", 1)
+    with pytest.raises(proctor.FaceError, match="no_challenge"):   # the newest lapsed with that answer
+        attempts.submit_attempt(check, following(second), second.nonce, at(5), me)
+    attempts.issue_challenge(check, True, at(6), me)
+    with pytest.raises(proctor.FaceError, match="no_attempts_left"):
+        attempts.issue_challenge(check, True, at(7), me)
+    evidence = db.session.scalars(select(FaceCheckAttempt).where(FaceCheckAttempt.check_id == check.id)).all()
+    assert [(a.reason, len(a.frame_ids)) for a in evidence] == [("stale", 10)]  # refused, and kept as evidence
+
+
+def test_an_answer_after_its_deadline_fails_as_late(db, check, me):
+    challenge = attempts.issue_challenge(check, True, at(1), me)
+    assert challenge.deadline == at(1) + timedelta(seconds=0.35 * 9 + 10)
+    late = attempts.submit_attempt(check, following(challenge), challenge.nonce, challenge.deadline
+                                   + timedelta(seconds=1), me)
+    assert (late.status, late.reason) == ("retry", "late")
+    assert answer(check, me, seconds=30).status == PASSED   # the next try, in time, passes
+
+
+def test_an_answer_sooner_than_the_camera_could_take_it_fails_as_early(db, check, me):
+    challenge = attempts.issue_challenge(check, True, at(1), me)
+    early = attempts.submit_attempt(check, following(challenge), challenge.nonce, at(3), me)   # 10 frames: 3.15 s
+    assert (early.status, early.reason) == ("retry", "early")
+
+
+def test_turning_the_wrong_way_fails_as_challenge_with_its_frames_kept(db, check, me):
+    challenge = attempts.issue_challenge(check, True, at(1), me)
+    other = "right" if challenge.action == "left" else "left"
+    result = attempts.submit_attempt(check, following(challenge, action=other), challenge.nonce, at(5), me)
+    assert (result.status, result.reason) == ("retry", "challenge")
+
+
+def test_frames_of_a_passed_check_fail_as_replayed_when_posted_again(db, check, learner, me):
+    first = attempts.issue_challenge(check, True, at(1), me)
+    frames = following(first)
+    assert attempts.submit_attempt(check, frames, first.nonce, at(5), me).status == PASSED
+    later = proctor.open_check(learner.id, "test_context", 2, START, at(600), "10.0.0.9", owner_institution_id=None)
+    db.session.commit()
+
+    def post_again(copy, seconds):
+        challenge = attempts.issue_challenge(later, True, at(seconds), me)
+        return attempts.submit_attempt(later, copy(frames), challenge.nonce, at(seconds + 4), me)
+
+    assert post_again(lambda f: f, 601).reason == "replayed"                              # unchanged
+    assert post_again(lambda f: [_reencode(x, 70) for x in f], 611).reason == "replayed"  # re-encoded
+    reordered = post_again(lambda f: [_reencode(x, 90) for x in reversed(f)], 621)        # and re-ordered
+    assert (reordered.status, reordered.reason) == (FAILED, "replayed")
+
+
+def test_a_passed_answer_flipped_left_right_fails_as_replayed(db, check, learner, me):
+    first = attempts.issue_challenge(check, True, at(1), me)
+    frames = following(first)
+    assert attempts.submit_attempt(check, frames, first.nonce, at(5), me).status == PASSED
+    later = proctor.open_check(learner.id, "test_context", 2, START, at(600), "10.0.0.9", owner_institution_id=None)
+    db.session.commit()
+    challenge = attempts.issue_challenge(later, True, at(601), me)
+    flipped = [_mirror(frame) for frame in frames]   # now it turns the other way
+    result = attempts.submit_attempt(later, flipped, challenge.nonce, at(605), me)
+    assert result.reason == "replayed"
+
+
+def _mirror(data: bytes) -> bytes:
+    out = io.BytesIO()
+    ImageOps.mirror(Image.open(io.BytesIO(data))).save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def test_two_real_captures_of_the_same_learner_do_not_collide(db, check, learner, me):
+    assert answer(check, me, pair=0).status == PASSED
+    later = proctor.open_check(learner.id, "test_context", 2, START, at(60), "10.0.0.9", owner_institution_id=None)
+    db.session.commit()
+    assert answer(later, me, seconds=61, pair=1).status == PASSED
+
+
+def test_holding_the_enrolment_photo_to_the_camera_fails(db, check, me):
+    challenge = attempts.issue_challenge(check, True, at(1), me)
+    enrolment_like = [posed("obama_1.jpg", False, i) for i in range(challenge.frame_count)]
+    result = attempts.submit_attempt(check, enrolment_like, challenge.nonce, at(5), me)
+    assert (result.status, result.reason) == ("retry", "no_motion")
+
+
+def test_a_small_second_face_beside_the_learner_fails_the_attempt(db, check, me):
+    challenge = attempts.issue_challenge(check, True, at(1), me)
+    frames = [_with_small_face(frame) for frame in following(challenge)]
+    result = attempts.submit_attempt(check, frames, challenge.nonce, at(5), me)
+    assert result.reason == "multiple_faces"
+
+
+def _reencode(data: bytes, quality: int) -> bytes:
+    out = io.BytesIO()
+    Image.open(io.BytesIO(data)).save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+# --- over HTTP: the phone fallback is the server's record, with the same challenge ----------------------
+
+def test_phone_fallback_is_recorded_and_asks_for_the_same_turn(app, db, check, learner):
+    client = app.test_client()
+    login(client, learner.id_number)
+    base = f"/api/proctor/checks/{check.id}"
+    assert client.post(base + "/challenges", json={"camera": "no"}).status_code == 400
+    issued = client.post(base + "/challenges", json={"camera": False}).get_json()
+    assert "mode" in issued, issued
+    assert (issued["mode"], issued["frame_count"], issued["prompt_frame"]) == ("photos", 2, 0)
+    challenge = db.session.scalar(select(FaceChallenge).where(FaceChallenge.nonce == issued["nonce"]))
+    assert challenge.mode == "photos" and challenge.deadline - challenge.issued_at == timedelta(seconds=180)
+    assert db.session.scalar(select(AuditLog).where(AuditLog.action == "face_check_fallback")) is not None
+    other = "right" if issued["action"] == "left" else "left"
+    wrong = client.post(base + "/attempts", json={"nonce": issued["nonce"],
+                                                  "frames": _data_urls(following(challenge, action=other))})
+    assert wrong.get_json()["reason"] == "challenge"
+    again = client.post(base + "/challenges", json={"camera": False}).get_json()
+    challenge = db.session.scalar(select(FaceChallenge).where(FaceChallenge.nonce == again["nonce"]))
+    photos = following(challenge, pair=1)
+    ok = client.post(base + "/attempts", json={"nonce": again["nonce"], "frames": _data_urls(photos)}).get_json()
+    assert ok["status"] == "passed", ok
+
+
+def test_the_enrolment_photo_sent_as_a_phone_photo_fails_as_replayed(db, check, me):
+    challenge = attempts.issue_challenge(check, False, at(1), me)
+    photos = [(FACES / "obama_1.jpg").read_bytes(), following(challenge)[1]]   # the photo the learner enrolled with
+    result = attempts.submit_attempt(check, photos, challenge.nonce, at(30), me)
+    assert (result.status, result.reason) == ("retry", "replayed")
+    challenge = attempts.issue_challenge(check, False, at(40), me)
+    photos = [_reencode(posed("obama_1.jpg", False, 0), 80), following(challenge, pair=1)[1]]   # redrawn
+    assert attempts.submit_attempt(check, photos, challenge.nonce, at(60), me).reason == "replayed"
+
+
+def test_the_attempt_api_needs_the_nonce(app, db, check, learner):
+    client = app.test_client()
+    login(client, learner.id_number)
+    base = f"/api/proctor/checks/{check.id}"
+    frames = _data_urls([posed("obama_2.jpg", False, i) for i in range(10)])
+    early = client.post(base + "/attempts", json={"nonce": "x", "frames": frames}).get_json()
+    assert early.get("code") == "no_challenge", early
+    client.post(base + "/challenges", json={"camera": True})
+    missing = client.post(base + "/attempts", json={"frames": frames})
+    assert missing.status_code == 400 and missing.get_json()["code"] == "frames"
+    wrong = client.post(base + "/attempts", json={"nonce": "not-the-nonce", "frames": frames}).get_json()
+    assert wrong["reason"] == "stale"
+
+
+def _data_urls(frames):
+    import base64
+    return ["data:image/jpeg;base64," + base64.b64encode(f).decode() for f in frames]
