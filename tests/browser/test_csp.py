@@ -1,6 +1,6 @@
 """The Content-Security-Policy in a real browser: the pages that run scripts (registration, a staff course page
-following transcoding, a lesson with its face check by camera and by photos) report no violation, and their
-scripts still do their work. Screenshots go to test-artifacts/<test name>/."""
+following transcoding, a lesson with its face check by camera and by photos: challenge, arrow, frames) report no
+violation, and their scripts still do their work. Screenshots go to test-artifacts/<test name>/."""
 import io
 from datetime import date
 
@@ -119,14 +119,32 @@ def test_lesson_page_plays_and_runs_a_camera_face_check_under_the_policy(live_se
     context, watch = fake_camera
     page = context.new_page()
     sign_in(page, live_server, approved_learner.id_number)
-    with page.expect_response(f"**/study/lessons/{face_lesson.id}") as lesson_page:
-        open_lesson(page, live_server, face_lesson.id)    # signed video loaded: media-src
-    assert_policy_in_force(lesson_page.value)
-    expect(page.locator("#face-check")).to_be_visible()
+    with page.expect_response("**/api/proctor/checks/*/challenges") as issued:
+        with page.expect_response(f"**/study/lessons/{face_lesson.id}") as lesson_page:
+            open_lesson(page, live_server, face_lesson.id)    # signed video loaded: media-src
+        assert_policy_in_force(lesson_page.value)
+        dialog = page.locator("#face-check")
+        expect(dialog).to_be_visible()
+    # The camera is open, then the script asks the server for the challenge (fetch with the CSRF header) ...
+    assert issued.value.request.post_data_json == {"camera": True}
+    challenge = issued.value.json()
+    assert challenge["mode"] == "camera" and challenge["action"] in ("left", "right")
     page.wait_for_function("v => v.videoWidth > 0", arg=page.locator("#face-video").element_handle())
-    # Six frames drawn on a canvas and posted; the server answers (no face in the test picture).
+    # ... holds, then shows the arrow (drawn by the stylesheet) at the server's moment ...
+    with page.expect_request("**/api/proctor/checks/*/attempts") as posted:
+        expect(dialog).to_have_attribute("data-phase", "prompt", timeout=10_000)
+        expect(dialog).to_have_attribute("data-action", challenge["action"])
+        arrow = page.locator("#face-arrow")
+        expect(arrow).to_be_visible()
+        assert arrow.evaluate("a => getComputedStyle(a, '::before').content") in ('"\u2190"', '"\u2192"')
+        shot(page, artifacts, "camera-check-prompt.png")
+    # ... and posts the frames drawn on a canvas with the nonce; the server answers (no face in the test picture).
+    body = posted.value.post_data_json
+    assert body["nonce"] == challenge["nonce"] and len(body["frames"]) == challenge["frame_count"]
+    assert all(frame.startswith("data:image/jpeg;base64,") for frame in body["frames"])
     expect(page.locator("#face-retry")).to_be_visible(timeout=30_000)
     expect(page.locator("#face-result")).not_to_be_empty()
+    expect(dialog).to_have_attribute("data-phase", "result")
     shot(page, artifacts, "camera-check.png")
     watch.assert_clean()
 
@@ -144,15 +162,24 @@ def test_lesson_page_face_check_by_photos_under_the_policy(live_server, watched,
     context.add_init_script("Object.defineProperty(navigator, 'mediaDevices', {value: undefined})")  # no camera API
     page = context.new_page()
     sign_in(page, live_server, approved_learner.id_number)
-    with page.expect_response(f"**/study/lessons/{face_lesson.id}") as lesson_page:
-        open_lesson(page, live_server, face_lesson.id)
-    assert_policy_in_force(lesson_page.value)
+    with page.expect_response("**/api/proctor/checks/*/challenges") as issued:
+        with page.expect_response(f"**/study/lessons/{face_lesson.id}") as lesson_page:
+            open_lesson(page, live_server, face_lesson.id)
+        assert_policy_in_force(lesson_page.value)
+    # Without a camera API the page asks for a photos challenge and names the side for photo 2.
+    assert issued.value.request.post_data_json == {"camera": False}
+    challenge = issued.value.json()
+    dialog = page.locator("#face-check")
+    expect(dialog).to_have_attribute("data-phase", "photos")
+    expect(dialog).to_have_attribute("data-action", challenge["action"])
     expect(page.locator("#face-fallback")).to_be_visible()
+    expect(page.locator("#face-photo-2-label")).not_to_be_empty()
     page.set_input_files("#face-photo-1", photo(tmp_path / "one.jpg", (200, 180, 160)))
     page.set_input_files("#face-photo-2", photo(tmp_path / "two.jpg", (160, 180, 200)))
     with page.expect_response("**/attempts") as answer:   # photos redrawn from blob: URLs, then posted
         page.click("#face-send-photos")
-    assert answer.value.request.post_data_json["mode"] == "photos"
+    body = answer.value.request.post_data_json
+    assert body["nonce"] == challenge["nonce"] and len(body["frames"]) == 2
     expect(page.locator("#face-result")).not_to_be_empty()
     shot(page, artifacts, "photo-check.png")
     watch.assert_clean()
