@@ -1,8 +1,9 @@
 """Face analysis cost on one core, side by side with face_recognition's own calls.
 
-    .venv/bin/python bench/face_bench.py [--rounds 10] [--runs 7] [--json]
+    .venv/bin/python bench/face_bench.py [--rounds 10] [--runs 7] [--answer-rounds 20]
+        [--stored 0,3000,9000,40000] [--option-rounds 3] [--parts 1,2,3,4] [--json]
 
-Two measurements, in one run, pinned to CPU 0 with OMP_NUM_THREADS=1 and OPENBLAS_NUM_THREADS=1
+Four measurements, in one run, pinned to CPU 0 with OMP_NUM_THREADS=1 and OPENBLAS_NUM_THREADS=1
 (set before numpy and dlib are imported). Every timed call is preceded by a warm-up pass over
 the same inputs, so model loading (about half a second per library) is excluded from the figures.
 
@@ -26,6 +27,43 @@ the same inputs, so model loading (about half a second per library) is excluded 
      naive = face_recognition.load_image_file on the full-size photo + face_locations + face_encodings
    Interleaved. Target: ours median <= 300 ms.
 
+3. A whole answer of 10 frames, before and after the checks of issue 10 (target: after/before
+   <= 1.10). The answer is what tests/face_frames.py `following` makes for a camera challenge
+   "turn left" with the prompt at frame 5: 6 frames of obama_2 then 4 of obama_3, each 640x480
+   JPEG q85 on a grey canvas, moved by a pixel or two so that no two frames are the same bytes.
+     before = per frame: storage.check_image + faces.analyse_bytes (upsample 0) + faces.distance to
+              the enrolled encoding. The old liveness rule (yaw and patch differences) costs
+              microseconds and is left out.
+     after  = per frame storage.check_image, then the real lms.proctor.attempts._judge, whatever it
+              does today (when this was written: (a) digest_of + fingerprints.byte_replay, (b)
+              faces.analyse_bytes of every frame, one picked at random also searched for small faces
+              (grey, upsample 1), (c)
+              fingerprints.of_face of every face and of its mirror image, the old rule's distances,
+              (f) decisions.judge_liveness with nose parallax and proportions, (d)
+              fingerprints.find_replays of the prints and their mirrors), then (e) fingerprints.keep
+              + flush (the INSERTs; the commit, which the answer needed before too, is left out and
+              the rows are rolled back, so the number of stored prints stays what is measured).
+   The database is a temporary SQLite file (WAL, as the app sets it) built by the migrations, with
+   one learner whose STORED prints are made as bench/fingerprint_threshold.py makes them: real
+   prints of obama_1/2/3 and of their mirror images with noise (about 20 hash bits from their
+   source, the hard case for the hash prefilter, for the answer's prints and their mirrors alike). Measured at each --stored count: 0; 3,000 = a heavy learner's year (a check
+   every ~10 minutes during 40 hours of study, 10 frames each, plus retries); 9,000 = that learner
+   over the 1,095 days prints are kept (LMS_FACE_EVIDENCE_DAYS); 40,000. Before and after
+   alternate, the order flipping every round. Each run is timed in wall time and in CPU time of
+   the thread (time.thread_time: it leaves out what other processes take from the core, and is
+   the steadier figure on a shared machine). The parts (a)-(f) are timed by thin wrappers around
+   the lms functions (about a microsecond per call, on both sides); (b) is the upsampled frame's
+   analysis minus the median of the other frames' in the same answer. Ratios: of the p50s, of the
+   p95s, the median of the pairs' ratios, and 1 + (sum of the parts, p50) / before p50.
+   The verdict of the answer is printed: it must pass, with no replay found.
+
+4. The upsampled frame (b), other ways to search it for a second face 40 px wide: what each adds to
+   the analysis of its frame (CPU ms over the 10 answer frames), and which widths of a second face
+   (alex_2, alex_1 or biden_1 pasted beside the learner as tests/test_proctor_challenges.py
+   `_with_small_face` does, at three places, in the first and last answer frame) it finds. Also the
+   faces it finds on the answer frames and the test photos, to show that it finds nothing more.
+   With part 3 in the same run, the answer's ratio with each option for (b) is projected.
+
 The test photos are read where they lie, never copied. Figures go to BENCHMARKS.md.
 """
 import os
@@ -36,15 +74,22 @@ os.environ["OPENBLAS_NUM_THREADS"] = "1"
 os.sched_setaffinity(0, {0})
 
 import argparse  # noqa: E402
+import base64  # noqa: E402
+import dataclasses  # noqa: E402
 import io  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
 import json  # noqa: E402
+import logging  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
+from datetime import timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
 
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+from PIL import Image, ImageOps  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -56,7 +101,7 @@ with warnings.catch_warnings():  # face_recognition_models imports pkg_resources
     warnings.simplefilter("ignore", UserWarning)
     import face_recognition  # noqa: E402
     from lms.files.storage import check_image  # noqa: E402
-    from lms.proctor import decisions, faces, services  # noqa: E402
+    from lms.proctor import attempts, decisions, faces, fingerprints, services  # noqa: E402
 
 
 # --- inputs, built in memory ---------------------------------------------------------------------
@@ -164,40 +209,503 @@ def bench_enrolment(runs: int) -> dict:
     return result
 
 
-def print_report(frames: dict, enrolment: dict) -> None:
+# --- 3. a whole answer of 10 frames, before and after issue 10 ------------------------------------
+
+ANSWER_FRAMES = 10            # config/default.py LMS_FACE_FRAMES
+ANSWER_CHALLENGE = decisions.Challenge(decisions.CAMERA, decisions.LEFT, prompt_frame=5, frame_count=ANSWER_FRAMES,
+                                       reaction_frames=3)
+ANSWER_POSES = (("obama_2.jpg", False), ("obama_3.jpg", False))   # tests/face_frames.py TURNS["left"][0]
+STORED_SOURCES = ("obama_1.jpg", "obama_2.jpg", "obama_3.jpg")    # as bench/fingerprint_threshold.py
+PARTS = {"a": "a digests + byte_replay", "b": "b upsampled frame, added", "c": "c of_face, every face",
+         "d": "d find_replays", "e": "e keep + flush (INSERTs)", "f": "f judge_liveness"}
+
+
+def posed(name: str, flip: bool, index: int, quality=85) -> bytes:
+    """tests/face_frames.py `posed`: one camera frame of a pose, moved by a pixel or two by ``index``."""
+    photo = Image.open(FACES_DIR / name).convert("RGB")
+    if flip:
+        photo = ImageOps.mirror(photo)
+    photo.thumbnail((640, 480))
+    canvas = Image.new("RGB", (640, 480), (30, 30, 30))
+    canvas.paste(photo, ((640 - photo.width) // 2 + index % 3, (480 - photo.height) // 2 + (index // 3) % 2))
+    out = io.BytesIO()
+    canvas.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def following(challenge=ANSWER_CHALLENGE, turn_after=1) -> list[bytes]:
+    """tests/face_frames.py `following`: still up to the prompt frame, turned from the frame after it."""
+    turn_at = challenge.prompt_frame + turn_after
+    return [posed(*ANSWER_POSES[index >= turn_at], index) for index in range(challenge.frame_count)]
+
+
+def clocked(fn, *args, **kwargs):
+    """(wall ms, CPU ms of this thread, result). CPU time leaves out what other processes take from
+    the core; on this shared machine it is the steadier figure."""
+    wall, cpu = time.perf_counter(), time.thread_time()
+    result = fn(*args, **kwargs)
+    return (time.perf_counter() - wall) * 1000, (time.thread_time() - cpu) * 1000, result
+
+
+class PartClock:
+    """Wraps lms functions by module attribute (which is how attempts._judge and decisions reach them)
+    and adds up wall and CPU time spent in each, outermost calls only: digest_of inside of_face is
+    of_face's."""
+
+    def __init__(self):
+        self.sink, self._depth, self._restore = None, 0, []
+
+    def add(self, key: str, wall: float, cpu: float) -> None:
+        self.sink.setdefault(key, []).append((wall, cpu))
+
+    def wrap(self, module, name: str, label):
+        original = getattr(module, name)
+
+        def timed_call(*args, **kwargs):
+            if self.sink is None or self._depth:
+                return original(*args, **kwargs)
+            self._depth += 1
+            try:
+                wall, cpu, result = clocked(original, *args, **kwargs)
+            finally:
+                self._depth -= 1
+            self.add(label(args, kwargs) if callable(label) else label, wall, cpu)
+            return result
+
+        setattr(module, name, timed_call)
+        self._restore.append((module, name, original))
+
+    def unwrap(self):
+        for module, name, original in reversed(self._restore):
+            setattr(module, name, original)
+        self._restore = []
+
+
+def before_answer(frames: list[bytes], enrolled: np.ndarray):
+    """What an answer cost before issue 10: every frame checked, analysed at upsample 0 and compared."""
+    return [ours_frame(data, enrolled) for data in frames]
+
+
+def after_answer(frames: list[bytes], context) -> tuple:
+    """submit_attempt's work up to its commit: the frames checked, attempts._judge, the prints kept."""
+    images = [check_image(data, MAX_FRAME_BYTES, min_side=120, max_side=5000) for data in frames]
+    verdict, prints = attempts._judge(context.check, context.challenge, images, context.challenge.nonce, context.now)
+    wall, cpu, _ = clocked(keep_and_flush, context.check.learner_id, prints, context.now)
+    context.clock.add("e", wall, cpu)
+    return verdict, prints
+
+
+def keep_and_flush(learner_id: int, prints: list, now) -> None:
+    fingerprints.keep(learner_id, prints, now, attempt_id=None)
+    db_session().flush()
+
+
+def db_session():
+    from lms.extensions import db
+    return db.session
+
+
+def bench_app(tmp: Path):
+    """The app on a temporary SQLite file built by the migrations, with one learner."""
+    from flask_migrate import upgrade
+
+    from lms import create_app
+    from lms.accounts.models import LEARNER, User
+    from lms.extensions import db
+    from lms.learners.models import Learner
+    from lms.learners.services import id_number_hash
+
+    os.environ["LMS_INSTANCE_PATH"] = str(tmp / "instance")
+    app = create_app("testing", {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.sqlite3'}", "SECRET_KEY": os.urandom(8).hex(),
+        "LMS_DATA_KEYS": "b1:" + base64.b64encode(os.urandom(32)).decode(), "LMS_ACTIVE_KEY_ID": "b1",
+        "LMS_HMAC_KEY": base64.b64encode(os.urandom(32)).decode(), "MEDIA_ROOT": str(tmp / "media")})
+    context = app.app_context()
+    context.push()
+    logging.disable(logging.INFO)   # alembic's one line per migration
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # SQLAlchemy cannot reflect an expression index on SQLite
+        upgrade()
+    logging.disable(logging.NOTSET)
+    user = User(role=LEARNER)
+    number = "440604199001011234"
+    learner = Learner(user=user, name="基准学员", id_type="resident_id", id_number=number,
+                      id_number_hash=id_number_hash(number), work_unit="基准单位", unit_category="general",
+                      position="principal", region_code="440604", education_level="bachelor")
+    db.session.add_all([user, learner])
+    db.session.commit()
+    return app, context, learner.id
+
+
+def store_prints(learner_id: int, count: int, first_index: int, rng: np.random.Generator) -> None:
+    """``count`` more stored prints for the learner: real prints of obama_1/2/3 and of their mirror
+    images (a year of answers turns both ways) with noise, as bench/fingerprint_threshold.py makes them."""
+    from sqlalchemy import insert
+
+    from fingerprint_threshold import noisy_face  # bench/, next to this file
+    from lms.core.clock import utcnow
+    from lms.proctor.models import FaceFingerprint
+
+    frames = [canvas_frame(FACES_DIR / name) for name in STORED_SOURCES]
+    sources = [faces.analyse_bytes(data).face for data in frames + [mirror_frame(data) for data in frames]]
+    now, rows = utcnow(), []
+    for index in range(first_index, first_index + count):
+        p = fingerprints.of_face(f"stored {index}".encode(), noisy_face(sources[index % len(sources)], rng))
+        rows.append(dict(learner_id=learner_id, created_at=now - timedelta(minutes=index), digest=p.digest,
+                         phash=p.phash, patch=p.patch, geometry=p.geometry))
+        if len(rows) == 5000:
+            db_session().execute(insert(FaceFingerprint), rows)
+            rows = []
+    if rows:
+        db_session().execute(insert(FaceFingerprint), rows)
+    db_session().commit()
+
+
+def mirror_frame(data: bytes) -> bytes:
+    out = io.BytesIO()
+    ImageOps.mirror(Image.open(io.BytesIO(data)).convert("RGB")).save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def prefilter_passes(learner_id: int, prints: list) -> list[int]:
+    """How many stored prints pass the hash prefilter, per frame of the answer (for the report)."""
+    from sqlalchemy import select
+
+    from lms.proctor.models import FaceFingerprint
+    hashes = np.array(db_session().scalars(select(FaceFingerprint.phash).where(
+        FaceFingerprint.learner_id == learner_id)).all(), dtype=np.int64)
+    gate = fingerprints.DEFAULT_THRESHOLDS.hash_bits
+    return [int((fingerprints.hamming_many(p.phash, hashes) <= gate).sum()) if len(hashes) else 0 for p in prints]
+
+
+def summary(values: list[float]) -> dict:
+    return {"p50": pct(values, 50), "p95": pct(values, 95)}
+
+
+def bench_answer(rounds: int, stored_counts: list[int]) -> dict:
+    enrolled = face_recognition.face_encodings(face_recognition.load_image_file(FACES_DIR / "obama_1.jpg"))[0]
+    frames = following()
+    tmp = Path(tempfile.mkdtemp(prefix="face-bench-"))
+    app, app_context, learner_id = bench_app(tmp)
+    clock = PartClock()
+    clock.wrap(fingerprints, "digest_of", "a")
+    clock.wrap(fingerprints, "byte_replay", "a")
+    clock.wrap(faces, "analyse_bytes", lambda args, kwargs: "upsampled" if kwargs.get("search_small") else "analyse")
+    clock.wrap(fingerprints, "of_face", "c")
+    clock.wrap(fingerprints, "find_replays", "d")
+    clock.wrap(decisions, "judge_liveness", "f")
+    from lms.core.clock import utcnow
+    now = utcnow()
+    interval_ms = int(app.config["LMS_FACE_FRAME_INTERVAL_MS"])
+    context = SimpleNamespace(   # the FaceCheck and FaceChallenge fields attempts._judge reads
+        clock=clock, now=now,
+        check=SimpleNamespace(learner_id=learner_id,
+                              enrolment=SimpleNamespace(encoding=faces.encoding_to_text(enrolled))),
+        challenge=SimpleNamespace(nonce="bench-nonce", interval_ms=interval_ms, deadline=now + timedelta(hours=1),
+                                  issued_at=now - timedelta(milliseconds=interval_ms * len(frames), seconds=1),
+                                  **dataclasses.asdict(ANSWER_CHALLENGE)))
+    result = {"frames": len(frames), "frame_bytes": [len(data) for data in frames], "rounds": rounds, "stored": {}}
+    rng, stored_now = np.random.default_rng(10), 0
+    try:
+        for count in sorted(stored_counts):
+            started = time.perf_counter()
+            store_prints(learner_id, count - stored_now, stored_now, rng)
+            made_s, stored_now = time.perf_counter() - started, count
+
+            clock.sink = {}
+            verdict, prints = after_answer(frames, context)   # warm-up, and the sanity check
+            db_session().rollback()
+            before_answer(frames, enrolled)
+            flipped = [fingerprints.of_face(data, faces.mirrored(face)) for data in frames
+                       for face in faces.analyse_bytes(data).faces] if hasattr(faces, "mirrored") else []
+            replays = fingerprints.find_replays(learner_id, prints + flipped)
+            db_session().rollback()
+            row = {"made_and_inserted_s": round(made_s, 1), "outcome": verdict.outcome, "reason": verdict.reason,
+                   "liveness": verdict.liveness, "yaw_change": verdict.yaw_change, "distance": verdict.distance,
+                   "face_counts": verdict.face_counts, "prints": len(prints), "replays_found": len(replays),
+                   "prefilter_passes_per_frame": prefilter_passes(learner_id, prints),
+                   "prefilter_passes_per_mirror": prefilter_passes(learner_id, flipped)}
+            db_session().rollback()
+
+            runs = {side: {"wall": [], "cpu": []} for side in ("before", "after")}
+            paired = {"wall": [], "cpu": []}
+            parts = {key: {"wall": [], "cpu": []} for key in PARTS}
+            frame_cpu = {"before": [], "after": []}   # one frame's analyse_bytes at upsample 0, per answer
+            for index in range(rounds):
+                sides = ["before", "after"]
+                for side in (sides if index % 2 == 0 else sides[::-1]):
+                    clock.sink = {}
+                    if side == "before":
+                        wall, cpu, _ = clocked(before_answer, frames, enrolled)
+                    else:
+                        wall, cpu, _ = clocked(after_answer, frames, context)
+                        db_session().rollback()   # the prints kept are not committed: the stored count stays
+                    runs[side]["wall"].append(wall)
+                    runs[side]["cpu"].append(cpu)
+                    sink = clock.sink
+                    frame_cpu[side].append(float(np.median([c for _, c in sink["analyse"]])))
+                    if side == "after":
+                        for measure, at in (("wall", 0), ("cpu", 1)):
+                            one_frame = float(np.median([t[at] for t in sink["analyse"]]))
+                            upsampled = [t[at] for t in sink.get("upsampled", [])]
+                            parts["b"][measure].append(sum(upsampled) - one_frame * len(upsampled))
+                            for key in "acdef":
+                                parts[key][measure].append(sum(t[at] for t in sink.get(key, [])))
+                for measure in ("wall", "cpu"):
+                    paired[measure].append(runs["after"][measure][-1] / runs["before"][measure][-1])
+            clock.sink = None
+            for measure in ("wall", "cpu"):
+                before, after = summary(runs["before"][measure]), summary(runs["after"][measure])
+                added = np.sum([parts[key][measure] for key in PARTS], axis=0)
+                row[measure] = {"before": before, "after": after,
+                                "ratio_p50": round(after["p50"] / before["p50"], 3),
+                                "ratio_p95": round(after["p95"] / before["p95"], 3),
+                                "paired_ratio_p50": round(float(np.median(paired[measure])), 3),
+                                "parts": {key: summary(parts[key][measure]) for key in PARTS},
+                                "parts_sum": summary(list(added)),
+                                "ratio_from_parts": round(1 + float(np.median(added)) / before["p50"], 3)}
+                row[measure]["target_met"] = row[measure]["ratio_p50"] <= 1.10 and row[measure]["ratio_p95"] <= 1.10
+            row["frame_analysis_cpu_p50_ms"] = {side: pct(values, 50) for side, values in frame_cpu.items()}
+            result["stored"][count] = row
+    finally:
+        clock.unwrap()
+        db_session().remove()
+        app_context.pop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+def print_answer(answer: dict) -> None:
     yes = {True: "yes", False: "NO"}
-    print("Face bench: CPU 0 only, 1 thread; warm-up done first, model loading excluded.\n")
-    print("1. Per-frame check, 640x480 JPEG q85 canvas frames (enrolled = face_recognition(obama_1.jpg))")
-    print(f"   {'frame':<13}{'bytes':>7}  {'faces ours/base':<16}{'same':<6}{'distance ours':<16}distance base")
-    for name, row in frames["frames"].items():
-        print(f"   {name:<13}{row['bytes']:>7}  {row['ours_faces']}/{row['baseline_faces']:<14}"
-              f"{yes[row['same_count']]:<6}{str(row['ours_distances']):<16}{row['baseline_distances']}")
-    print(f"\n   {frames['samples_each']} timed frames each     p50 ms    p95 ms")
-    print(f"   ours (check_image+analyse) {frames['ours_p50_ms']:>8}  {frames['ours_p95_ms']:>8}")
-    print(f"   baseline (face_recognition){frames['baseline_p50_ms']:>8}  {frames['baseline_p95_ms']:>8}")
-    print(f"   ratio ours/baseline        {frames['ratio_p50']:>8}  {frames['ratio_p95']:>8}")
-    print(f"   target ratio <= 1.1: {yes[frames['target_ratio_met']]}; "
-          f"target ours p50 <= 200 ms: {yes[frames['target_p50_met']]}")
-    print("\n2. Enrolment photo: ours = services.assess_photo; naive = face_recognition on the full size")
-    print(f"   {'photo':<30}{'ours p50':>9}{'ours p95':>9}{'naive p50':>10}{'naive p95':>10}  ours <= 300 ms")
-    for name, row in enrolment.items():
-        print(f"   {name:<30}{row['ours_p50_ms']:>9}{row['ours_p95_ms']:>9}{row['naive_p50_ms']:>10}"
-              f"{row['naive_p95_ms']:>10}  {yes[row['target_met']]}")
-        print(f"     ours: {row['ours']}; naive: {row['naive']}; {row['runs_each']} runs each")
+    print(f"\n3. A whole answer of {answer['frames']} frames (6 x obama_2 then 4 x obama_3, 640x480 q85, "
+          f"{min(answer['frame_bytes'])}-{max(answer['frame_bytes'])} bytes), before / after issue 10, "
+          f"{answer['rounds']} pairs per row, interleaved; ms")
+    print(f"   {'stored prints':>13} {'time':<5}{'before p50':>11}{'p95':>8}{'after p50':>11}{'p95':>8}"
+          f"{'ratio p50':>11}{'p95':>7}{'paired':>8}{'from parts':>12}  <= 1.10")
+    for count, row in answer["stored"].items():
+        for measure in ("wall", "cpu"):
+            m = row[measure]
+            print(f"   {count:>13,} {measure:<5}{m['before']['p50']:>11}{m['before']['p95']:>8}{m['after']['p50']:>11}"
+                  f"{m['after']['p95']:>8}{m['ratio_p50']:>11}{m['ratio_p95']:>7}{m['paired_ratio_p50']:>8}"
+                  f"{m['ratio_from_parts']:>12}  {yes[m['target_met']]}")
+    print("   (paired: median of after/before over the pairs; from parts: 1 + median sum of the parts / before p50)")
+    print("\n   added cost by part, CPU ms, p50 / p95 over the after runs")
+    print(f"   {'part':<27}" + "".join(f"{f'{count:,} stored':>16}" for count in answer["stored"]))
+    for key, title in {**PARTS, "sum": "sum of the parts"}.items():
+        cells = []
+        for row in answer["stored"].values():
+            cell = row["cpu"]["parts_sum"] if key == "sum" else row["cpu"]["parts"][key]
+            cells.append(f"{cell['p50']:>8} / {cell['p95']:<6}")
+        print(f"   {title:<27}" + "".join(cells))
+    print(f"   {'one frame at upsample 0':<27}" + "".join(
+        f"{row['frame_analysis_cpu_p50_ms']['before']:>8} / {row['frame_analysis_cpu_p50_ms']['after']:<6}"
+        for row in answer["stored"].values()) + " (analyse_bytes p50, before / after runs)")
+    print("\n   sanity: the verdict of the answer, and what the stored prints look like to it")
+    for count, row in answer["stored"].items():
+        print(f"   {count:>7,} stored: {row['outcome']} ({row['reason'] or 'no reason'}), liveness {row['liveness']}, "
+              f"turn {row['yaw_change']}, worst distance {row['distance']}, faces {row['face_counts']}; "
+              f"{row['prints']} prints, {row['replays_found']} replays found (prints and mirrors); stored prints "
+              f"within the hash prefilter per frame {row['prefilter_passes_per_frame']}, per mirrored frame "
+              f"{row['prefilter_passes_per_mirror']}; stored in {row['made_and_inserted_s']} s")
+
+
+# --- 4. options for the upsampled frame (b) ------------------------------------------------------
+
+SECOND_FACES = ("alex_2.jpg", "alex_1.png", "biden_1.jpg")     # the person further back
+SECOND_AT = ((8, 120), (540, 40), (480, 330))                  # beside the learner, as the test puts it, and two more
+SECOND_WIDTHS = (30, 34, 36, 38, 40, 45, 50, 60)
+
+
+def with_small_face(frame: bytes, width: int, source="alex_2.jpg", at=(8, 120)) -> bytes:
+    """tests/test_proctor_challenges.py `_with_small_face`, with the second face and its place as parameters:
+    the source's face (its detector box ``width`` px wide) pasted with a margin of half its width."""
+    posed_source = posed(source, False, 0)
+    left, top, right, bottom = faces.analyse_bytes(posed_source).face.box
+    margin = (right - left) // 2
+    crop = Image.open(io.BytesIO(posed_source)).crop((left - margin, top - margin, right + margin, bottom + margin))
+    scale = width / (right - left)
+    crop = crop.resize((round(crop.width * scale), round(crop.height * scale)), Image.Resampling.BICUBIC)
+    picture = Image.open(io.BytesIO(frame)).convert("RGB")
+    picture.paste(crop, at)
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def _detector():
+    return faces._Models.get()[0]
+
+
+def _boxes(rects, scale=1.0, dx=0, dy=0) -> list[tuple]:
+    return [(round(r.left() / scale) + dx, round(r.top() / scale) + dy, round(r.right() / scale) + dx,
+             round(r.bottom() / scale) + dy) for r in rects]
+
+
+def _grey(rgb):
+    import cv2
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def _scaled(image, factor):
+    import cv2
+    return cv2.resize(image, None, fx=factor, fy=factor,
+                      interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+
+
+def _overlap(a, b) -> float:
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    return width * height / min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+
+
+def outside_face_box(rgb, main: list[tuple], margin=48) -> list[tuple]:
+    """Upsample 1 on four strips around the learner's face box (found at upsample 0), each reaching
+    ``margin`` px into it so that a 40 px face touching the box still lies inside a strip."""
+    if len(main) != 1:
+        return _boxes(_detector()(rgb, 1))
+    height, width = rgb.shape[:2]
+    left, top, right, bottom = main[0]
+    strips = [(0, 0, min(left + margin, width), height), (max(right - margin, 0), 0, width, height),
+              (max(left - margin, 0), 0, min(right + margin, width), min(top + margin, height)),
+              (max(left - margin, 0), max(bottom - margin, 0), min(right + margin, width), height)]
+    found = []
+    for x0, y0, x1, y1 in strips:
+        if x1 - x0 >= 40 and y1 - y0 >= 40:
+            found += _boxes(_detector()(np.ascontiguousarray(rgb[y0:y1, x0:x1]), 1), 1, x0, y0)
+    return found
+
+
+# name: (detection on the RGB frame -> boxes, whether it replaces the frame's upsample-0 detection)
+UPSAMPLE_OPTIONS = {
+    "now: RGB, dlib upsample 1": (lambda rgb: _boxes(_detector()(rgb, 1)), True),
+    "half-resolution copy, upsample 1": (lambda rgb: _boxes(_detector()(_scaled(rgb, 0.5), 1), 0.5), True),
+    "outside the face box, upsample 1": (None, False),
+    "grey, dlib upsample 1": (lambda rgb: _boxes(_detector()(_grey(rgb), 1)), True),
+    "grey, x1.75, upsample 0": (lambda rgb: _boxes(_detector()(_scaled(_grey(rgb), 1.75), 0), 1.75), True),
+    "grey, x1.5, upsample 0": (lambda rgb: _boxes(_detector()(_scaled(_grey(rgb), 1.5), 0), 1.5), True),
+    "RGB, x1.5, upsample 0": (lambda rgb: _boxes(_detector()(_scaled(rgb, 1.5), 0), 1.5), True),
+    "no upsampling (reference)": (lambda rgb: _boxes(_detector()(rgb, 0)), True),
+}
+
+
+def option_faces(name: str, rgb) -> list[tuple]:
+    """Every face the frame's analysis would see with this option for its upsampled frame."""
+    detect, replaces = UPSAMPLE_OPTIONS[name]
+    if replaces:
+        return detect(rgb)
+    main = _boxes(_detector()(rgb, 0))
+    found = list(main)
+    for box in outside_face_box(rgb, main):
+        if all(_overlap(box, other) < 0.3 for other in found):
+            found.append(box)
+    return found
+
+
+def option_cost(name: str, rgb) -> float:
+    """CPU ms the option adds to the analysis of its frame (the frame is analysed at upsample 0 anyway)."""
+    detect, replaces = UPSAMPLE_OPTIONS[name]
+    if replaces:
+        return clocked(detect, rgb)[1] - clocked(_detector(), rgb, 0)[1]
+    main = _boxes(_detector()(rgb, 0))
+    return clocked(outside_face_box, rgb, main)[1]
+
+
+def bench_options(rounds: int) -> dict:
+    frames = following()
+    rgbs = [faces.load_rgb(data, faces.FRAME_MAX_SIDE) for data in frames]
+    photos = {name: faces.load_rgb(canvas_frame(FACES_DIR / name), faces.FRAME_MAX_SIDE)
+              for name in FRAME_PHOTOS + ("two_people.jpg",)}
+    cases = {width: [faces.load_rgb(with_small_face(frames[index], width, source, at), faces.FRAME_MAX_SIDE)
+                     for index in (0, len(frames) - 1) for source in SECOND_FACES for at in SECOND_AT]
+             for width in SECOND_WIDTHS}
+    result = {"cases_per_width": len(cases[SECOND_WIDTHS[0]]), "options": {}}
+    for name in UPSAMPLE_OPTIONS:
+        for rgb in rgbs[:2]:
+            option_cost(name, rgb)  # warm-up
+        costs = [option_cost(name, rgb) for _ in range(rounds) for rgb in rgbs]
+        result["options"][name] = {
+            "added_cpu_p50_ms": pct(costs, 50), "added_cpu_p95_ms": pct(costs, 95),
+            "second_face_found": {width: sum(len(option_faces(name, rgb)) == 2 for rgb in rgbs_)
+                                  for width, rgbs_ in cases.items()},
+            "answer_frames_faces": [len(option_faces(name, rgb)) for rgb in rgbs],
+            "photos_faces": {photo: len(option_faces(name, rgb)) for photo, rgb in photos.items()}}
+    return result
+
+
+def print_options(options: dict, answer: dict | None) -> None:
+    print("\n4. The upsampled frame (b): what it adds to its frame's analysis, and which second faces it finds")
+    print(f"   A second face (alex_2, alex_1, biden_1) of the given detector-box width pasted beside the learner at "
+          f"{len(SECOND_AT)} places in the first and the last answer frame: {options['cases_per_width']} cases "
+          f"per width. 'ratio at N' = 1 + (the measured parts, with this option's cost for b) / before p50 (CPU).")
+    counts = list(answer["stored"]) if answer else []
+    print(f"   {'option':<34}{'added p50':>10}{'p95':>7}  " + " ".join(f"{w:>3}" for w in SECOND_WIDTHS)
+          + " px found" + "".join(f"{f'ratio at {count:,}':>17}" for count in counts))
+    for name, row in options["options"].items():
+        projected = []
+        for count in counts:
+            cpu = answer["stored"][count]["cpu"]
+            others = cpu["parts_sum"]["p50"] - cpu["parts"]["b"]["p50"]
+            projected.append(f"{1 + (others + row['added_cpu_p50_ms']) / cpu['before']['p50']:>17.3f}")
+        print(f"   {name:<34}{row['added_cpu_p50_ms']:>10}{row['added_cpu_p95_ms']:>7}  "
+              + " ".join(f"{row['second_face_found'][w]:>3}" for w in SECOND_WIDTHS)
+              + f"{'':9}" + "".join(projected))
+    print("   faces found on the 10 answer frames and on the test photos' canvas frames (obama_1/2/3, biden_1/2, "
+          "alex_1/2, two_people):")
+    for name, row in options["options"].items():
+        print(f"   {name:<34}{row['answer_frames_faces']}  {list(row['photos_faces'].values())}")
+
+
+def print_report(frames: dict | None, enrolment: dict | None, answer: dict | None = None,
+                 options: dict | None = None) -> None:
+    yes = {True: "yes", False: "NO"}
+    print("Face bench: CPU 0 only, 1 thread; warm-up done first, model loading excluded.")
+    if frames:
+        print("\n1. Per-frame check, 640x480 JPEG q85 canvas frames (enrolled = face_recognition(obama_1.jpg))")
+        print(f"   {'frame':<13}{'bytes':>7}  {'faces ours/base':<16}{'same':<6}{'distance ours':<16}distance base")
+        for name, row in frames["frames"].items():
+            print(f"   {name:<13}{row['bytes']:>7}  {row['ours_faces']}/{row['baseline_faces']:<14}"
+                  f"{yes[row['same_count']]:<6}{str(row['ours_distances']):<16}{row['baseline_distances']}")
+        print(f"\n   {frames['samples_each']} timed frames each     p50 ms    p95 ms")
+        print(f"   ours (check_image+analyse) {frames['ours_p50_ms']:>8}  {frames['ours_p95_ms']:>8}")
+        print(f"   baseline (face_recognition){frames['baseline_p50_ms']:>8}  {frames['baseline_p95_ms']:>8}")
+        print(f"   ratio ours/baseline        {frames['ratio_p50']:>8}  {frames['ratio_p95']:>8}")
+        print(f"   target ratio <= 1.1: {yes[frames['target_ratio_met']]}; "
+              f"target ours p50 <= 200 ms: {yes[frames['target_p50_met']]}")
+    if enrolment:
+        print("\n2. Enrolment photo: ours = services.assess_photo; naive = face_recognition on the full size")
+        print(f"   {'photo':<30}{'ours p50':>9}{'ours p95':>9}{'naive p50':>10}{'naive p95':>10}  ours <= 300 ms")
+        for name, row in enrolment.items():
+            print(f"   {name:<30}{row['ours_p50_ms']:>9}{row['ours_p95_ms']:>9}{row['naive_p50_ms']:>10}"
+                  f"{row['naive_p95_ms']:>10}  {yes[row['target_met']]}")
+            print(f"     ours: {row['ours']}; naive: {row['naive']}; {row['runs_each']} runs each")
+    if answer:
+        print_answer(answer)
+    if options:
+        print_options(options, answer)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=10, help="rounds over the 7 frames")
     parser.add_argument("--runs", type=int, default=7, help="runs per enrolment photo")
+    parser.add_argument("--answer-rounds", type=int, default=20, help="before/after pairs per stored-print count")
+    parser.add_argument("--stored", default="0,3000,9000,40000", help="stored prints of the learner, comma-separated")
+    parser.add_argument("--option-rounds", type=int, default=3, help="rounds over the 10 frames per option")
+    parser.add_argument("--parts", default="1,2,3,4", help="which measurements to run, comma-separated")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
     args = parser.parse_args()
-    frames, enrolment = bench_frames(args.rounds), bench_enrolment(args.runs)
+    parts = {part.strip() for part in args.parts.split(",")}
+    frames = bench_frames(args.rounds) if "1" in parts else None
+    enrolment = bench_enrolment(args.runs) if "2" in parts else None
+    answer = bench_answer(args.answer_rounds, [int(n) for n in args.stored.split(",")]) if "3" in parts else None
+    options = bench_options(args.option_rounds) if "4" in parts else None
     if args.json:
-        print(json.dumps({"cpu": sorted(os.sched_getaffinity(0)), "frames": frames, "enrolment": enrolment},
-                         indent=2))
+        print(json.dumps({"cpu": sorted(os.sched_getaffinity(0)), "frames": frames, "enrolment": enrolment,
+                          "answer": answer, "options": options}, indent=2))
     else:
-        print_report(frames, enrolment)
+        print_report(frames, enrolment, answer, options)
 
 
 if __name__ == "__main__":

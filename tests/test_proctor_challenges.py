@@ -186,6 +186,15 @@ def check(db, learner, face_checks_on) -> FaceCheck:
     return opened
 
 
+@pytest.fixture()
+def check_due_now(db, learner, face_checks_on) -> FaceCheck:
+    """A check due at the server's real time, for requests over HTTP (the server reads its own clock)."""
+    opened = proctor.open_check(learner.id, "test_context", 1, START, utcnow(), "10.0.0.9",
+                                owner_institution_id=None)
+    db.session.commit()
+    return opened
+
+
 def answer(check, me, seconds=1, **kwargs):
     challenge = attempts.issue_challenge(check, True, at(seconds), me)
     return attempts.submit_attempt(check, following(challenge, **kwargs), challenge.nonce, at(seconds + 4), me)
@@ -299,10 +308,10 @@ def _reencode(data: bytes, quality: int) -> bytes:
 
 # --- over HTTP: the phone fallback is the server's record, with the same challenge ----------------------
 
-def test_phone_fallback_is_recorded_and_asks_for_the_same_turn(app, db, check, learner):
+def test_phone_fallback_is_recorded_and_asks_for_the_same_turn(app, db, check_due_now, learner):
     client = app.test_client()
     login(client, learner.id_number)
-    base = f"/api/proctor/checks/{check.id}"
+    base = f"/api/proctor/checks/{check_due_now.id}"
     assert client.post(base + "/challenges", json={"camera": "no"}).status_code == 400
     issued = client.post(base + "/challenges", json={"camera": False}).get_json()
     assert "mode" in issued, issued
@@ -331,10 +340,10 @@ def test_the_enrolment_photo_sent_as_a_phone_photo_fails_as_replayed(db, check, 
     assert attempts.submit_attempt(check, photos, challenge.nonce, at(60), me).reason == "replayed"
 
 
-def test_the_attempt_api_needs_the_nonce(app, db, check, learner):
+def test_the_attempt_api_needs_the_nonce(app, db, check_due_now, learner):
     client = app.test_client()
     login(client, learner.id_number)
-    base = f"/api/proctor/checks/{check.id}"
+    base = f"/api/proctor/checks/{check_due_now.id}"
     frames = _data_urls([posed("obama_2.jpg", False, i) for i in range(10)])
     early = client.post(base + "/attempts", json={"nonce": "x", "frames": frames}).get_json()
     assert early.get("code") == "no_challenge", early
