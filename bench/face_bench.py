@@ -310,10 +310,6 @@ def bench_app(tmp: Path):
     from flask_migrate import upgrade
 
     from lms import create_app
-    from lms.accounts.models import LEARNER, User
-    from lms.extensions import db
-    from lms.learners.models import Learner
-    from lms.learners.services import id_number_hash
 
     os.environ["LMS_INSTANCE_PATH"] = str(tmp / "instance")
     app = create_app("testing", {
@@ -327,13 +323,8 @@ def bench_app(tmp: Path):
         warnings.simplefilter("ignore")   # SQLAlchemy cannot reflect an expression index on SQLite
         upgrade()
     logging.disable(logging.NOTSET)
-    user = User(role=LEARNER)
-    number = "440604199001011234"
-    learner = Learner(user=user, name="基准学员", id_type="resident_id", id_number=number,
-                      id_number_hash=id_number_hash(number), work_unit="基准单位", unit_category="general",
-                      position="principal", region_code="440604", education_level="bachelor")
-    db.session.add_all([user, learner])
-    db.session.commit()
+    from bench.fingerprint_threshold import bench_learner
+    learner = bench_learner()
     return app, context, learner.id
 
 

@@ -181,16 +181,29 @@ def noisy_face(face, rng: np.random.Generator):
     return dataclasses.replace(face, patch=patch, points=points)
 
 
+def bench_learner():
+    """One learner to hold the stored prints (committed); used by bench/face_bench.py too."""
+    from lms.accounts.models import LEARNER, User
+    from lms.extensions import db
+    from lms.learners.models import Learner
+    from lms.learners.services import id_number_hash
+    user = User(role=LEARNER)
+    number = "440604199001011234"
+    learner = Learner(user=user, name="基准学员", id_type="resident_id", id_number=number,
+                      id_number_hash=id_number_hash(number), work_unit="基准单位", unit_category="general",
+                      position="principal", region_code="440604", education_level="bachelor")
+    db.session.add_all([user, learner])
+    db.session.commit()
+    return learner
+
+
 def timing(url: str | None, stored: int, rounds: int, base: dict) -> None:
     from flask_migrate import upgrade
     from sqlalchemy import insert, text
 
     from lms import create_app
-    from lms.accounts.models import LEARNER, User
     from lms.core.clock import utcnow
     from lms.extensions import db
-    from lms.learners.models import Learner
-    from lms.learners.services import id_number_hash
     from lms.proctor.models import FaceFingerprint
 
     tmp = Path(tempfile.mkdtemp(prefix="fingerprint-bench-"))
@@ -204,13 +217,7 @@ def timing(url: str | None, stored: int, rounds: int, base: dict) -> None:
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         upgrade()
-        user = User(role=LEARNER)
-        number = "440604199001011234"
-        learner = Learner(user=user, name="基准学员", id_type="resident_id", id_number=number,
-                          id_number_hash=id_number_hash(number), work_unit="基准单位", unit_category="general",
-                          position="principal", region_code="440604", education_level="bachelor")
-        db.session.add_all([user, learner])
-        db.session.commit()
+        learner = bench_learner()
 
         rng = np.random.default_rng(10)
         own = [base[name][0] for name in PEOPLE["obama"]]

@@ -110,25 +110,30 @@ def wait_for_own_try_to_fail(app, page):
 
 # --- a. replays ---------------------------------------------------------------------------------------
 
+def pass_the_start_check_watched(app, db, live_server, camera_for, staff, open_class, learner, video):
+    """The learner opens a lesson and passes the start check on the page, following the prompt; a script
+    watching the network keeps the challenge the page got and the answer it posted."""
+    (lesson,) = lesson_ids(ready_course(db, staff, open_class, [video]))
+    feed, chromium = camera_for(*front(0))
+    page = desk(chromium).new_page()
+    issued = []
+    page.on("response", lambda r: issued.append(r) if r.url.endswith("/challenges") else None)
+    start_studying(page, live_server, learner, lesson)
+    with page.expect_request("**/api/proctor/checks/*/attempts") as posted:
+        turn_as_asked(page, feed, 0)
+    no_check_inside_the_video(db, learner)
+    pass_check(app, page)
+    return lesson, page, feed, posted.value.post_data_json, issued[0].json()
+
+
 def test_a_passing_answer_sent_again_at_later_checks_is_refused_as_replayed(
         app, db, live_server, camera, face_player, staff, open_class, approved_learner, study_video,  # noqa: F811
         artifacts):
     learner = approved_learner
     face_player(LMS_FACE_CHECK_ATTEMPTS=5)   # the page's own try, then four scripted ones at the random check
-    (lesson,) = lesson_ids(ready_course(db, staff, open_class, [study_video]))
-    feed, chromium = camera(*front(0))
-    page = desk(chromium).new_page()
-    issued = []
-    page.on("response", lambda r: issued.append(r) if r.url.endswith("/challenges") else None)
-
     # The learner passes the start check; the script keeps what the page posted.
-    start_studying(page, live_server, learner, lesson)
-    with page.expect_request("**/api/proctor/checks/*/attempts") as posted:
-        turn_as_asked(page, feed, 0)
-    captured = posted.value.post_data_json
-    no_check_inside_the_video(db, learner)
-    pass_check(app, page)
-    captured_challenge = issued[0].json()
+    lesson, page, feed, captured, captured_challenge = pass_the_start_check_watched(
+        app, db, live_server, camera, staff, open_class, learner, study_video)
     frames = captured["frames"]
     assert captured["nonce"] == captured_challenge["nonce"] and len(frames) == captured_challenge["frame_count"]
     (start,) = rows(db, FaceCheck, FaceCheck.learner_id == learner.id)
@@ -198,18 +203,9 @@ def test_a_mirrored_replay_of_a_passing_answer_is_refused(
     for the other side than the captured answer, a test device that spares waiting for that side by chance; the
     script waits as long as the page takes its frames before it answers.)"""
     learner = approved_learner
-    (lesson,) = lesson_ids(ready_course(db, staff, open_class, [study_video]))
-    feed, chromium = camera(*front(0))
-    page = desk(chromium).new_page()
-    issued = []
-    page.on("response", lambda r: issued.append(r) if r.url.endswith("/challenges") else None)
-    start_studying(page, live_server, learner, lesson)
-    with page.expect_request("**/api/proctor/checks/*/attempts") as posted:
-        turn_as_asked(page, feed, 0)
-    frames = posted.value.post_data_json["frames"]
-    no_check_inside_the_video(db, learner)
-    pass_check(app, page)
-    captured_challenge = issued[0].json()
+    lesson, page, feed, captured, captured_challenge = pass_the_start_check_watched(
+        app, db, live_server, camera, staff, open_class, learner, study_video)
+    frames = captured["frames"]
 
     feed.show(None)
     wait_for_own_try_to_fail(app, page)
