@@ -244,12 +244,19 @@ def test_turning_the_wrong_way_fails_as_challenge_with_its_frames_kept(db, check
     assert (result.status, result.reason) == ("retry", "challenge")
 
 
-def test_frames_of_a_passed_check_fail_as_replayed_when_posted_again(db, check, learner, me):
+def passed_then_asked_again(db, check, learner, me):
+    """The learner passes ``check``; ten minutes later another check is due. Returns the passing frames
+    and the later check."""
     first = attempts.issue_challenge(check, True, at(1), me)
     frames = following(first)
     assert attempts.submit_attempt(check, frames, first.nonce, at(5), me).status == PASSED
     later = proctor.open_check(learner.id, "test_context", 2, START, at(600), "10.0.0.9", owner_institution_id=None)
     db.session.commit()
+    return frames, later
+
+
+def test_frames_of_a_passed_check_fail_as_replayed_when_posted_again(db, check, learner, me):
+    frames, later = passed_then_asked_again(db, check, learner, me)
 
     def post_again(copy, seconds):
         challenge = attempts.issue_challenge(later, True, at(seconds), me)
@@ -262,11 +269,7 @@ def test_frames_of_a_passed_check_fail_as_replayed_when_posted_again(db, check, 
 
 
 def test_a_passed_answer_flipped_left_right_fails_as_replayed(db, check, learner, me):
-    first = attempts.issue_challenge(check, True, at(1), me)
-    frames = following(first)
-    assert attempts.submit_attempt(check, frames, first.nonce, at(5), me).status == PASSED
-    later = proctor.open_check(learner.id, "test_context", 2, START, at(600), "10.0.0.9", owner_institution_id=None)
-    db.session.commit()
+    frames, later = passed_then_asked_again(db, check, learner, me)
     challenge = attempts.issue_challenge(later, True, at(601), me)
     flipped = [_mirror(frame) for frame in frames]   # now it turns the other way
     result = attempts.submit_attempt(later, flipped, challenge.nonce, at(605), me)
