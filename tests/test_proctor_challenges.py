@@ -21,6 +21,8 @@ from lms.proctor.models import FAILED, PASSED, START, FaceChallenge, FaceCheck, 
 from .conftest import FACES, login
 from .face_frames import following, posed
 
+# Every test here judges real photos; without them (a clone with no ../shared) they are skipped and say why.
+pytestmark = pytest.mark.skipif(not FACES.is_dir(), reason=f"the real face photos are not at {FACES}")
 T = decisions.Thresholds()
 T0 = utcnow()
 PROMPTS = range(2, 7)  # what pick_challenge draws from with 10 frames and 3 reaction frames
