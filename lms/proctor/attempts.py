@@ -23,7 +23,8 @@ from ..files.storage import CheckedImage, UploadRejected, check_image, discard_f
 from . import decisions, faces, fingerprints
 from .models import DOUBTFUL_RESULT, FAILED, MISSED, OPEN, PASSED, REVIEW, FaceChallenge, FaceCheck, FaceCheckAttempt, \
     FaceReview
-from .services import FRAME_KIND, MAX_FRAME_BYTES, FaceError, _set_status, _sign_out, miss_check, policy, thresholds
+from .services import (FRAME_KIND, MAX_FRAME_BYTES, FaceError, _set_status, _sign_out, expire_if_overdue, miss_check,
+                       policy, thresholds)
 
 _rng = SystemRandom()  # the learner must not be able to predict the challenge or the frames searched closely
 
@@ -80,8 +81,7 @@ def issue_challenge(check: FaceCheck, camera: bool, now: datetime, actor: Actor)
 
 
 def _still_open(check: FaceCheck, now: datetime) -> None:
-    if check.status == OPEN and decisions.overdue(check.due_at, now, policy()):
-        miss_check(check, now, Actor(None, check.ip, ""))
+    if expire_if_overdue(check, now):
         db.session.commit()
     if check.status != OPEN:
         raise FaceError("check_closed")
