@@ -134,7 +134,8 @@ def test_first_heartbeat_only_anchors_and_cannot_start_ahead():
     assert first.reason == "started" and first.credited == 0 and first.anchor_position == 40
     ahead = judge(state(anchor_at=None, anchor_position=None, last_seq=0, furthest=50), beat(seq=1, position=300),
                   at(0), RULES)
-    assert ahead.reason == "jump" and ahead.anchor_position is None
+    # Refused, but anchored where the server accepts the page is: the next report is judged from there.
+    assert ahead.reason == "jump" and ahead.credited == 0 and ahead.anchor_position == 50
 
 
 def test_coverage_merges_and_rewatching_does_not_inflate_it():

@@ -10,13 +10,21 @@ trusted beyond what the server's own clock and the video's length allow:
 4. only for contiguous forward progress at 1x (no jump, rate change or frozen video);
 5. not while a later rule blocks credit (a face check that is due);
 6. not above the daily cap.
+
+Networks delay, drop, reorder and bunch reports; none of that may cost an honest learner time:
+- time the server saw pass while the video played but that a late report could not use is kept
+  (``clock_reserve``, at most ``max_gap``) for the reports right behind it, so the total never
+  exceeds the server clock but a late report's successor is not mistaken for a jump;
+- a refused report never earns, but the playback is re-anchored at the position the server
+  accepts as real (never beyond ``furthest``), so the next report is judged from there and honest
+  watching earns again within one interval; the page is told that position and goes back to it.
 """
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 # Reasons that earn nothing because something looks wrong; staff see them counted per learner.
-REFUSALS = ("session_ended", "superseded", "replay", "concurrent", "client_clock", "beyond_length", "jump", "rate_change",
+REFUSALS = ("session_ended", "superseded", "replay", "sequence", "concurrent", "client_clock", "beyond_length", "jump", "rate_change",
             "server_clock", "frozen", "gap", "idle", "daily_cap", "check_due", "face_missed")
 # Reasons that earn nothing in normal use.
 PAUSES = ("paused", "hidden", "unfocused", "seek_back", "started")
@@ -30,6 +38,7 @@ class Rules:
     rate_slack: float = 0.15         # progress may run 15% ahead of the clock before it is a rate change
     client_clock_skew: float = 300.0
     end_tolerance: float = 3.0       # seconds at the end that need not be covered
+    max_seq_step: int = 1000         # a report numbered further ahead of the last one is not a real page's
     daily_cap_seconds: float = 8 * 3600
 
 
@@ -90,6 +99,8 @@ def judge(state: PlaybackState, beat: Beat, now: datetime, rules: Rules) -> Verd
         return replace(unchanged, reason="superseded")
     if beat.seq <= state.last_seq:
         return replace(unchanged, reason="replay")
+    if beat.seq > state.last_seq + rules.max_seq_step:
+        return replace(unchanged, reason="sequence")  # not consumed: one absurd number cannot end the playback
     consumed = replace(unchanged, accepted_seq=True)
     if beat.client_time is not None and abs(beat.client_time - _epoch(now)) > rules.client_clock_skew:
         return replace(consumed, reason="client_clock")
@@ -97,38 +108,39 @@ def judge(state: PlaybackState, beat: Beat, now: datetime, rules: Rules) -> Verd
         return replace(consumed, reason="beyond_length")
     position = min(beat.position, state.duration)
     legit_position = position <= state.furthest + rules.position_slack
-    fallback = position if legit_position else state.anchor_position
+    # Where a refused report leaves the playback: where the page is, but never beyond what was watched.
+    accepted = position if legit_position else state.furthest
     stopped = _stopped_reason(beat)
     moving = stopped is None
     if state.anchor_at is None or state.anchor_position is None:
-        if not legit_position:
-            return replace(consumed, reason="jump")
-        return _reanchor(consumed, now, position, "started", moving)
+        return _reanchor(consumed, now, accepted, "started" if legit_position else "jump", moving)
     if state.blocked_reason:
-        return _reanchor(consumed, now, fallback, state.blocked_reason, False)
+        return _reanchor(consumed, now, accepted, state.blocked_reason, False)
     if stopped and not state.anchor_playing:
-        return _reanchor(consumed, now, fallback, stopped, False)
+        return _reanchor(consumed, now, accepted, stopped, False)
     # From here the video was playing at the anchor: a pause, the end or a hidden page still
     # earns the forward stretch up to that moment, judged like any other progress.
     elapsed = (now - state.anchor_at).total_seconds()
     if elapsed > rules.max_gap:
-        return _reanchor(consumed, now, fallback, "gap", moving)
+        return _reanchor(consumed, now, accepted, "gap", moving)
     delta = position - state.anchor_position
     if delta < -rules.position_slack:
         return _reanchor(consumed, now, position, "seek_back", moving)
-    allowed = elapsed * (1 + rules.rate_slack) + rules.position_slack
+    # A late report leaves clock time unused; the report right behind it may use it (see the docstring).
+    budget = elapsed + state.clock_reserve
+    allowed = budget * (1 + rules.rate_slack) + rules.position_slack
     if abs(beat.rate - 1.0) > 1e-6:
-        return _reanchor(consumed, now, position if legit_position and delta <= allowed else state.anchor_position,
+        return _reanchor(consumed, now, accepted if delta <= allowed else min(accepted, state.anchor_position),
                          "rate_change", moving)
     if delta > allowed:
         # Progress faster than the clock: a jump if it leaves the watched part, else a rate trick.
-        reason = "jump" if not legit_position or delta > 2 * elapsed + rules.position_slack else "server_clock"
-        return _reanchor(consumed, now, state.anchor_position, reason, moving)
+        reason = "jump" if not legit_position or delta > 2 * budget + rules.position_slack else "server_clock"
+        return _reanchor(consumed, now, accepted, reason, moving)
     delta = max(delta, 0.0)
-    budget = elapsed + state.clock_reserve
     credit = min(delta, budget)
-    reserve = min(rules.position_slack, budget - credit)
     frozen = state.anchor_playing and elapsed >= 2 and delta < 0.25 * elapsed
+    # Only a video that kept playing keeps unused time: a pause or a frozen picture is not a late report.
+    reserve = min(rules.max_gap, budget - credit) if moving and not frozen else 0.0
     reason = stopped or ("frozen" if frozen else None)
     remaining_today = max(rules.daily_cap_seconds - state.credited_today, 0.0)
     if credit > remaining_today:
