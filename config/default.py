@@ -41,6 +41,7 @@ RATELIMIT_HEADERS_ENABLED = True
 LMS_TOKEN_LIFETIME_HOURS = 72
 LMS_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_CONTENT_LENGTH = 24 * 1024 * 1024  # whole request: four materials plus form fields
+LMS_MAX_JSON_BYTES = 64 * 1024         # a request to the JSON API (/api/...); a heartbeat is about 200 bytes
 
 WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
@@ -65,6 +66,10 @@ LMS_FACE_DOUBTFUL_BAND = 0.05       # results this close to the threshold go to 
 LMS_FACE_MIN_YAW_CHANGE = 0.12      # liveness: how far the head must turn toward the asked side after the prompt
 LMS_FACE_MIN_PARALLAX = 0.06        # ... moving the nose off where a flat picture would put it (README, "Face checks")
 LMS_FACE_FRAMES = 10                # frames per camera attempt, ...
+# One answer's JSON body: LMS_FACE_FRAMES 640x480 JPEG frames (quality 0.85) as base64 data URLs, or two photos
+# of at most 1280 px (lms/proctor/static/facecheck.js). A real webcam frame is 25-80 KB, pure sensor noise 230 KB:
+# 10 of those are 3.1 MB as base64, two 1280 px noise photos 2.5 MB. Scale it with LMS_FACE_FRAMES.
+LMS_MAX_FACE_ATTEMPT_BYTES = 6 * 1024 * 1024
 LMS_FACE_FRAME_INTERVAL_MS = 350    # ... this far apart (3.2 s), with the prompt before a random frame 2..6 ...
 LMS_FACE_REACTION_FRAMES = 3        # ... and the turn reached within 3 frames after it (0.5-1.2 s)
 LMS_FACE_ANSWER_SLACK_SECONDS = 10  # the answer must arrive within this long after its last frame was due

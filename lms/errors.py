@@ -14,15 +14,22 @@ MESSAGES = {
     429: lambda: _("Too many attempts. Please wait a moment and try again."),
     500: lambda: _("Something went wrong on our side. Nothing was saved; please try again."),
 }
+# API callers send JSON, not files: their 413 says so.
+JSON_MESSAGES = {
+    413: lambda: _("The request is too large to be accepted."),
+}
+# The "code" of a JSON error body, as the API views name theirs (jsonify(error=..., code=...)).
+CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "not_allowed", 413: "too_large",
+         429: "too_many_requests", 500: "server_error"}
 
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def _render(status: int, message: str):
+def _render(status: int, message: str, code: str | None = None):
     if _wants_json():
-        return jsonify(error=message, status=status), status
+        return jsonify(error=message, code=code or CODES[status], status=status), status
     return render_template("error.html", status=status, message=message), status
 
 
@@ -31,9 +38,12 @@ def register(app):
         def handler(error, status=status, message=message):
             if status == 500:
                 db.session.rollback()
+            if status in JSON_MESSAGES and _wants_json():
+                message = JSON_MESSAGES[status]
             return _render(status, str(getattr(error, "user_message", None) or message()))
         app.register_error_handler(status, handler)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return _render(400, _("The form has expired or was not sent from this site. Please reload the page and try again."))
+        return _render(400, _("The form has expired or was not sent from this site. Please reload the page and try again."),
+                       "csrf")

@@ -4,7 +4,7 @@ from datetime import timezone
 from flask_babel import format_date, format_datetime, get_locale
 
 from .core.clock import CHINA_TZ
-from .core.labels import label
+from .core.labels import attempt_source, label
 from .core.permissions import can
 
 
@@ -27,6 +27,7 @@ def register(app):
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.globals["label"] = label
+    app.jinja_env.globals["attempt_source"] = attempt_source
     app.jinja_env.globals["can"] = can
     app.jinja_env.globals["html_lang"] = html_lang
     app.jinja_env.globals["china_tz"] = CHINA_TZ

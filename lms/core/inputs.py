@@ -1,13 +1,16 @@
 """What a request may carry, checked before any view runs.
 
 Ids in URLs must fit the database's integer columns, no text may hold NUL or other control
-characters (PostgreSQL refuses NUL in text), a JSON body must be an object, and only views
-marked with ``large_body`` accept more than MAX_CONTENT_LENGTH. Anything else gets a 400 or
-404 with a clear message instead of an error deep in the database driver.
+characters (PostgreSQL refuses NUL in text), a JSON body must be an object nested at most
+MAX_JSON_DEPTH levels deep, a request to the JSON API (/api/...) may carry at most LMS_MAX_JSON_BYTES,
+and only views marked with ``large_body`` accept more than that or MAX_CONTENT_LENGTH. Anything else
+gets a 400, 404 or 413 with a clear message (a JSON body under /api/, lms/errors.py) instead of an
+error deep in the JSON decoder or the database driver.
 """
 import re
 
 from flask import Flask, abort, current_app, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
@@ -16,6 +19,8 @@ MAX_ID = 2 ** 31 - 1            # integer primary keys are 32-bit on PostgreSQL
 MAX_PAGE = 100_000              # beyond any real listing; keeps OFFSET far from 64-bit overflow
 FORM_OVERHEAD = 1024 * 1024     # room for the form fields sent along with a large file
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab, LF and CR are text
+MAX_JSON_DEPTH = 20             # nested arrays and objects: the pages' bodies and the session cookie need 4 at most
+API_PREFIX = "/api/"            # JSON endpoints: LMS_MAX_JSON_BYTES unless the view is a ``large_body``
 
 MESSAGES = {
     "control": _l("The request contains characters that are not allowed (such as a NUL byte)."),
@@ -40,6 +45,38 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max)
 
 
+class CappedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, except that ``loads`` refuses a document nested deeper than MAX_JSON_DEPTH,
+    or deeper than the decoder can follow at all (RecursionError), with a ValueError: to Flask
+    that is invalid JSON, so ``request.get_json(silent=True)`` gives None and ``get_json()`` a 400."""
+
+    max_depth = MAX_JSON_DEPTH
+
+    def loads(self, s, **kwargs):
+        try:
+            value = super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+        if json_depth(value) > self.max_depth:
+            raise ValueError(f"JSON nested deeper than {self.max_depth} levels")
+        return value
+
+
+def json_depth(value) -> int:
+    """How many arrays and objects are nested in a decoded JSON value (a scalar is 0, ``{}`` 1).
+    Iterative: the value may be as deep as the decoder's own limit."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, list):
+            continue
+        deepest = max(deepest, depth)
+        stack += [(child, depth + 1) for child in item if isinstance(child, (dict, list))]
+    return deepest
+
+
 def as_id(value) -> int | None:
     """An id from a JSON body: an int (not a bool) that fits the id columns, else None."""
     return value if type(value) is int and 1 <= value <= MAX_ID else None
@@ -53,29 +90,38 @@ def page_number(name: str = "page") -> int:
     return page
 
 
-def large_body(config_key: str):
-    """Mark a view that accepts a request body up to ``app.config[config_key]`` (plus its form fields)."""
+def large_body(config_key: str, overhead: int = FORM_OVERHEAD):
+    """Mark a view that accepts a request body up to ``app.config[config_key]`` plus ``overhead``
+    (by default room for the form fields sent along with a file; 0 for a JSON body)."""
     def mark(view):
         view.max_body_config = config_key
+        view.max_body_overhead = overhead
         return view
     return mark
 
 
 def register(app: Flask) -> None:
-    """Install the converter and the checks. Call before CSRFProtect.init_app: its hook reads
-    the form, and must read it with the limits and checks already in place."""
+    """Install the converter, the JSON decoder's depth cap and the checks. Call before
+    CSRFProtect.init_app: its hook reads the form, and must read it with the limits and checks
+    already in place."""
+    app.json = CappedJSONProvider(app)
     app.url_map.converters["int"] = IdConverter
-    app.before_request(_raise_body_limit)
+    app.before_request(_set_body_limit)
     app.before_request(_refuse_control_characters)
     app.before_request(_require_json_object)
 
 
-def _raise_body_limit():
-    """Here, not in the view: CSRFProtect reads the form before the view runs, under the limit then set."""
+def _set_body_limit():
+    """A ``large_body`` view's own limit; LMS_MAX_JSON_BYTES for the rest of the JSON API (heartbeats
+    are a few hundred bytes); MAX_CONTENT_LENGTH for everything else. Werkzeug answers a larger body
+    with a 413 before reading it. Here, not in the view: CSRFProtect reads the form before the view
+    runs, under the limit then set."""
     view = current_app.view_functions.get(request.endpoint)
     key = getattr(view, "max_body_config", None)
     if key:
-        request.max_content_length = current_app.config[key] + FORM_OVERHEAD
+        request.max_content_length = current_app.config[key] + getattr(view, "max_body_overhead", FORM_OVERHEAD)
+    elif request.path.startswith(API_PREFIX):
+        request.max_content_length = current_app.config["LMS_MAX_JSON_BYTES"]
 
 
 def _refuse_control_characters():
@@ -89,7 +135,7 @@ def _refuse_control_characters():
 
 def _json_has_control_characters() -> bool:
     stack = [_json_body()]
-    while stack:  # iterative: a body can nest deeper than Python's recursion limit allows
+    while stack:  # iterative, like json_depth
         item = stack.pop()
         if isinstance(item, str):
             if CONTROL_CHARACTERS.search(item):
@@ -108,9 +154,5 @@ def _require_json_object():
 
 
 def _json_body():
-    if not request.is_json:
-        return None
-    try:
-        return request.get_json(silent=True)
-    except RecursionError:  # nested deeper than the decoder can follow
-        raise BadInput(MESSAGES["json"]) from None
+    """The decoded body; None when it is not JSON, is invalid or nests too deep (CappedJSONProvider)."""
+    return request.get_json(silent=True) if request.is_json else None

@@ -1,5 +1,11 @@
-"""Translated display names for the codes stored in the database."""
+"""Translated display names for the codes stored in the database.
+
+A word that means different things in different places gets a message context (lazy_pgettext), so
+that each place has its own translation: "Failed" is a transcoding failure for a video and a check
+not passed for a face check. Extract with ``-k lazy_pgettext:1c,2`` (README, "Translations").
+"""
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 LABELS = {
     "role": {"learner": _l("Learner"), "staff": _l("Institution staff"),
@@ -35,7 +41,7 @@ LABELS = {
     "result": {"success": _l("Success"), "failure": _l("Failure")},
     "course_status": {"draft": _l("Draft"), "published": _l("Published"), "withdrawn": _l("Withdrawn")},
     "video_status": {"pending": _l("Waiting to transcode"), "processing": _l("Transcoding"),
-                     "ready": _l("Ready"), "failed": _l("Failed")},
+                     "ready": _l("Ready"), "failed": lazy_pgettext("video status", "Failed")},
     "action": {"login": _l("Sign in"), "logout": _l("Sign out"), "session_timeout": _l("Session timed out"),
                "sign_out_everywhere": _l("Signed out on all devices"),
                "register": _l("Registration"), "upload": _l("Upload"), "material_view": _l("Viewed material"),
@@ -58,10 +64,12 @@ LABELS = {
                "face_evidence_view": _l("Viewed face check frames"),
                "face_check_fallback": _l("Face check by two photos (no camera found)")},
     "face_status": {"open": _l("Due"), "passed": _l("Passed"), "review": _l("In staff review"),
-                    "failed": _l("Failed"), "missed": _l("Missed")},
+                    "failed": lazy_pgettext("face check", "Failed"), "missed": _l("Missed")},
     "face_purpose": {"start": _l("Start of study"), "random": _l("Random check"), "in_video": _l("Check inside the video")},
-    "face_mode": {"camera": _l("Camera"), "photos": _l("Two photos")},
-    "face_outcome": {"pass": _l("Passed"), "doubtful": _l("Doubtful"), "fail": _l("Failed")},
+    # What an answer consisted of, as the server received and judged it (see attempt_source).
+    "face_mode": {"camera": _l("%(count)s frames in sequence (judged by the head-turn challenge)"),
+                  "photos": _l("%(count)s photos (judged by the head-turn challenge)")},
+    "face_outcome": {"pass": _l("Passed"), "doubtful": _l("Doubtful"), "fail": lazy_pgettext("face check", "Failed")},
     "face_liveness": {"ok": _l("Live"), "identical": _l("Identical frames"), "no_motion": _l("No motion"),
                       "challenge": _l("Not as asked"), "flat": _l("Flat picture")},
     "face_action": {"left": _l("Turn to own left"), "right": _l("Turn to own right")},
@@ -72,7 +80,8 @@ LABELS = {
                     "stale": _l("Answer to another try"), "late": _l("Answer too late"),
                     "early": _l("Answer sooner than possible")},
     "face_review_kind": {"doubtful": _l("Doubtful result"), "appeal": _l("Appeal")},
-    "face_review_decision": {None: _l("Waiting"), "passed": _l("Passed"), "failed": _l("Failed")},
+    "face_review_decision": {None: _l("Waiting"), "passed": _l("Passed"),
+                             "failed": lazy_pgettext("face review decision", "Failed")},
     "enrolment_status": {"active": _l("In use"), "pending": _l("Waiting for approval"), "rejected": _l("Rejected"),
                          "superseded": _l("Replaced")},
     "audit_detail": {"unknown_account": _l("Unknown account"), "locked": _l("Account locked"),
@@ -86,6 +95,14 @@ LABELS = {
 def label(kind: str, code) -> str:
     value = LABELS.get(kind, {}).get(code)
     return str(value) if value is not None else (code or "")
+
+
+def attempt_source(mode: str, frames: int) -> str:
+    """What one face-check answer was, by what the server received and checked: ``frames`` pictures,
+    judged as a timed sequence (mode "camera") or as photos. Never "camera": that the page found one is
+    its own claim (POST .../challenges {"camera": true}), and a script can post frames just as well."""
+    text = LABELS["face_mode"].get(mode)
+    return str(text) % {"count": frames} if text is not None else (mode or "")
 
 
 def choices(kind: str) -> list[tuple[str, str]]:

@@ -11,6 +11,7 @@ from ..audit.services import record
 from ..core.access import role_required
 from ..core.clock import utcnow
 from ..core.context import current_actor
+from ..core.inputs import large_body
 from ..extensions import db
 from ..files.messages import upload_error
 from ..files.models import StoredFile
@@ -24,7 +25,6 @@ from .models import FAILED, MISSED, PENDING, FaceCheck, FaceEnrolment, FaceRevie
 
 bp = Blueprint("proctor", __name__, template_folder="templates", static_folder="static",
                static_url_path="/proctor/static")
-MAX_FRAMES_REQUEST = 12 * 1024 * 1024
 
 
 # --- learners: the face photo and the checks ---------------------------------------------------
@@ -103,6 +103,7 @@ def api_challenge(check_id):
 
 
 @bp.route("/api/proctor/checks/<int:check_id>/attempts", methods=["POST"])
+@large_body("LMS_MAX_FACE_ATTEMPT_BYTES", overhead=0)  # ten frames as base64: above LMS_MAX_JSON_BYTES
 def api_attempt(check_id):
     """The frames the page captured for the current challenge; the server decides."""
     check, error = _answerable_check()
