@@ -113,6 +113,11 @@ class StudySession(db.Model):
     """A learning session: from opening the study screen to sign-out, idle or takeover."""
 
     __tablename__ = "study_sessions"
+    # At most one live session per learner, enforced by the database: two starts at the same moment
+    # must not both create one (see services.start_playback).
+    __table_args__ = (db.Index("uq_study_sessions_one_live_per_learner", "learner_id", unique=True,
+                               sqlite_where=db.text("ended_at IS NULL"),
+                               postgresql_where=db.text("ended_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     learner_id: Mapped[int] = mapped_column(db.ForeignKey("learners.id"), index=True)

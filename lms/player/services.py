@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..audit.services import record
 from ..core.context import Actor
@@ -194,14 +195,10 @@ def start_playback(learner: Learner, lesson: Lesson, now: datetime, actor: Actor
         raise StudyError("face_not_enrolled")
     progress = progress_for(learner.id, lesson.id)
     resume = progress.resume_position if progress else 0.0
-    session = live_session(learner, now)
-    if session is None:
-        session = StudySession(learner_id=learner.id, started_at=now, last_interaction_at=now,
-                               ip=actor.ip, user_agent=actor.user_agent)
-        db.session.add(session)
-        db.session.flush()
-        record(actor, "study_session_start", now, target=f"study_session:{session.id}")
-        checks.open_start_check(session, lesson.id, resume, now, actor.ip)
+    session = _live_or_new_session(learner, lesson.id, resume, now, actor)
+    # Two starts in one live session take turns (PostgreSQL row lock; SQLite has one writer anyway), so
+    # that the later one sees the earlier's playback and leaves exactly one active.
+    db.session.execute(select(StudySession.id).where(StudySession.id == session.id).with_for_update())
     session.last_interaction_at = now
     db.session.execute(update(Playback).where(Playback.learner_id == learner.id, Playback.active.is_(True))
                        .values(active=False))
@@ -211,6 +208,35 @@ def start_playback(learner: Learner, lesson: Lesson, now: datetime, actor: Actor
     db.session.add(playback)
     db.session.commit()
     return playback
+
+
+SESSION_START_ATTEMPTS = 3
+
+
+def _live_or_new_session(learner: Learner, lesson_id: int, resume: float, now: datetime,
+                         actor: Actor) -> StudySession:
+    """The learner's live session, or a new one (logged, with its start check). The database keeps one
+    live session per learner (a partial unique index): when another start created it at the same
+    moment, this insert is refused and the start joins the session that won, so that no orphan is left
+    whose start check would later be missed. Nothing is written before the insert (live_session commits
+    what it ends itself), so the rollback undoes only the refused insert."""
+    for attempt in range(SESSION_START_ATTEMPTS):
+        session = live_session(learner, now)
+        if session is not None:
+            return session
+        session = StudySession(learner_id=learner.id, started_at=now, last_interaction_at=now,
+                               ip=actor.ip, user_agent=actor.user_agent)
+        db.session.add(session)
+        try:
+            db.session.flush()
+            break
+        except IntegrityError:
+            db.session.rollback()  # the winner has committed (the index waited for it): read it next turn
+            if attempt == SESSION_START_ATTEMPTS - 1:
+                raise
+    record(actor, "study_session_start", now, target=f"study_session:{session.id}")
+    checks.open_start_check(session, lesson_id, resume, now, actor.ip)
+    return session
 
 
 # --- summaries ----------------------------------------------------------------------------
