@@ -71,6 +71,27 @@ def test_malformed_heartbeats_get_json_errors(course, learner_client):
     assert unknown.status_code == 409 and unknown.get_json()["code"] == "unknown_playback"
 
 
+def test_heartbeat_fields_must_have_their_json_types_and_ranges(db, course, learner_client, approved_learner):
+    """Before, "false" was stored as playing = true, "12" as a number and 1e308 as a position."""
+    token = start(learner_client, course.lessons[0].id)["playback"]
+    for bad in (dict(playing="false"), dict(visible=0), dict(focused=None), dict(position="12"), dict(rate="1"),
+                dict(seq=True), dict(seq=1.0), dict(seq="1"), dict(position=1e308), dict(position=-1.0),
+                dict(rate=100.0), dict(client_time="now"), dict(interacted="yes"), dict(playback=["x"])):
+        fields = {"seq": 1, "position": 0.0, **bad}
+        response = heartbeat(learner_client, fields.pop("playback", token), fields.pop("seq"), fields.pop("position"),
+                             **fields)
+        assert response.status_code == 400 and response.get_json()["code"] == "malformed", bad
+    assert db.session.query(Heartbeat).count() == 0   # nothing of them was kept
+
+
+def test_a_report_numbered_far_ahead_does_not_end_the_playback(db, course, learner_client):
+    """Before, seq 2**31-1 was accepted, and then every later report of the page was a replay."""
+    token = start(learner_client, course.lessons[0].id)["playback"]
+    assert heartbeat(learner_client, token, 1, 0.0).get_json()["reason"] == "started"
+    assert heartbeat(learner_client, token, 2 ** 31 - 1, 0.0).get_json()["reason"] == "sequence"
+    assert heartbeat(learner_client, token, 2, 0.0).get_json()["reason"] not in ("replay", "sequence")
+
+
 def test_heartbeats_need_a_learner_and_csrf(app, course, staff_client, learner_client):
     assert staff_client.post("/api/player/heartbeat", json={}).status_code == 403
     app.config["WTF_CSRF_ENABLED"] = True

@@ -7,7 +7,7 @@ and how a credit adds to the lesson's and the day's totals in progress.py.
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from ..core.errors import RuleViolation
@@ -43,6 +43,15 @@ class HeartbeatResult:
     complete: bool
     session_ended: str | None
     check_id: int | None  # a face check is due: the page must run it before time counts again
+    confirmed: float | None = None  # when the session ended: the part of ``effective`` that stands
+
+
+@dataclass(frozen=True)
+class StoppedStudy:
+    """Why a playback no longer counts, and the lesson's figures that stand."""
+    reason: str
+    effective: float
+    confirmed: float
 
 
 def record_heartbeat(user_id: int, token: str, beat: accounting.Beat, interacted: bool, now: datetime, ip: str,
@@ -93,6 +102,35 @@ INSERT_PROGRESS = insert(PROGRESS)
 UPDATE_PROGRESS = update(PROGRESS).where(PROGRESS.c.id == bindparam("progress_id")).values(
     effective_seconds=PROGRESS.c.effective_seconds + bindparam("credited"))
 INSERT_DAILY = insert(DAILY)
+# PostgreSQL only: MOVE_ANCHOR, INSERT_HEARTBEAT, UPDATE_PROGRESS and ADD_DAILY as one statement. Every part
+# depends on the anchor having moved, so a raced heartbeat writes nothing (count 0) and is judged again.
+# The casts type the parameters of INSERT ... SELECT, which PostgreSQL cannot infer from the columns.
+WRITE_IN_ONE = text("""
+WITH moved AS (
+    UPDATE playbacks SET last_seq = :last_seq, anchor_at = :anchor_at, anchor_position = :anchor_position,
+           clock_reserve = :clock_reserve, anchor_playing = :anchor_playing
+    WHERE id = :playback_id AND last_seq = :judged_seq
+    RETURNING id),
+beat AS (
+    INSERT INTO heartbeats (playback_id, learner_id, lesson_id, received_at, seq, client_time, position, playing,
+                            visible, focused, rate, credited, covered_from, covered_to, reason, voided, ip)
+    SELECT id, CAST(:learner_id AS integer), CAST(:lesson_id AS integer), CAST(:received_at AS timestamp),
+           CAST(:seq AS integer), CAST(:client_time AS double precision), CAST(:position AS double precision),
+           CAST(:playing AS boolean), CAST(:visible AS boolean), CAST(:focused AS boolean),
+           CAST(:rate AS double precision), CAST(:credited AS double precision),
+           CAST(:covered_from AS double precision), CAST(:covered_to AS double precision),
+           CAST(:reason AS varchar), CAST(:voided AS boolean), CAST(:ip AS varchar)
+    FROM moved),
+lesson AS (
+    UPDATE lesson_progress SET effective_seconds = effective_seconds + CAST(:credited AS double precision),
+           coverage = :coverage, covered_seconds = :covered_seconds, furthest = :furthest,
+           resume_position = :resume_position, completed_at = :completed_at
+    WHERE id = :progress_id AND CAST(:write_progress AS boolean) AND EXISTS (SELECT 1 FROM moved)),
+day AS (
+    UPDATE daily_study SET seconds = seconds + CAST(:credited AS double precision)
+    WHERE id = :daily_id AND CAST(:add_daily AS boolean) AND EXISTS (SELECT 1 FROM moved))
+SELECT count(*) FROM moved
+""")
 ADD_DAILY = update(DAILY).where(DAILY.c.id == bindparam("daily_id")).values(
     seconds=DAILY.c.seconds + bindparam("credited"))
 
@@ -110,13 +148,17 @@ def _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds
         raise UnknownPlayback()
     session_live, end_reason = row.ended_at is None, row.end_reason
     quiet = (now - row.last_interaction_at).total_seconds()
-    if session_live and quiet > idle_limit_seconds:
+    # An open face check has its own window: until it runs out the learner is not idle but being
+    # checked (a refused or missing camera takes time), and then the check is missed, not "idle".
+    if session_live and quiet > idle_limit_seconds and row.open_check_id is None:
         _end_idle_session(row.session_id, now)
         session_live, end_reason = False, "idle"
     elif session_live and interacted and quiet >= INTERACTION_WRITE_EVERY:
         connection.execute(TOUCH_SESSION, {"session_id": row.session_id, "last_interaction_at": now})
     if session_live and checks.settle_overdue(row, now):
         session_live, end_reason = False, "face_missed"
+    if not session_live and row.ended_at is None:
+        row = _reload_after_voiding(connection, user_id, token, day)
     blocked = "check_due" if session_live and row.open_check_id is not None else None
     state = accounting.PlaybackState(
         session_live=session_live, active=row.active and session_live, last_seq=row.last_seq,
@@ -130,51 +172,119 @@ def _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds
     if end_reason in ("idle", "face_missed") and verdict.reason == "session_ended":
         verdict = replace(verdict, reason=end_reason)
     check_id = row.open_check_id if blocked else None
-    if session_live and row.active and not blocked and not refuse:
-        check_id = checks.maybe_open_check(row, beat.position, beat.playing, now, ip)
-    if verdict.accepted_seq and connection.execute(MOVE_ANCHOR, dict(
-            playback_id=row.id, judged_seq=row.last_seq, last_seq=beat.seq, anchor_at=verdict.anchor_at,
-            anchor_position=verdict.anchor_position, clock_reserve=verdict.clock_reserve,
-            anchor_playing=verdict.anchor_playing)).rowcount != 1:
-        raise _Raced()
-    connection.execute(INSERT_HEARTBEAT, dict(
-        playback_id=row.id, learner_id=row.learner_id, lesson_id=row.lesson_id, received_at=now, seq=beat.seq,
-        client_time=beat.client_time, position=beat.position, playing=beat.playing, visible=beat.visible,
-        focused=beat.focused, rate=beat.rate, credited=verdict.credited,
-        covered_from=verdict.covered[0] if verdict.covered else None,
-        covered_to=verdict.covered[1] if verdict.covered else None, reason=verdict.reason, voided=False,
-        ip=ip[:64]))
-    totals = _update_progress(connection, row, verdict, now, rules)
-    if verdict.credited > 0:
-        _add_daily(connection, row, day, verdict.credited)
+    if session_live and row.active and not blocked and not refuse and _counts(verdict):
+        check_id = checks.maybe_open_check(row, verdict.anchor_position, beat.playing, now, ip)
+    totals = _write(connection, row, beat, verdict, now, ip, day, rules)
     db.session.commit()
-    return HeartbeatResult(verdict, *totals, end_reason if not session_live else None, check_id)
+    if session_live:
+        return HeartbeatResult(verdict, *totals, None, check_id)
+    return HeartbeatResult(verdict, *totals, end_reason, None, _confirmed(row.learner_id, row.lesson_id, totals[0]))
+
+
+def _confirmed(learner_id: int, lesson_id: int, effective: float) -> float:
+    return effective - checks.provisional_seconds(learner_id, [lesson_id]).get(lesson_id, 0.0)
+
+
+def stopped_playback(token: str) -> StoppedStudy | None:
+    """For a page whose learner is no longer signed in: why its playback stopped counting (the
+    session's end, or "signed_out" while the session is still open) and the lesson's figures.
+    None for an unknown token. The token is the page's secret; nothing else about the learner is told."""
+    row = db.session.execute(
+        select(PLAYBACKS.c.learner_id, PLAYBACKS.c.lesson_id, SESSIONS.c.ended_at, SESSIONS.c.end_reason,
+               PROGRESS.c.effective_seconds)
+        .select_from(PLAYBACKS.join(SESSIONS, SESSIONS.c.id == PLAYBACKS.c.session_id).outerjoin(
+            PROGRESS, and_(PROGRESS.c.learner_id == PLAYBACKS.c.learner_id,
+                           PROGRESS.c.lesson_id == PLAYBACKS.c.lesson_id)))
+        .where(PLAYBACKS.c.token == token)).one_or_none()
+    if row is None:
+        return None
+    effective = row.effective_seconds or 0.0
+    reason = row.end_reason if row.ended_at is not None else "signed_out"
+    return StoppedStudy(reason, effective, _confirmed(row.learner_id, row.lesson_id, effective))
+
+
+def _counts(verdict: accounting.Verdict) -> bool:
+    """Whether the report's position was accepted as real (only such a position may reach a check point)."""
+    return verdict.accepted_seq and verdict.reason not in accounting.REFUSALS and verdict.anchor_position is not None
+
+
+def _reload_after_voiding(connection, user_id: int, token: str, day):
+    """The session ended in this request and the check it missed voided time: read the lesson's totals
+    again, so that the page is told the figures after voiding, not before."""
+    db.session.flush()
+    return _load(connection, user_id, token, day)
 
 
 def _end_idle_session(session_id: int, now: datetime) -> None:
     sessions.end_session(db.session.get(StudySession, session_id), "idle", now)
 
 
-def _update_progress(connection, row, verdict: accounting.Verdict, now: datetime, rules: accounting.Rules):
-    """Apply the heartbeat to the lesson's totals as a rebuild would (progress.credit_heartbeat) and move
-    the resume point; returns the totals for the page."""
+def _write(connection, row, beat: accounting.Beat, verdict: accounting.Verdict, now: datetime, ip: str, day,
+           rules: accounting.Rules):
+    """Move the anchor (only from the state that was judged, else _Raced), keep the heartbeat, add what it
+    earned to the lesson and the day; returns the lesson's totals for the page."""
+    totals, progress_write, progress_values = _progress_change(row, verdict, now, rules)
+    heartbeat = _heartbeat_values(row, beat, verdict, now, ip)
+    anchor = dict(playback_id=row.id, judged_seq=row.last_seq, last_seq=beat.seq, anchor_at=verdict.anchor_at,
+                  anchor_position=verdict.anchor_position, clock_reserve=verdict.clock_reserve,
+                  anchor_playing=verdict.anchor_playing)
+    add_daily = verdict.credited > 0
+    if (connection.dialect.name == "postgresql" and verdict.accepted_seq and progress_write != "insert"
+            and (row.daily_id is not None or not add_daily)):
+        # The common case in one statement: one round trip instead of four (BENCHMARKS.md, issue 11).
+        moved = connection.execute(WRITE_IN_ONE, dict(
+            anchor, **heartbeat, **_without(progress_values, "effective_seconds"), progress_id=row.progress_id,
+            write_progress=progress_write == "update", daily_id=row.daily_id, add_daily=add_daily)).scalar_one()
+        if moved != 1:
+            raise _Raced()
+        return totals
+    if verdict.accepted_seq and connection.execute(MOVE_ANCHOR, anchor).rowcount != 1:
+        raise _Raced()
+    connection.execute(INSERT_HEARTBEAT, heartbeat)
+    if progress_write == "insert":
+        connection.execute(INSERT_PROGRESS, dict(progress_values, learner_id=row.learner_id, lesson_id=row.lesson_id))
+    elif progress_write == "update":
+        connection.execute(UPDATE_PROGRESS, dict(_without(progress_values, "effective_seconds"),
+                                                 progress_id=row.progress_id, credited=verdict.credited))
+    if add_daily:
+        _add_daily(connection, row, day, verdict.credited)
+    return totals
+
+
+def _without(values: dict, key: str) -> dict:
+    return {k: v for k, v in values.items() if k != key}
+
+
+def _heartbeat_values(row, beat: accounting.Beat, verdict: accounting.Verdict, now: datetime, ip: str) -> dict:
+    return dict(
+        playback_id=row.id, learner_id=row.learner_id, lesson_id=row.lesson_id, received_at=now, seq=beat.seq,
+        client_time=beat.client_time, position=beat.position, playing=beat.playing, visible=beat.visible,
+        focused=beat.focused, rate=beat.rate, credited=verdict.credited,
+        covered_from=verdict.covered[0] if verdict.covered else None,
+        covered_to=verdict.covered[1] if verdict.covered else None, reason=verdict.reason, voided=False,
+        ip=ip[:64])
+
+
+def _progress_change(row, verdict: accounting.Verdict, now: datetime, rules: accounting.Rules):
+    """The heartbeat applied to the lesson's totals as a rebuild would (progress.credit_heartbeat), with the
+    resume point moved: (totals for the page, "insert" | "update" | None, the row's new values).
+    effective_seconds is added in SQL on update, so that the total never loses a concurrent credit."""
     totals = progress.LessonTotals(row.effective_seconds or 0.0, accounting.load_intervals(row.coverage),
                                    row.furthest or 0.0, row.completed_at)
     if verdict.credited > 0:
         totals = progress.credit_heartbeat(totals, verdict.credited, verdict.covered, now, row.duration, rules)
     resume = verdict.anchor_position if verdict.accepted_seq and verdict.anchor_position is not None \
         else row.resume_position
-    covered = totals.covered
     values = dict(effective_seconds=totals.effective, coverage=accounting.dump_intervals(totals.intervals),
-                  covered_seconds=covered, furthest=totals.furthest, resume_position=resume or 0.0,
+                  covered_seconds=totals.covered, furthest=totals.furthest, resume_position=resume or 0.0,
                   completed_at=totals.completed_at)
     if row.progress_id is None:
-        if verdict.accepted_seq:
-            connection.execute(INSERT_PROGRESS, dict(values, learner_id=row.learner_id, lesson_id=row.lesson_id))
+        write = "insert" if verdict.accepted_seq else None
     elif verdict.credited > 0 or verdict.covered or resume != row.resume_position:
-        del values["effective_seconds"]  # added in SQL, so that the total never loses a concurrent credit
-        connection.execute(UPDATE_PROGRESS, dict(values, progress_id=row.progress_id, credited=verdict.credited))
-    return totals.effective, covered, totals.furthest, totals.completed_at is not None
+        write = "update"
+    else:
+        write = None
+    return (totals.effective, totals.covered, totals.furthest, totals.completed_at is not None), write, values
 
 
 def _add_daily(connection, row, day, credited: float) -> None:

@@ -22,14 +22,25 @@ from .models import Playback, StudySession
 
 
 def live_session(learner: Learner, now: datetime) -> StudySession | None:
-    """The learner's open session, or None (one idle too long is ended now, and committed)."""
+    """The learner's open session, or None (one idle too long is ended now, and committed). The database
+    allows one open session per learner (StudySession.__table_args__)."""
     session = db.session.scalar(select(StudySession).where(
         StudySession.learner_id == learner.id, StudySession.ended_at.is_(None)).order_by(StudySession.id.desc()))
-    if session is not None and _idle_expired(session, now):
-        end_session(session, "idle", now)
+    if session is not None and _ended_by_time(session, now):
         db.session.commit()
         return None
     return session
+
+
+def _ended_by_time(session: StudySession, now: datetime) -> bool:
+    """End the session if its time is up. An open face check keeps its own window and is then missed
+    (the proctor's signal closes the session as "face_missed"); otherwise idle time ends it."""
+    if session.open_check_id is not None:
+        return proctor.expire_if_overdue(db.session.get(FaceCheck, session.open_check_id), now)
+    if _idle_expired(session, now):
+        end_session(session, "idle", now)
+        return True
+    return False
 
 
 def _idle_expired(session: StudySession, now: datetime) -> bool:

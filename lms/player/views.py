@@ -251,47 +251,87 @@ def api_start():
                  for r in renditions])
 
 
-MAX_SEQ = 2 ** 31 - 1  # the column is a 32-bit integer on PostgreSQL
+MAX_SEQ = 2 ** 31 - 1        # the column is a 32-bit integer on PostgreSQL
+MAX_POSITION = 24 * 3600.0   # seconds: longer than any lesson video
+MAX_RATE = 16.0              # browsers refuse faster playback
+MAX_PLAYBACK_TOKEN = 64
+
+
+def _number(value, high: float) -> float:
+    """A JSON number (not a boolean, not a string of digits) from 0 to ``high``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= high:
+        raise ValueError(value)
+    return float(value)
+
+
+def _flag(value) -> bool:
+    """A JSON boolean: the string "false" is not false."""
+    if not isinstance(value, bool):
+        raise ValueError(value)
+    return value
 
 
 def _beat_from(payload) -> accounting.Beat | None:
-    """The claimed heartbeat, or None when a field is missing, of the wrong type or not a finite number."""
+    """The claimed heartbeat, or None when a field is missing, of the wrong JSON type or out of range."""
     try:
-        beat = accounting.Beat(
-            seq=int(payload["seq"]), position=float(payload["position"]), playing=bool(payload["playing"]),
-            visible=bool(payload["visible"]), focused=bool(payload["focused"]), rate=float(payload["rate"]),
-            client_time=float(payload["client_time"]) if payload.get("client_time") is not None else None)
-    except (KeyError, TypeError, ValueError, OverflowError):
+        seq, client_time = payload["seq"], payload.get("client_time")
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 < seq <= MAX_SEQ:
+            return None
+        return accounting.Beat(
+            seq=seq, position=_number(payload["position"], MAX_POSITION), playing=_flag(payload["playing"]),
+            visible=_flag(payload["visible"]), focused=_flag(payload["focused"]),
+            rate=_number(payload["rate"], MAX_RATE),
+            client_time=None if client_time is None else _number(client_time, 1e11))
+    except (KeyError, ValueError):
         return None
-    numbers = (beat.position, beat.rate) + ((beat.client_time,) if beat.client_time is not None else ())
-    if not 0 < beat.seq <= MAX_SEQ or not all(math.isfinite(n) for n in numbers):
-        return None
-    return beat
+
+
+def _playback_token(payload) -> str | None:
+    token = payload.get("playback") if isinstance(payload, dict) else None
+    return token if isinstance(token, str) and 0 < len(token) <= MAX_PLAYBACK_TOKEN else None
 
 
 @bp.route("/api/player/heartbeat", methods=["POST"])
-@learner_api
 def api_heartbeat():
     payload = request.get_json(silent=True)
+    if not current_user.is_authenticated or current_user.role != LEARNER:
+        return _stopped_answer(_playback_token(payload))
     beat = _beat_from(payload) if isinstance(payload, dict) else None
-    if beat is None or not isinstance(payload.get("playback"), str):
+    token = _playback_token(payload)
+    interacted = payload.get("interacted", False) if isinstance(payload, dict) else None
+    if beat is None or token is None or not isinstance(interacted, bool):
         return _api_error(_("The heartbeat is malformed."), 400, "malformed")
     config = current_app.config
     try:
         result = heartbeats.record_heartbeat(
-            current_user.id, payload["playback"], beat, bool(payload.get("interacted")), utcnow(),
-            request.remote_addr or "", accounting.rules_from_config(config),
-            config["LMS_IDLE_SECONDS"] + config["LMS_IDLE_GRACE_SECONDS"])
+            current_user.id, token, beat, interacted, utcnow(), request.remote_addr or "",
+            accounting.rules_from_config(config), config["LMS_IDLE_SECONDS"] + config["LMS_IDLE_GRACE_SECONDS"])
     except heartbeats.UnknownPlayback as error:
         return _api_error(study_error(error), 409, error.code)
     signed_out = result.session_ended in ("face_missed", "face_failed")
     if signed_out:  # an identity check went unanswered: signed out, as after failing one
         logout_user()
-    return jsonify(credited=result.verdict.credited, reason=result.verdict.reason,
-                   message=reason_text(result.session_ended) or reason_text(result.verdict.reason),
+    verdict = result.verdict
+    return jsonify(credited=verdict.credited, reason=verdict.reason,
+                   message=reason_text(result.session_ended) or reason_text(verdict.reason),
                    session_ended=result.session_ended, check=result.check_id, signed_out=signed_out,
-                   effective=round(result.effective, 1), covered=round(result.covered, 1),
-                   furthest=round(result.furthest, 1), complete=result.complete)
+                   effective=round(result.effective, 1),
+                   confirmed=None if result.confirmed is None else round(result.confirmed, 1),
+                   covered=round(result.covered, 1), furthest=round(result.furthest, 1), complete=result.complete,
+                   accepted_position=verdict.anchor_position if verdict.accepted_seq else None)
+
+
+def _stopped_answer(token: str | None):
+    """A heartbeat from a page whose learner is no longer signed in (a missed check settled by the
+    worker, a sign-out elsewhere): the holder of the playback's token is told why study stopped and
+    the figures that stand, so that the page never just says "sign in"."""
+    stopped = heartbeats.stopped_playback(token) if token else None
+    if stopped is None:
+        return _api_error(_("Please sign in as a learner."), 403, "forbidden")
+    message = reason_text(stopped.reason)
+    return jsonify(error=message, code="session_ended", session_ended=stopped.reason, message=message,
+                   signed_out=True, effective=round(stopped.effective, 1),
+                   confirmed=round(stopped.confirmed, 1)), 401
 
 
 @bp.route("/api/player/still-here", methods=["POST"])
