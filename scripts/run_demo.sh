@@ -15,4 +15,6 @@ export FLASK_APP=wsgi.py
 worker=$!
 trap 'kill $worker 2>/dev/null' EXIT
 echo "Serving on http://127.0.0.1:8000 (Ctrl+C to stop)"
-.venv/bin/gunicorn --workers 2 --bind 127.0.0.1:8000 --access-logfile - wsgi:app
+# gunicorn.conf.py: 2 threaded workers, so that a learner's video download holds one thread and
+# heartbeats go on being answered (the benchmarks start gunicorn with the same file).
+.venv/bin/gunicorn -c gunicorn.conf.py --access-logfile - wsgi:app
