@@ -3,6 +3,7 @@ player, all driven by explicit server time. None of them may cost the learner cr
 one report interval, and none may earn more than the server clock."""
 from datetime import datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -148,3 +149,16 @@ def test_whatever_the_network_does_credit_never_exceeds_the_clock_and_honest_wat
 def _longest_silence(arrivals):
     times = sorted(at for at in arrivals.values() if at is not None)
     return max((b - a for a, b in zip(times, times[1:])), default=0.0)
+
+
+def test_a_report_late_by_more_than_its_interval_looks_frozen_and_still_loses_nothing():
+    # Reports every 3 s (as in the browser tests); report 4 (position 9) is held 10 s, and the page sends
+    # the next one, from where the video then is, right behind it.
+    server = Server()
+    for seq, position in enumerate((0.0, 3.0, 6.0), start=1):
+        server.receive(seq, position, position + 0.05)
+    late = server.receive(4, 9.0, 19.0)
+    assert late.reason == "frozen" and late.credited == 3.0   # 3 s of progress in 13 s
+    behind = [server.receive(5 + k, 19.0 + 3 * k, 19.05 + 3 * k) for k in range(4)]
+    assert [v.reason for v in behind] == [None] * 4
+    assert server.credited == pytest.approx(28.0)

@@ -164,3 +164,20 @@ def test_heartbeats_sent_together_earn_once(app, db, staff, open_class, approved
     db.session.expire_all()
     progress = db.session.query(LessonProgress).filter_by(learner_id=approved_learner.id).one()
     assert progress.effective_seconds <= 8.0 + 1e-6
+
+
+def test_a_new_player_for_the_same_lesson_goes_on_from_the_old_ones_anchor(db, staff, open_class, approved_learner,
+                                                                            short_video):
+    """Fresh video links after one expired start a new playback; its first report is the next report of the
+    same viewing. Before, it was a jump past the last credited point and the page was sent back."""
+    lesson = ready_course(db, staff, open_class, [short_video]).lessons[0]
+    actor, t0 = Actor(approved_learner.user, "127.0.0.1", "pytest"), utcnow()
+    at = lambda seconds: t0 + timedelta(seconds=seconds)  # noqa: E731
+    first = services.start_playback(approved_learner, lesson, at(0), actor)
+    send(approved_learner, first.token, Beat(1, 0.0, True, True, True, 1.0), at(0))
+    send(approved_learner, first.token, Beat(2, 2.0, True, True, True, 1.0), at(2))
+    second = services.start_playback(approved_learner, lesson, at(3.5), actor)
+    going_on = send(approved_learner, second.token, Beat(1, 3.5, True, True, True, 1.0), at(3.6))
+    assert going_on.verdict.reason is None and going_on.verdict.credited == pytest.approx(1.5)
+    old = send(approved_learner, first.token, Beat(3, 4.0, True, True, True, 1.0), at(4))
+    assert old.verdict.reason == "superseded" and old.verdict.credited == 0   # counted once

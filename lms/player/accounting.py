@@ -139,8 +139,10 @@ def judge(state: PlaybackState, beat: Beat, now: datetime, rules: Rules) -> Verd
     delta = max(delta, 0.0)
     credit = min(delta, budget)
     frozen = state.anchor_playing and elapsed >= 2 and delta < 0.25 * elapsed
-    # Only a video that kept playing keeps unused time: a pause or a frozen picture is not a late report.
-    reserve = min(rules.max_gap, budget - credit) if moving and not frozen else 0.0
+    # Only a video that kept playing keeps unused time (a pause is not a late report). A late report looks
+    # frozen when it is late by more than its interval, so a frozen one keeps it too: a page that claims to
+    # play without moving and then leaps earns no more than the clock, and its reports are flagged "frozen".
+    reserve = min(rules.max_gap, budget - credit) if moving else 0.0
     reason = stopped or ("frozen" if frozen else None)
     remaining_today = max(rules.daily_cap_seconds - state.credited_today, 0.0)
     if credit > remaining_today:

@@ -52,6 +52,8 @@ class StoppedStudy:
     reason: str
     effective: float
     confirmed: float
+    covered: float
+    complete: bool
 
 
 def record_heartbeat(user_id: int, token: str, beat: accounting.Beat, interacted: bool, now: datetime, ip: str,
@@ -191,7 +193,7 @@ def stopped_playback(token: str) -> StoppedStudy | None:
     None for an unknown token. The token is the page's secret; nothing else about the learner is told."""
     row = db.session.execute(
         select(PLAYBACKS.c.learner_id, PLAYBACKS.c.lesson_id, SESSIONS.c.ended_at, SESSIONS.c.end_reason,
-               PROGRESS.c.effective_seconds)
+               PROGRESS.c.effective_seconds, PROGRESS.c.covered_seconds, PROGRESS.c.completed_at)
         .select_from(PLAYBACKS.join(SESSIONS, SESSIONS.c.id == PLAYBACKS.c.session_id).outerjoin(
             PROGRESS, and_(PROGRESS.c.learner_id == PLAYBACKS.c.learner_id,
                            PROGRESS.c.lesson_id == PLAYBACKS.c.lesson_id)))
@@ -200,7 +202,8 @@ def stopped_playback(token: str) -> StoppedStudy | None:
         return None
     effective = row.effective_seconds or 0.0
     reason = row.end_reason if row.ended_at is not None else "signed_out"
-    return StoppedStudy(reason, effective, _confirmed(row.learner_id, row.lesson_id, effective))
+    return StoppedStudy(reason, effective, _confirmed(row.learner_id, row.lesson_id, effective),
+                        row.covered_seconds or 0.0, row.completed_at is not None)
 
 
 def _counts(verdict: accounting.Verdict) -> bool:

@@ -200,14 +200,28 @@ def start_playback(learner: Learner, lesson: Lesson, now: datetime, actor: Actor
     # that the later one sees the earlier's playback and leaves exactly one active.
     db.session.execute(select(StudySession.id).where(StudySession.id == session.id).with_for_update())
     session.last_interaction_at = now
+    previous = db.session.scalar(select(Playback).where(Playback.learner_id == learner.id,
+                                                        Playback.active.is_(True)).order_by(Playback.id.desc()))
     db.session.execute(update(Playback).where(Playback.learner_id == learner.id, Playback.active.is_(True))
                        .values(active=False))
     playback = Playback(token=secrets.token_urlsafe(24), learner_id=learner.id, session_id=session.id,
                         lesson_id=lesson.id, started_at=now)
+    _continue_viewing(playback, previous)
     checks.plan_in_video_check(playback, resume, lesson.video.duration)
     db.session.add(playback)
     db.session.commit()
     return playback
+
+
+def _continue_viewing(playback: Playback, previous: Playback | None) -> None:
+    """A new player for the lesson the learner is watching in this session (fresh video links after one
+    expired, a reload) goes on from the old one's anchor: its first report is judged as the next report
+    of the same viewing, not as a jump past the last credited point. The old one stops counting, so the
+    time is counted once."""
+    if previous is None or (previous.session_id, previous.lesson_id) != (playback.session_id, playback.lesson_id):
+        return
+    playback.anchor_at, playback.anchor_position = previous.anchor_at, previous.anchor_position
+    playback.clock_reserve, playback.anchor_playing = previous.clock_reserve, previous.anchor_playing
 
 
 SESSION_START_ATTEMPTS = 3

@@ -331,7 +331,8 @@ def _stopped_answer(token: str | None):
     message = reason_text(stopped.reason)
     return jsonify(error=message, code="session_ended", session_ended=stopped.reason, message=message,
                    signed_out=True, effective=round(stopped.effective, 1),
-                   confirmed=round(stopped.confirmed, 1)), 401
+                   confirmed=round(stopped.confirmed, 1), covered=round(stopped.covered, 1),
+                   complete=stopped.complete), 401
 
 
 @bp.route("/api/player/still-here", methods=["POST"])
