@@ -1,0 +1,436 @@
+"""The lesson player when the network or the server gets in the way, in a real browser (issue 11):
+
+- a heartbeat that reaches the server 10 s late, with the next one right behind it, must not lock out the
+  honest reports that follow (the page holds one request with Playwright's routing, then lets it go);
+- a signed video link that expires mid-lesson: the page's `error` handler fetches fresh links and goes on from
+  the same point, and the new playback earns credit (the media is served a small chunk at a time, only when
+  the page's buffer runs low, so that the browser needs new byte ranges after the real server's expiry);
+- a heartbeat answer that is not JSON, or no answer at all, is said on the page, which carries on;
+- a face check that the worker settles as missed before the page's next heartbeat: that heartbeat's answer
+  (HTTP 401, the learner is signed out) still says why study stopped, and the figures drop the voided time;
+- after a blur the page keeps saying that the window lost focus until the learner plays again.
+
+With Playwright's sync API a route handler runs only while the test is inside a Playwright call: where
+requests are routed, the test waits with page.wait_for_timeout (pump_until), never with time.sleep.
+Every rule is checked on the database the live server writes. Screenshots go to test-artifacts/<test name>/."""
+import re
+import time
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import update
+
+from lms.core.clock import utcnow
+from lms.player.accounting import REFUSALS
+from lms.player.models import Playback, StudySession
+from lms.proctor import services as proctor
+from lms.proctor.models import MISSED, OPEN, FaceCheck
+
+from ..conftest import ready_course
+from .test_enrolment_flow import shot, sign_in, zh
+from .test_face_checks import (PASSED_TEXT, answer_by_phone, face_player, no_check_inside_the_video,  # noqa: F401
+                               phone_context, phone_photos, rows, study_video)
+from .test_player import (VIDEO, desk, effective, fast_player, heartbeats, lesson_ids,  # noqa: F401 (fixtures)
+                          long_video, open_lesson, play, progress, shot_screen, statuses, study_one_lesson,
+                          video_state, wait_position, wait_until)
+
+HEARTBEAT_URL = "**/api/player/heartbeat"
+MEDIA_URL = "**/player/media/**"
+LATE = 10  # seconds the late heartbeat is held on its way
+
+# English sources of the page's texts (lesson.html, lms/player/messages.py); zh() gives what the page shows.
+COUNTING = "Timing is running."
+PAUSED = "Paused."
+UNFOCUSED = "The window lost focus; timing is paused."
+FACE_MISSED = ("The identity check was not completed in time: study was stopped and the time since the last "
+               "passed check was voided.")
+SERVER_ERROR = "The server could not handle the report; time is not counted until it can."
+NETWORK = "The server cannot be reached; time is not counted until the connection is back."
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def pump_until(page, check, timeout=10.0, message="condition", step_ms=100):
+    """wait_until for tests that route requests: waits inside Playwright, so that route handlers run.
+    ``message`` may be a function: it is called for the failure message."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for "
+                                 f"{message() if callable(message) else message}")
+        page.wait_for_timeout(step_ms)
+
+
+def said(page, text):
+    """Wait until the status line has shown ``text`` (open_lesson records every text it shows)."""
+    page.wait_for_function("t => window.__statuses.includes(t)", arg=text, timeout=5_000)
+
+
+def credited(beats) -> float:
+    return sum(b.credited for b in beats)
+
+
+def refusals(beats) -> list[tuple[int, str]]:
+    return [(b.seq, b.reason) for b in beats if b.reason in REFUSALS]
+
+
+def described(beats) -> list[tuple]:
+    """(seq, position, received, playing, reason, credited) of each heartbeat, for failure messages."""
+    return [(b.seq, round(b.position, 2), b.received_at.strftime("%S.%f")[:6], b.playing, b.reason, b.credited)
+            for b in beats]
+
+
+def figure(seconds: float) -> str:
+    """A figure as the page shows it: minutes, one decimal."""
+    return f"{seconds / 60:.1f}"
+
+
+class ThrottledMedia:
+    """The page's video, served through Playwright a small chunk at a time and only while the page's buffer
+    holds less than ``ahead`` seconds past the playing position: a slow network, so that the browser keeps
+    asking the real server for new byte ranges for as long as the video plays. Each request's Range is
+    narrowed to ``chunk`` bytes and forwarded with route.fetch; what the server answers (a 403 once the
+    signed link has expired) goes to the page as it is. ``on_refused(status)`` is called before a refusal
+    reaches the page."""
+
+    def __init__(self, page, chunk=48 * 1024, ahead=2.0, on_refused=None):
+        self.page, self.chunk, self.ahead, self.on_refused = page, chunk, ahead, on_refused
+        self.pending, self.answers = [], []   # answers: (url, range asked for, status)
+        self.serving = False
+        page.route(MEDIA_URL, lambda route: self._arrived(route))  # a plain function: Playwright tags it
+
+    def _arrived(self, route):
+        self.pending.append(route)
+        self.serve()
+
+    def low(self) -> bool:
+        return self.page.locator(VIDEO).evaluate("""(v, ahead) => {
+            if (v.readyState < 3) return true;
+            for (let i = 0; i < v.buffered.length; i++) {
+                if (v.buffered.start(i) <= v.currentTime + 0.1 && v.currentTime < v.buffered.end(i))
+                    return v.buffered.end(i) - v.currentTime < ahead;
+            }
+            return true;
+        }""", self.ahead)
+
+    def serve(self):
+        """Answer the oldest waiting requests while the page needs more; call it often (in pump_until's checks).
+        Playwright calls made here let other handlers run, which may arrive here again: only the outer call
+        serves."""
+        if self.serving:
+            return
+        self.serving = True
+        try:
+            self._serve()
+        finally:
+            self.serving = False
+
+    def _serve(self):
+        while self.pending and self.low() and self.pending:
+            route = self.pending.pop(0)
+            headers = dict(route.request.headers)
+            asked = headers.get("range", "bytes=0-")
+            match = re.fullmatch(r"bytes=(\d+)-(\d*)", asked.strip())
+            if match:
+                first = int(match.group(1))
+                last = first + self.chunk - 1
+                if match.group(2):
+                    last = min(last, int(match.group(2)))
+                headers["range"] = f"bytes={first}-{last}"
+            response = route.fetch(headers=headers)
+            self.answers.append((route.request.url, headers.get("range"), response.status))
+            if response.status >= 400 and self.on_refused:
+                self.on_refused(response.status)
+            route.fulfill(response=response)
+
+    def refused(self) -> list:
+        return [answer for answer in self.answers if answer[2] >= 400]
+
+
+# --- 1a. a late heartbeat -------------------------------------------------------------------
+
+def test_a_heartbeat_that_arrives_late_does_not_lock_out_the_reports_after_it(
+        app, db, live_server, desk, fast_player, staff, open_class, approved_learner, long_video,  # noqa: F811
+        artifacts):
+    """Reports every second; one is held 10 s on its way, the next follows right behind it when it is answered.
+    The learner watches on at 1x: every later on-time report earns, none is refused."""
+    fast_player["LMS_HEARTBEAT_MAX_GAP"] = 30   # the late report is late, not a gap in the reports
+    learner = approved_learner
+    lesson, page = study_one_lesson(db, staff, open_class, learner, long_video, desk, live_server)
+    play(page)
+    wait_position(page, 2)
+
+    held = []
+    page.route(HEARTBEAT_URL, lambda route: held.append(route), times=1)
+    pump_until(page, lambda: held, timeout=5, message="a heartbeat to hold")
+    late_seq = held[0].request.post_data_json["seq"]
+    page.wait_for_timeout(LATE * 1000)           # the video plays on; the page waits for the answer
+    assert not video_state(page)["paused"]
+    held[0].continue_()
+    pump_until(page, lambda: [b for b in heartbeats(db, learner) if b.seq == late_seq + 1], timeout=5,
+               message="the report right behind the late one")
+    released = effective(db, learner, lesson)
+
+    page.wait_for_timeout(6_000)                 # honest watching at 1x after the late report
+    page.locator(VIDEO).evaluate("v => v.pause()")
+    pump_until(page, lambda: heartbeats(db, learner)[-1].playing is False, message="the pause heartbeat")
+    shot(page, artifacts, "01-after-the-late-heartbeat.png")
+
+    beats = heartbeats(db, learner)
+    (before_late,) = [b for b in beats if b.seq == late_seq - 1]
+    (late,) = [b for b in beats if b.seq == late_seq]
+    assert (late.received_at - before_late.received_at).total_seconds() >= LATE, described(beats)  # really late
+    after = [b for b in beats if b.seq > late_seq + 1]
+    assert len(after) >= 4, [(b.seq, b.reason) for b in beats]
+    assert not refusals(after), f"on-time reports after the late one were refused: {refusals(after)}; " \
+        f"all: {described(beats)}"
+    assert credited(after) >= 4, described(beats)
+    assert effective(db, learner, lesson) >= released + 4
+    assert zh(app, "Skipping ahead is not allowed; time is not counted.") != page.locator(
+        "#player-status").text_content()
+
+
+# --- 1b. an expired video link ------------------------------------------------------------------
+
+@pytest.fixture()
+def short_links(app, monkeypatch):
+    """Signed video links that expire 5 s after they are made (the app reads the setting per link)."""
+    monkeypatch.setitem(app.config, "LMS_MEDIA_URL_SECONDS", 5)
+    return app.config
+
+
+def test_an_expired_video_link_mid_lesson_restarts_with_fresh_links_and_study_still_counts(
+        app, db, live_server, desk, fast_player, short_links, staff, open_class, approved_learner,  # noqa: F811
+        long_video, artifacts, request):  # noqa: F811
+    """Reports every 10 s: the link expires before the first periodic report. The old playback's last report
+    (the pause the error brings) crosses the new start on its way and arrives after it, so nothing is credited
+    before the restart and the new playback begins seconds past the credited point. It must earn all the
+    same."""
+    fast_player["LMS_HEARTBEAT_SECONDS"] = 10
+    fast_player["LMS_HEARTBEAT_MAX_GAP"] = 30
+    learner = approved_learner
+    (lesson,) = lesson_ids(ready_course(db, staff, open_class, [long_video]))
+    page = desk.new_page()
+
+    def links_last_now(status):
+        # The first refusal is the expiry this test is about; the fresh links the page asks for next may last.
+        if status == 403:
+            short_links["LMS_MEDIA_URL_SECONDS"] = 600
+
+    media = ThrottledMedia(page, on_refused=links_last_now)
+    # Before the context closes: a request that arrives meanwhile must not be served into a closing browser.
+    request.addfinalizer(lambda: page.unroute_all(behavior="ignoreErrors"))
+    sign_in(page, live_server, learner.id_number)
+    page.goto(f"{live_server}/study/lessons/{lesson}")
+    pump_until(page, lambda: media.serve() or page.locator(VIDEO).evaluate("v => v.readyState >= 1"),
+               message="the video's metadata")
+    (first,) = rows(db, Playback, Playback.learner_id == learner.id)
+    first_id, first_token = first.id, first.token   # route handlers run outside the app context: no ORM there
+    crossing = []
+
+    def report(route):
+        body = route.request.post_data_json or {}
+        if media.refused() and body.get("playback") == first_token:
+            crossing.append(route)   # held until the new playback exists
+        else:
+            route.continue_()
+
+    page.route(HEARTBEAT_URL, lambda route: report(route))
+    video = page.locator(VIDEO)
+    video.click()
+    pump_until(page, lambda: media.serve() or video.evaluate("v => !v.paused && v.currentTime > 0.5"),
+               message="the video playing")
+
+    # The link expires while the video plays: the server refuses the next byte range, the page fetches fresh
+    # links and goes on playing from where it was.
+    pump_until(page, lambda: media.serve() or media.refused(), timeout=15, message="the expired link refused")
+    assert media.refused()[0][2] == 403
+    playbacks = pump_until(page, lambda: media.serve() or (
+        len(found := rows(db, Playback, Playback.learner_id == learner.id)) >= 2 and found),
+        message="a new playback with fresh links")
+    old, new = playbacks[0], playbacks[-1]
+    assert old.id == first_id and not old.active and new.active
+    for route in crossing:
+        route.continue_()
+    restart_at = pump_until(page, lambda: media.serve() or heartbeats(db, learner, playback_id=new.id),
+                            message="the new playback's first report")[0].position
+    pump_until(page, lambda: media.serve() or video.evaluate(
+        "(v, t) => !v.paused && v.currentTime > t + 1", restart_at), timeout=10,
+        message="the video playing on after the restart")
+    shot(page, artifacts, "01-after-the-restart.png")
+    old_beats = heartbeats(db, learner, playback_id=old.id)
+    assert credited(old_beats) == 0, described(old_beats)   # nothing credited before the restart ...
+    assert restart_at > 3, restart_at                      # ... and the new playback goes on well past that
+
+    # Study goes on counting in the new playback.
+    pump_until(page, lambda: media.serve() or credited(heartbeats(db, learner, playback_id=new.id)) >= 5,
+               timeout=25, message=lambda: "credit in the new playback: "
+                                           f"{described(heartbeats(db, learner, playback_id=new.id))}")
+    new_beats = heartbeats(db, learner, playback_id=new.id)
+    # Its first report too: the new playback goes on from the old one's anchor (services._continue_viewing).
+    assert not [b for b in new_beats if b.reason in REFUSALS], \
+        f"honest watching after the restart was refused: {described(new_beats)}"
+    assert effective(db, learner, lesson) >= 5
+    assert len(media.refused()) == 1, media.refused()
+    expect(page.locator("#player-status")).to_have_text(zh(app, COUNTING))
+    shot(page, artifacts, "02-counting-after-the-restart.png")
+
+
+# --- a broken answer ------------------------------------------------------------------------------
+
+def test_a_heartbeat_answer_that_is_not_json_or_never_comes_is_said_and_the_page_carries_on(
+        app, db, live_server, desk, fast_player, staff, open_class, approved_learner, long_video,  # noqa: F811
+        artifacts):
+    learner = approved_learner
+    lesson, page = study_one_lesson(db, staff, open_class, learner, long_video, desk, live_server)
+    status = page.locator("#player-status")
+    play(page)
+    expect(status).to_have_text(zh(app, COUNTING))
+
+    # A proxy's error page instead of the server's JSON.
+    page.route(HEARTBEAT_URL, lambda route: route.fulfill(
+        status=502, content_type="text/html", body="<html><body><h1>502 Bad Gateway</h1></body></html>"), times=1)
+    said(page, zh(app, SERVER_ERROR) + " (HTTP 502)")   # until the next report's answer replaces it
+    shot(page, artifacts, "01-bad-gateway.png")
+    expect(status).to_have_text(zh(app, COUNTING))   # the next report is answered: timing goes on
+
+    # No answer at all.
+    page.route(HEARTBEAT_URL, lambda route: route.abort("connectionrefused"), times=1)
+    said(page, zh(app, NETWORK))
+    shot(page, artifacts, "02-no-connection.png")
+    expect(status).to_have_text(zh(app, COUNTING))
+
+    before = effective(db, learner, lesson)
+    pump_until(page, lambda: effective(db, learner, lesson) >= before + 2, timeout=6, message="credit afterwards")
+    assert not video_state(page)["paused"]
+    assert not refusals(heartbeats(db, learner))
+    expect(page.locator("#session-ended")).to_be_hidden()
+
+
+# --- 2. a check settled by the worker first -----------------------------------------------------------
+
+def test_a_check_the_worker_settles_before_the_next_heartbeat_still_says_why_study_stopped(
+        app, db, live_server, browser, pw, face_player, staff, open_class, approved_learner, study_video,  # noqa: F811
+        phone_photos, artifacts):  # noqa: F811
+    """A phone without a camera API: the learner passes the start check with two photos, studies, and leaves
+    the next check's photo dialog unanswered. The worker marks the check missed and signs the learner out
+    before the page reports again: the page's next heartbeat is answered 401, and that answer must still end
+    the session on the page with the reason, and the figures must drop the voided time."""
+    learner = approved_learner
+    face_player(LMS_FACE_CHECK_MIN_SECONDS=120, LMS_FACE_CHECK_MAX_SECONDS=300)  # the test opens the next check
+    (lesson,) = lesson_ids(ready_course(db, staff, open_class, [study_video]))
+    context = phone_context(browser, pw)
+    try:
+        page = context.new_page()
+        sign_in(page, live_server, learner.id_number)
+        open_lesson(page, live_server, lesson)
+        no_check_inside_the_video(db, learner)
+        _, _, verdict = answer_by_phone(app, page, phone_photos)
+        assert verdict == zh(app, PASSED_TEXT)
+        expect(page.locator("#face-check")).to_be_hidden(timeout=5_000)
+        if video_state(page)["paused"]:
+            play(page)
+        wait_until(lambda: effective(db, learner, lesson) >= 7, timeout=15, message="provisional credit")
+        expect(page.locator("#lesson-provisional")).not_to_have_text("0.0")
+
+        # The next check comes; the learner does not answer it.
+        session = rows(db, StudySession, StudySession.learner_id == learner.id)[0]
+        db.session.execute(update(StudySession).where(StudySession.id == session.id).values(next_check_at=utcnow()))
+        db.session.commit()
+        expect(page.locator("#face-check")).to_have_attribute("data-phase", "photos")
+        (check,) = wait_until(lambda: rows(db, FaceCheck, FaceCheck.learner_id == learner.id,
+                                           FaceCheck.status == OPEN), message="the open check")
+        shot_screen(page, artifacts, "01-check-unanswered.png")
+
+        answers = []
+        page.on("response", lambda response: answers.append(response) if "heartbeat" in response.url else None)
+
+        # Its time runs out and the worker settles it before the page's next heartbeat: overdue and swept in one
+        # transaction, so that no heartbeat settles it first.
+        window = app.config["LMS_FACE_CHECK_WINDOW_SECONDS"]
+        db.session.execute(update(FaceCheck).where(FaceCheck.id == check.id).values(
+            due_at=utcnow() - timedelta(seconds=window + 1)))
+        assert proctor.sweep_overdue(utcnow()) == 1
+        voided_total = effective(db, learner, lesson)
+
+        # The page's next heartbeat comes from a browser that is no longer signed in as the learner.
+        ended = page.locator("#session-ended")
+        expect(ended).to_be_visible(timeout=5_000)
+        reason = zh(app, FACE_MISSED)
+        expect(page.locator("#session-ended-message")).to_have_text(reason)
+        expect(page.locator("#player-status")).to_have_text(reason)
+        expect(page.locator("#face-check")).to_be_hidden()   # nothing covers why study stopped
+        expect(page.locator("#lesson-provisional")).to_have_text("0.0")   # the provisional time is gone
+        expect(page.locator("#lesson-effective")).to_have_text(figure(voided_total))
+        assert page.locator(VIDEO).evaluate("v => v.paused")
+        shot_screen(page, artifacts, "02-study-stopped.png")
+
+        # It was the signed-out heartbeat's answer that said so.
+        refused = [a for a in answers if a.status == 401]
+        assert refused, [a.status for a in answers]
+        said = refused[0].json()
+        assert (said["code"], said["session_ended"], said["signed_out"]) == ("session_ended", "face_missed", True)
+        assert said["message"] == reason
+        assert rows(db, FaceCheck, FaceCheck.id == check.id)[0].status == MISSED
+        assert rows(db, StudySession, StudySession.id == session.id)[0].end_reason == "face_missed"
+        assert progress(db, learner, lesson).effective_seconds == pytest.approx(voided_total)
+        # The page has stopped reporting.
+        count = len(heartbeats(db, learner))
+        requests = []
+        page.on("request", lambda request: requests.append(request.url) if "heartbeat" in request.url else None)
+        page.wait_for_timeout(2_500)
+        assert not requests and len(heartbeats(db, learner)) == count
+    finally:
+        context.close()
+
+
+# --- 3. the reason for a pause ---------------------------------------------------------------------
+
+BLUR_ONLY = "() => window.dispatchEvent(new Event('blur'))"   # document.hasFocus() still says true, as it may
+FOCUS_ONLY = "() => window.dispatchEvent(new Event('focus'))"
+
+
+def test_after_a_blur_the_page_keeps_saying_the_window_lost_focus_until_the_learner_plays(
+        app, db, live_server, desk, fast_player, staff, open_class, approved_learner, long_video,  # noqa: F811
+        artifacts):
+    learner = approved_learner
+    lesson, page = study_one_lesson(db, staff, open_class, learner, long_video, desk, live_server)
+    status, video = page.locator("#player-status"), page.locator(VIDEO)
+    play(page)
+    wait_position(page, 1.5)
+    page.evaluate("window.__statuses = []")
+    last = heartbeats(db, learner)[-1].id
+
+    # Another window comes in front: paused, and said, however long it stays so.
+    page.evaluate(BLUR_ONLY)
+    page.wait_for_function("v => v.paused", arg=video.element_handle())
+    expect(status).to_have_text(zh(app, UNFOCUSED))
+    wait_until(lambda: len([b for b in heartbeats(db, learner) if b.id > last]) >= 3,
+               message="heartbeats after the blur")
+    expect(status).to_have_text(zh(app, UNFOCUSED))
+    after_blur = [b for b in heartbeats(db, learner) if b.id > last]
+    assert all(b.focused is False for b in after_blur), [(b.seq, b.focused, b.reason) for b in after_blur]
+    assert {b.reason for b in after_blur if not b.playing} <= {"unfocused"}, [b.reason for b in after_blur]
+    shot(page, artifacts, "01-unfocused.png")
+
+    # The window has the focus again but the video stays paused: the server now says merely "paused", and the
+    # page still says why it paused.
+    last = heartbeats(db, learner)[-1].id
+    page.evaluate(FOCUS_ONLY)
+    wait_until(lambda: [b for b in heartbeats(db, learner) if b.id > last and b.focused], timeout=5,
+               message="a heartbeat with the focus back")
+    wait_until(lambda: len([b for b in heartbeats(db, learner) if b.id > last]) >= 2, timeout=5,
+               message="more heartbeats with the focus back")
+    expect(status).to_have_text(zh(app, UNFOCUSED))
+    assert zh(app, PAUSED) not in statuses(page), statuses(page)
+
+    # The learner plays again: timing goes on, and the page says so.
+    play(page)
+    expect(status).to_have_text(zh(app, COUNTING))
+    before = effective(db, learner, lesson)
+    wait_until(lambda: effective(db, learner, lesson) >= before + 1.5, timeout=5, message="credit after playing")
+    assert not refusals(heartbeats(db, learner))
