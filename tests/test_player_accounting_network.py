@@ -148,7 +148,7 @@ def test_whatever_the_network_does_credit_never_exceeds_the_clock_and_honest_wat
 
 def _longest_silence(arrivals):
     times = sorted(at for at in arrivals.values() if at is not None)
-    return max((b - a for a, b in zip(times, times[1:])), default=0.0)
+    return max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
 
 
 def test_a_report_late_by_more_than_its_interval_looks_frozen_and_still_loses_nothing():

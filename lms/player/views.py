@@ -1,5 +1,4 @@
 """Thin handlers: course management for staff, study pages and the heartbeat API for learners."""
-import math
 from functools import wraps
 
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
