@@ -293,3 +293,23 @@ def approved_learner(db, learner, open_class, staff):
     application = apply_to_class(learner, open_class, "T440604197403121235", utcnow(), Actor(learner.user))
     approve_application(application, utcnow(), Actor(staff))
     return learner
+
+
+# --- face-checked study (tests/test_proctor_checks.py, tests/test_player_stops.py) -----------------
+
+@pytest.fixture()
+def lesson(db, staff, open_class, approved_learner, short_video, face_checks_on):
+    """A lesson of a published course in the learner's class, with face checks on."""
+    return ready_course(db, staff, open_class, [short_video]).lessons[0]
+
+
+@pytest.fixture()
+def me(approved_learner):
+    """The learner acting from their own browser."""
+    return Actor(approved_learner.user, "10.0.0.9", "pytest")
+
+
+@pytest.fixture()
+def quick_capture(app, monkeypatch):
+    """Over HTTP the server's clock runs: frames 1 ms apart, so that an answer posted at once is not early."""
+    monkeypatch.setitem(app.config, "LMS_FACE_FRAME_INTERVAL_MS", 1)

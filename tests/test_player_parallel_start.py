@@ -15,7 +15,7 @@ from lms.player import services, sessions
 from lms.player.models import Lesson, Playback, StudySession
 from lms.proctor.models import START, FaceCheck
 
-from .conftest import ready_course, signed_in
+from .conftest import signed_in
 
 ROUNDS = 5
 
@@ -38,11 +38,6 @@ def test_the_database_allows_one_live_session_per_learner(db, learner, other_lea
     db.session.add(live_session_row(learner.id, now))  # the first has ended: a new one may start
     db.session.commit()
     assert db.session.query(StudySession).filter_by(learner_id=learner.id).count() == 2
-
-
-@pytest.fixture()
-def lesson(db, staff, open_class, approved_learner, short_video, face_checks_on):
-    return ready_course(db, staff, open_class, [short_video]).lessons[0]
 
 
 def run_together(work, count=2):

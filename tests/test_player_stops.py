@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import select
 
 from lms.core.clock import utcnow
-from lms.core.context import Actor
 from lms.player import heartbeats, services
 from lms.player.accounting import Beat, Rules
 from lms.player.models import StudySession
@@ -15,10 +14,11 @@ from lms.proctor import attempts
 from lms.proctor import services as proctor
 from lms.proctor.models import IN_VIDEO, MISSED, OPEN, PASSED, FaceCheck
 
-from .conftest import login, ready_course
 from .face_frames import following
+from .test_proctor_checks import start_with_an_overdue_check
 
 RULES = Rules(heartbeat_interval=2, max_gap=10, daily_cap_seconds=3600)
+pytestmark = pytest.mark.usefixtures("quick_capture")   # lesson, me, quick_capture: tests/conftest.py
 IDLE_LIMIT = 150.0   # shorter than the check's 180 s window, as in the report that found the bug
 
 
@@ -27,21 +27,6 @@ def clock():
     """Seconds from the start of the test, on the server's own time (checks are opened at utcnow())."""
     start = utcnow()
     return lambda seconds: start + timedelta(seconds=seconds)
-
-
-@pytest.fixture()
-def lesson(db, staff, open_class, approved_learner, short_video, face_checks_on):
-    return ready_course(db, staff, open_class, [short_video]).lessons[0]
-
-
-@pytest.fixture()
-def me(approved_learner):
-    return Actor(approved_learner.user, "10.0.0.9", "pytest")
-
-
-@pytest.fixture(autouse=True)
-def quick_capture(app, monkeypatch):
-    monkeypatch.setitem(app.config, "LMS_FACE_FRAME_INTERVAL_MS", 1)
 
 
 def send(learner, token, seq, position, now, playing=True, idle_limit=IDLE_LIMIT, interacted=False):
@@ -136,12 +121,7 @@ def test_the_heartbeat_that_ends_a_session_reports_the_figures_after_voiding(
 def test_a_page_signed_out_by_the_worker_is_told_why_study_stopped(app, db, lesson, approved_learner):
     """The worker settles the missed check before the page's next report, and signs the learner out:
     the report gets the reason and figures, not only "please sign in as a learner"."""
-    client = app.test_client()
-    login(client, approved_learner.id_number)
-    token = client.post("/api/player/start", json={"lesson_id": lesson.id}).get_json()["playback"]
-    check = open_check(db, approved_learner)
-    check.due_at = utcnow() - timedelta(seconds=app.config["LMS_FACE_CHECK_WINDOW_SECONDS"] + 1)
-    db.session.commit()
+    client, token, check = start_with_an_overdue_check(app, db, approved_learner, lesson)
     assert proctor.sweep_overdue(utcnow()) == 1
     response = client.post("/api/player/heartbeat", json=dict(playback=token, seq=1, position=0.0, playing=True,
                                                                visible=True, focused=True, rate=1.0))

@@ -21,11 +21,12 @@ from lms.proctor import services as proctor
 from lms.proctor.models import (ACTIVE, FAILED, IN_VIDEO, MISSED, OPEN, PASSED, RANDOM, REVIEW, START,
                                 FaceCheck, FaceCheckAttempt, FaceEnrolment, FaceReview)
 
-from .conftest import face_bytes, login, ready_course
+from .conftest import face_bytes, login
 from .face_frames import frame, following, posed, still
 from .test_registration import assert_nothing_written, post as post_registration
 
 RULES = Rules(heartbeat_interval=2, max_gap=10, daily_cap_seconds=3600)
+pytestmark = pytest.mark.usefixtures("quick_capture")   # lesson, me, quick_capture: tests/conftest.py
 T0 = utcnow()
 
 
@@ -40,17 +41,6 @@ def beat(seq, position, playing=True):
 def send(learner, token, seq, position, seconds):
     return heartbeats.record_heartbeat(learner.user_id, token, beat(seq, position), True, at(seconds), "10.0.0.9",
                                        RULES, 600.0)
-
-
-@pytest.fixture()
-def lesson(db, staff, open_class, approved_learner, short_video, face_checks_on):
-    return ready_course(db, staff, open_class, [short_video]).lessons[0]
-
-
-@pytest.fixture()
-def me(approved_learner):
-    """The learner acting from their own browser."""
-    return Actor(approved_learner.user, "10.0.0.9", "pytest")
 
 
 def begin(learner, lesson, actor, seconds=0):
@@ -82,12 +72,6 @@ def answer(check, frames_for, now, actor, camera=True):
     page needs 3.15 s to take 10 frames; a sooner answer fails as early)."""
     challenge = attempts.issue_challenge(check, camera, now, actor)
     return attempts.submit_attempt(check, frames_for(challenge), challenge.nonce, now + timedelta(seconds=4), actor)
-
-
-@pytest.fixture(autouse=True)
-def quick_capture(app, monkeypatch):
-    """Over HTTP the server's clock runs: frames 1 ms apart, so that an answer posted at once is not early."""
-    monkeypatch.setitem(app.config, "LMS_FACE_FRAME_INTERVAL_MS", 1)
 
 
 def pass_check(db, learner, actor, seconds, pair=0):
@@ -289,13 +273,19 @@ def test_time_confirmed_before_a_failed_check_is_kept(db, lesson, approved_learn
     assert credited(db, approved_learner, voided=True) == pytest.approx(1.0)
 
 
-def test_an_unanswered_check_is_missed_and_signs_the_learner_out(app, db, lesson, approved_learner):
+def start_with_an_overdue_check(app, db, learner, lesson):
+    """The learner starts the lesson over HTTP and lets the start check run out: (client, token, check)."""
     client = app.test_client()
-    login(client, approved_learner.id_number)
+    login(client, learner.id_number)
     token = client.post("/api/player/start", json={"lesson_id": lesson.id}).get_json()["playback"]
-    check = open_check(db, approved_learner)
+    check = open_check(db, learner)
     check.due_at = utcnow() - timedelta(seconds=app.config["LMS_FACE_CHECK_WINDOW_SECONDS"] + 1)
     db.session.commit()
+    return client, token, check
+
+
+def test_an_unanswered_check_is_missed_and_signs_the_learner_out(app, db, lesson, approved_learner):
+    client, token, check = start_with_an_overdue_check(app, db, approved_learner, lesson)
     answer = client.post("/api/player/heartbeat", json=dict(playback=token, seq=1, position=0.0, playing=True,
                                                              visible=True, focused=True, rate=1.0)).get_json()
     assert answer["session_ended"] == "face_missed" and answer["signed_out"] is True and "未在规定时间" in answer["message"]

@@ -16,14 +16,8 @@ from lms.proctor import services as proctor
 from lms.proctor.models import MISSED, OPEN, FaceCheck
 from lms.proctor.signals import check_changed
 
-from .conftest import ready_course
 
 T0 = utcnow()
-
-
-@pytest.fixture()
-def lesson(db, staff, open_class, approved_learner, short_video, face_checks_on):
-    return ready_course(db, staff, open_class, [short_video]).lessons[0]
 
 
 @pytest.fixture()

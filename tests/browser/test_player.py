@@ -56,16 +56,18 @@ def desk(browser):
 
 # --- helpers -------------------------------------------------------------------------------
 
-def wait_until(check, timeout=10.0, interval=0.1, message="condition"):
-    """Poll ``check`` until it returns something truthy; return that."""
+def wait_until(check, timeout=10.0, interval=0.1, message="condition", pause=time.sleep):
+    """Poll ``check`` until it returns something truthy; return that. ``message`` may be a function,
+    called for the failure message; ``pause(seconds)`` waits between polls."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
-        time.sleep(interval)
+            raise AssertionError(f"timed out after {timeout} s waiting for "
+                                 f"{message() if callable(message) else message}")
+        pause(interval)
 
 
 def progress(db, learner, lesson_id) -> LessonProgress | None:

@@ -14,7 +14,6 @@ With Playwright's sync API a route handler runs only while the test is inside a 
 requests are routed, the test waits with page.wait_for_timeout (pump_until), never with time.sleep.
 Every rule is checked on the database the live server writes. Screenshots go to test-artifacts/<test name>/."""
 import re
-import time
 from datetime import timedelta
 
 import pytest
@@ -52,17 +51,9 @@ NETWORK = "The server cannot be reached; time is not counted until the connectio
 # --- helpers -------------------------------------------------------------------------------
 
 def pump_until(page, check, timeout=10.0, message="condition", step_ms=100):
-    """wait_until for tests that route requests: waits inside Playwright, so that route handlers run.
-    ``message`` may be a function: it is called for the failure message."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for "
-                                 f"{message() if callable(message) else message}")
-        page.wait_for_timeout(step_ms)
+    """wait_until for tests that route requests: waits inside Playwright, so that route handlers run."""
+    return wait_until(check, timeout, step_ms / 1000, message, pause=lambda seconds: page.wait_for_timeout(
+        seconds * 1000))
 
 
 def said(page, text):
