@@ -2,6 +2,7 @@
 import io
 import os
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,3 +99,17 @@ def discard_file(record: StoredFile) -> None:
         _path_for(record.storage_name).unlink()
     except FileNotFoundError:
         pass
+
+
+@contextmanager
+def files_kept_only_if_committed():
+    """Yields a list for the files the block stores; if the block fails, the transaction is rolled back
+    and those files' bytes are removed, so that no file outlives the records that would point to it."""
+    stored: list[StoredFile] = []
+    try:
+        yield stored
+    except Exception:
+        db.session.rollback()
+        for record in stored:
+            discard_file(record)
+        raise

@@ -12,7 +12,7 @@ from ..core.crypto import cipher
 from ..core.iddocs import DocumentFacts
 from ..extensions import db
 from ..files.models import StoredFile
-from ..files.storage import CheckedImage, discard_file, store_image
+from ..files.storage import CheckedImage, discard_file, files_kept_only_if_committed, store_image
 from ..proctor import services as proctor
 from .models import EDUCATION, ID_DOCUMENT, PHOTO, RECOMMENDATION, Learner
 
@@ -53,8 +53,7 @@ def register_learner(profile: Profile, password: str, images: dict[str, CheckedI
         raise DuplicateRegistration(profile.document.number)
     if PHOTO in images and enrolment is None:
         enrolment = proctor.assess_photo(images[PHOTO].data)
-    stored: list[StoredFile] = []
-    try:
+    with files_kept_only_if_committed() as stored:
         user = User(role=LEARNER, created_at=now)
         set_password(user, password)
         learner = Learner(
@@ -80,11 +79,6 @@ def register_learner(profile: Profile, password: str, images: dict[str, CheckedI
             record(actor, "upload", now, user=user, target=f"learner:{learner.id}", detail=kind,
                    region_code=profile.region_code)
         db.session.commit()
-    except Exception:
-        db.session.rollback()
-        for record_ in stored:
-            discard_file(record_)
-        raise
     return learner
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from ..audit.services import record
 from ..core.context import Actor
 from ..extensions import db
-from ..files.storage import CheckedImage, UploadRejected, check_image, discard_file, store_image
+from ..files.storage import CheckedImage, UploadRejected, check_image, files_kept_only_if_committed, store_image
 from . import decisions, faces, fingerprints
 from .models import DOUBTFUL_RESULT, FAILED, MISSED, OPEN, PASSED, REVIEW, FaceChallenge, FaceCheck, FaceCheckAttempt, \
     FaceReview
@@ -198,8 +198,7 @@ def _analyse(images: list[CheckedImage], rule: decisions.Challenge) -> list[face
 
 
 def _keep_attempt(check, challenge, images, verdict, prints, now, actor) -> AttemptResult:
-    stored = []
-    try:
+    with files_kept_only_if_committed() as stored:
         claimed = db.session.execute(update(FaceChallenge).where(
             FaceChallenge.id == challenge.id, FaceChallenge.answered_at.is_(None)).values(answered_at=now)).rowcount
         if claimed != 1:
@@ -221,11 +220,6 @@ def _keep_attempt(check, challenge, images, verdict, prints, now, actor) -> Atte
                result="success" if status in (PASSED, REVIEW) else "failure",
                detail=f"{status} {verdict.reason or ''} d={verdict.distance}".strip())
         db.session.commit()
-    except Exception:
-        db.session.rollback()
-        for frame in stored:
-            discard_file(frame)
-        raise
     return AttemptResult(status, verdict.reason, max(policy().attempts - check.attempts, 0), verdict.distance)
 
 
