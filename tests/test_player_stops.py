@@ -139,6 +139,14 @@ def test_a_signed_out_page_without_a_valid_token_learns_nothing(app, db, lesson,
         assert response.status_code == 403 and response.get_json()["code"] == "forbidden"
 
 
+def test_staff_holding_a_learners_playback_token_learn_nothing(app, db, lesson, approved_learner, staff_client):
+    client, token, _check = start_with_an_overdue_check(app, db, approved_learner, lesson)
+    assert proctor.sweep_overdue(utcnow()) == 1
+    response = staff_client.post("/api/player/heartbeat", json={"playback": token, "seq": 1})
+    assert response.status_code == 403 and response.get_json()["code"] == "forbidden"
+    assert client.post("/api/player/heartbeat", json={"playback": token, "seq": 1}).status_code == 401
+
+
 # --- refused reports open no check -----------------------------------------------------------------
 
 def test_a_refused_position_does_not_open_the_in_video_check(app, db, lesson, approved_learner, me, clock):

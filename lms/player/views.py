@@ -293,8 +293,10 @@ def _playback_token(payload) -> str | None:
 @bp.route("/api/player/heartbeat", methods=["POST"])
 def api_heartbeat():
     payload = request.get_json(silent=True)
-    if not current_user.is_authenticated or current_user.role != LEARNER:
+    if not current_user.is_authenticated:
         return _stopped_answer(_playback_token(payload))
+    if current_user.role != LEARNER:
+        return _api_error(_("Please sign in as a learner."), 403, "forbidden")
     beat = _beat_from(payload) if isinstance(payload, dict) else None
     token = _playback_token(payload)
     interacted = payload.get("interacted", False) if isinstance(payload, dict) else None
