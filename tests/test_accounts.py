@@ -1,6 +1,7 @@
 from datetime import timedelta
 
-from lms.accounts.models import STAFF, User
+from lms.accounts import permissions
+from lms.accounts.models import ADMIN, STAFF, User
 from lms.accounts.services import (LoginPolicy, authenticate, create_account, issue_token, password_problems,
                                    redeem_token, usable_token)
 from lms.audit.models import AuditLog
@@ -101,11 +102,21 @@ def test_admin_creates_staff_with_activation_link(admin_client, institution, db)
     assert user.institution_id == institution.id and user.password_hash is None
 
 
-def test_staff_can_only_create_colleagues_in_own_institution(staff_client, other_institution, db):
-    staff_client.post("/accounts", data={"username": "sneaky", "display_name": "x", "role": "admin",
-                                         "institution_id": other_institution.id})
-    user = db.session.query(User).filter_by(username="sneaky").one_or_none()
-    assert user is None or (user.role == STAFF and user.institution_id != other_institution.id)
+def test_staff_can_only_create_colleagues_in_own_institution(staff_client, staff, other_institution, db,
+                                                             monkeypatch):
+    # The form offers staff only their own role and institution: a forged choice is refused outright ...
+    forged = staff_client.post("/accounts", data={"username": "sneaky", "display_name": "x", "role": "admin",
+                                                  "institution_id": other_institution.id})
+    assert forged.status_code == 200 and "/set-password/" not in forged.get_data(as_text=True)
+    assert db.session.query(User).filter_by(username="sneaky").one_or_none() is None
+    # ... and behind the form the view makes every account a staff member creates a colleague: with the role
+    # list widened so that "admin" passes the form, the account is still staff of the creator's institution.
+    monkeypatch.setattr(permissions, "creatable_roles", lambda user: (STAFF, ADMIN))
+    created = staff_client.post("/accounts", data={"username": "sneaky", "display_name": "x", "role": "admin",
+                                                   "institution_id": staff.institution_id, "region_code": ""})
+    assert "/set-password/" in created.get_data(as_text=True)
+    user = db.session.query(User).filter_by(username="sneaky").one()
+    assert (user.role, user.institution_id, user.region_code) == (STAFF, staff.institution_id, None)
 
 
 def test_staff_issues_reset_link_only_for_learners_they_approved(staff_client, learner, other_learner, open_class, db,

@@ -1,3 +1,5 @@
+import pytest
+
 from lms.catalogue.models import (HIGH_RISK, INITIAL, PRINCIPAL, REFRESHER, SPECIAL_OPERATION, HoursRule,
                                   QualificationType, RegionHoursSplit)
 from lms.catalogue.services import hours_plan, region_covers, region_prefix
@@ -36,6 +38,25 @@ def test_regions_nest_by_code():
     assert region_covers("440600", "440604") and not region_covers("440600", "441900")
 
 
+@pytest.fixture()
+def hours_tables_restored(db):
+    """hours_rules and region_hours_splits are reference tables, which the db fixture leaves as they are: put
+    back what the test changes, whether it passes or fails, so that no later test sees its edits."""
+    rules = {rule.id: rule.total_hours for rule in db.session.query(HoursRule)}
+    splits = {split.id: (split.online_hours, split.offline_hours) for split in db.session.query(RegionHoursSplit)}
+    yield
+    db.session.rollback()
+    for rule in db.session.query(HoursRule):
+        rule.total_hours = rules[rule.id]
+    for split in db.session.query(RegionHoursSplit):
+        if split.id in splits:
+            split.online_hours, split.offline_hours = splits[split.id]
+        else:
+            db.session.delete(split)
+    db.session.commit()
+
+
+@pytest.mark.usefixtures("hours_tables_restored")
 def test_admin_edits_rules_and_splits(admin_client, db):
     rule = db.session.query(HoursRule).filter_by(audience_group="manager", industry_group="general",
                                                  training_type="refresher").one()
@@ -46,10 +67,9 @@ def test_admin_edits_rules_and_splits(admin_client, db):
                                             "split-online_hours": 20, "split-offline_hours": 12})
     split = db.session.query(RegionHoursSplit).filter_by(region_code="370100").one()
     assert (split.online_hours, split.offline_hours) == (20, 12)
-    rule.total_hours = 12
-    db.session.commit()
 
 
+@pytest.mark.usefixtures("hours_tables_restored")  # should the refusal fail
 def test_non_admins_cannot_edit_rules(staff_client, db):
     rule = db.session.query(HoursRule).first()
     assert staff_client.post(f"/admin/hours/rules/{rule.id}", data={"total_hours": 1}).status_code == 403

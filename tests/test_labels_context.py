@@ -1,11 +1,10 @@
 """Labels that share an English word keep their own meaning in Chinese (message contexts): a failed
 face check is 未通过, not 转码失败 (a failed transcoding). And the evidence page labels each try by what
 the server received and checked, never 摄像头: that the page found a camera is only its own claim."""
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
-from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.core.labels import attempt_source, label
 from lms.proctor import attempts
@@ -14,7 +13,7 @@ from lms.proctor.models import FAILED, START
 
 from .conftest import image_bytes, signed_in
 
-T0 = utcnow()
+T0 = datetime(2026, 3, 2, 1, 30)  # a fixed time zero (naive UTC): the proctor's functions take `now`
 
 
 def at(seconds: float):

@@ -183,9 +183,27 @@ def test_learner_pages(course, learner_client):
     assert locked.status_code == 302
 
 
-def test_logout_ends_the_learning_session(db, course, learner_client):
+def test_logout_ends_the_learning_session(app, db, course, learner_client, approved_learner, other_learner):
     token = start(learner_client, course.lessons[0].id)["playback"]
     learner_client.post("/logout")
-    from lms.player.models import StudySession
-    assert db.session.query(StudySession).one().end_reason == "logout"
-    assert token
+    from lms.player.models import Playback, StudySession
+    session = db.session.query(StudySession).one()
+    assert session.end_reason == "logout"
+    # The token names this learner's playback of this lesson, in the session the sign-out ended ...
+    playback = db.session.query(Playback).filter_by(token=token).one()
+    assert (playback.learner_id, playback.lesson_id, playback.session_id) == (
+        approved_learner.id, course.lessons[0].id, session.id)
+    # ... so the signed-out page that sends it is told why study stopped ...
+    stopped = heartbeat(learner_client, token, 1, 0.0)
+    assert stopped.status_code == 401 and stopped.get_json()["code"] == "session_ended"
+    assert stopped.get_json()["session_ended"] == "logout"
+    # ... it earns nothing once the learner is back ...
+    login(learner_client, approved_learner.id_number)
+    again = heartbeat(learner_client, token, 1, 0.0).get_json()
+    assert again["credited"] == 0 and again["reason"] == "session_ended"
+    # ... and it is nobody else's: another signed-in learner's report with it is an unknown playback.
+    stranger = app.test_client()
+    login(stranger, other_learner.id_number)
+    refused = heartbeat(stranger, token, 2, 0.0)
+    assert refused.status_code == 409 and refused.get_json()["code"] == "unknown_playback"
+    assert db.session.query(Heartbeat).filter_by(playback_id=playback.id).count() == 1  # the learner's refused one

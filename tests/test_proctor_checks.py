@@ -2,6 +2,7 @@
 session, provisional time confirmed or voided, retries and sign-out, reviews, appeals, scope and
 evidence. Real photos, real dlib, real database; time is passed in explicitly."""
 import io
+import sys
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -27,7 +28,16 @@ from .test_registration import assert_nothing_written, post as post_registration
 
 RULES = Rules(heartbeat_interval=2, max_gap=10, daily_cap_seconds=3600)
 pytestmark = pytest.mark.usefixtures("quick_capture")   # lesson, me, quick_capture: tests/conftest.py
-T0 = utcnow()
+T0 = None  # each test's time zero: set by the fixture t0
+
+
+@pytest.fixture(autouse=True)
+def t0(monkeypatch):
+    """Time zero, taken when the test starts. Tests mix times passed in (``at``) with requests that read the
+    server clock (utcnow): both stay seconds apart, however long ago the module was imported."""
+    now = utcnow()
+    monkeypatch.setattr(sys.modules[__name__], "T0", now)
+    return now
 
 
 def at(seconds: float):
@@ -141,9 +151,13 @@ def test_replacing_the_photo_needs_staff_approval(app, db, approved_learner, sta
     login(client, approved_learner.id_number)
     response = client.post("/me/face", data={"photo": (io.BytesIO(face_bytes("obama_2.jpg")), "new.jpg")},
                            content_type="multipart/form-data", follow_redirects=True)
-    assert "等待培训机构审核" in response.get_data(as_text=True) or "审核" in response.get_data(as_text=True)
     pending = proctor.pending_enrolment(approved_learner.id)
-    assert pending is not None and proctor.active_enrolment(approved_learner.id).id == old.id
+    assert pending is not None and pending.status == "pending" and pending.id != old.id
+    assert proctor.active_enrolment(approved_learner.id).id == old.id  # the old photo stays in use meanwhile
+    html = response.get_data(as_text=True)
+    assert '<div class="flash flash-success" role="status">新照片已提交，等待培训机构审核后生效。</div>' in html
+    waiting = html.split('id="enrolment-pending"')[1].split("</figure>")[0]
+    assert f"/proctor/enrolments/{pending.id}/photo" in waiting and "等待审核" in waiting
     refused = client.post("/me/face", data={"photo": (io.BytesIO(face_bytes("no_face.jpg")), "x.jpg")},
                           content_type="multipart/form-data")
     assert "未找到人脸" in refused.get_data(as_text=True)
@@ -151,7 +165,9 @@ def test_replacing_the_photo_needs_staff_approval(app, db, approved_learner, sta
         proctor.decide_replacement(pending, False, "", utcnow(), Actor(staff))  # a rejection needs a reason
     staff_client = app.test_client()
     login(staff_client, staff.username)
-    assert "ERROR" not in staff_client.get("/proctor/reviews").get_data(as_text=True)
+    queue = staff_client.get("/proctor/reviews").get_data(as_text=True).split('id="photo-requests"')[1]
+    assert f'href="/proctor/enrolments/{pending.id}"' in queue and approved_learner.name in queue
+    assert "暂无待审核的照片" not in queue
     staff_client.post(f"/proctor/enrolments/{pending.id}", data={"decision": "pass", "note": ""})
     db.session.expire_all()
     assert proctor.active_enrolment(approved_learner.id).id == pending.id
@@ -342,7 +358,7 @@ def tries_used(db, check_id) -> int:
     return db.session.get(FaceCheck, check_id).attempts
 
 
-def test_attempt_api_passes_fails_and_signs_out(app, db, lesson, approved_learner):
+def test_attempt_api_passes_fails_and_signs_out(app, db, lesson, approved_learner, other_learner):
     client = app.test_client()
     login(client, approved_learner.id_number)
     started = client.post("/api/player/start", json={"lesson_id": lesson.id}).get_json()
@@ -369,12 +385,18 @@ def test_attempt_api_passes_fails_and_signs_out(app, db, lesson, approved_learne
     bad = client.post(url, json={"nonce": challenge.nonce, "frames": data_urls([b"%PDF-1.4 not an image"] * 10)})
     assert bad.status_code == 400 and bad.get_json()["code"] == "frame_invalid"
     assert tries_used(db, check_id) == 1 and db.session.scalar(select(FaceCheckAttempt)) is None  # still waiting
+    # Another learner cannot touch this check: neither start a try nor answer the open one, even with its nonce.
+    stranger = app.test_client()
+    login(stranger, other_learner.id_number)
+    for path, body in ((challenges, {"camera": True}), (url, {"nonce": challenge.nonce, "frames": frames})):
+        refused = stranger.post(path, json=body)
+        assert refused.status_code == 404 and refused.get_json()["code"] == "not_found", path
+    assert tries_used(db, check_id) == 1 and db.session.scalar(select(FaceCheckAttempt)) is None  # untouched
     ok = client.post(url, json={"nonce": challenge.nonce, "frames": frames}).get_json()
     assert ok["status"] == "passed" and "身份核验通过" in ok["message"]
     again = client.post(url, json={"nonce": challenge.nonce, "frames": frames})
     assert again.status_code == 409 and again.get_json()["code"] == "check_closed"
     assert client.post(challenges, json={"camera": True}).get_json()["code"] == "check_closed"
-    # Another learner cannot touch this check.
     db.session.expire_all()
     assert db.session.get(FaceCheck, check_id).status == PASSED and tries_used(db, check_id) == 1
 

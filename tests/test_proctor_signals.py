@@ -1,13 +1,12 @@
 """The proctor tells the module that asked for a check through lms.proctor.signals.check_changed,
 connected in that module's init_app; the player's receiver never calls the proctor back."""
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from lms import create_app, player
 from lms.audit.models import AuditLog
-from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.extensions import db as _db
 from lms.player import checks, services, sessions
@@ -17,7 +16,7 @@ from lms.proctor.models import MISSED, OPEN, FaceCheck
 from lms.proctor.signals import check_changed
 
 
-T0 = utcnow()
+T0 = datetime(2026, 3, 2, 1, 30)  # a fixed time zero (naive UTC): the player's and proctor's functions take `now`
 
 
 @pytest.fixture()
