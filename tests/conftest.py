@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,9 @@ from lms.files.storage import check_image
 from lms.institutions.models import PUBLISHED, Institution, TrainingClass
 from lms.learners.services import Profile, register_learner
 
-ROOT = Path(__file__).resolve().parent.parent
-FACES = ROOT.parent / "shared" / "testdata" / "faces"
+from .photos import MISSING, ROOT, SHARED, face_bytes, face_path, faces_folder, missing_photos, require_faces  # noqa: F401 (re-exported)
+
+FACES = faces_folder() or SHARED  # for `FACES / name` in modules whose tests all take `faces_dir`
 REFERENCE_TABLES = {"regions", "qualification_types", "hours_rules", "region_hours_splits", "alembic_version"}
 PASSWORD = "Study#2026ok"
 
@@ -43,12 +45,67 @@ def image_bytes(fmt="JPEG", size=(400, 300), color=(240, 240, 240)) -> bytes:
     return buffer.getvalue()
 
 
-def face_bytes(name="obama_1.jpg") -> bytes:
-    return (FACES / name).read_bytes()
+def _postgres_database() -> str | None:
+    """The name of the PostgreSQL test database, when the suite runs on one."""
+    from sqlalchemy.engine import make_url
+    url = os.environ.get("LMS_TEST_DATABASE_URL")
+    if not url or make_url(url).get_backend_name() != "postgresql":
+        return None
+    return make_url(url).database or ""
+
+
+def pytest_report_header(config):
+    name = _postgres_database()
+    if name is not None:
+        return f"PostgreSQL: the schema of database {name!r} is dropped and recreated (only names ending in _test)"
+
+
+def pytest_configure(config):
+    name = _postgres_database()
+    if name is not None and not name.endswith("_test"):
+        raise pytest.UsageError(f"LMS_TEST_DATABASE_URL names the database {name!r}: the tests drop and recreate "
+                                "its schema, so they run only on a database whose name ends in _test.")
+    if os.environ.get("CI") == "true" and missing_photos():
+        raise pytest.UsageError(f"CI=true, and these face photos are missing: {', '.join(missing_photos())}. "
+                                f"{MISSING.split(':')[0]}; CI never skips the tests that judge real faces.")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Every skip for want of face photos gets one location, so that -ra folds them into one line."""
+    report = yield
+    if report.skipped and isinstance(report.longrepr, tuple) and MISSING in str(report.longrepr[2]):
+        report.longrepr = ("tests/photos.py", None, report.longrepr[2])
+    return report
+
+
+@pytest.fixture(scope="session")
+def faces_dir() -> Path:
+    """The folder of the whole set of real face photos (tests/photos.py); without it the test is skipped."""
+    if missing_photos():
+        pytest.skip(MISSING)
+    return faces_folder()
+
+
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets its own PostgreSQL database, lms_test -> lms_test_gw0_test, made
+    here if missing; the name still ends in _test."""
+    from sqlalchemy.engine import make_url
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    parsed = make_url(url)
+    if not worker or parsed.get_backend_name() != "postgresql":
+        return url
+    import psycopg
+    name = f"{parsed.database}_{worker}_test"
+    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 def _test_config(tmp_root: Path) -> dict:
-    url = os.environ.get("LMS_TEST_DATABASE_URL") or f"sqlite:///{tmp_root / 'test.sqlite3'}"
+    url = _worker_database(os.environ.get("LMS_TEST_DATABASE_URL") or f"sqlite:///{tmp_root / 'test.sqlite3'}")
     return {
         "SQLALCHEMY_DATABASE_URI": url,
         "SECRET_KEY": "test-" + os.urandom(8).hex(),
@@ -178,23 +235,43 @@ def learner_profile(number: str, name="王建国", region="440604") -> Profile:
                    position="safety_manager", region_code=region, education_level="senior_high")
 
 
-def full_materials():
+def full_materials(photo: bytes | None = None):
     limit = 5 * 1024 * 1024
-    return {"photo": check_image(face_bytes(), limit), "id_document": check_image(image_bytes(), limit),
+    return {"photo": check_image(photo or face_bytes(), limit), "id_document": check_image(image_bytes(), limit),
             "recommendation": check_image(image_bytes("PNG"), limit)}
+
+
+@cache
+def enrolment_photo(name: str = "obama_1.jpg"):
+    """(photo bytes, its enrolment assessment), judged by dlib once per test session and photo.
+
+    With the real photos: the photo and what assess_photo makes of it. Without them (a newcomer's clone)
+    a plain picture and an encoding nobody's face matches, so that tests which judge no face still run
+    with learners; every test that judges a face reads the real photos and is skipped there."""
+    from lms.proctor import services as proctor
+    from lms.proctor.faces import encoding_to_text
+    if faces_folder() is None:
+        shade = sum(name.encode()) % 200
+        return image_bytes(size=(413, 579), color=(shade, 210, 230)), proctor.EnrolmentCandidate(
+            encoding_to_text([shade / 400] * 128), face_width=200, sharpness=50.0)
+    photo = face_bytes(name)
+    return photo, proctor.assess_photo(photo)
+
+
+def register(profile: Profile, actor: Actor, now=None):
+    """A learner registered with the full materials and the session's enrolment photo."""
+    photo, enrolment = enrolment_photo()
+    return register_learner(profile, PASSWORD, full_materials(photo), now or utcnow(), actor, enrolment=enrolment)
 
 
 @pytest.fixture()
 def learner(db, actor):
-    number = valid_id("44060419740312123")
-    return register_learner(learner_profile(number), PASSWORD, full_materials(), utcnow(), actor)
+    return register(learner_profile(valid_id("44060419740312123")), actor)
 
 
 @pytest.fixture()
 def other_learner(db, actor):
-    number = valid_id("37010219850607456")
-    return register_learner(learner_profile(number, name="李四", region="370102"), PASSWORD, full_materials(),
-                            utcnow(), actor)
+    return register(learner_profile(valid_id("37010219850607456"), name="李四", region="370102"), actor)
 
 
 def make_class(db, institution, training_type=REFRESHER, audience=SAFETY_MANAGER, capacity=30,
@@ -261,6 +338,31 @@ def make_video(path: Path, seconds: float, size="640x360", audio=True) -> Path:
     args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)]
     subprocess.run(args, check=True)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def transcoded_once(tmp_path_factory):
+    """ffmpeg really transcodes each distinct upload once per test session; a later upload of the same bytes
+    with the same plan gets copies of those renditions (the suite uploads the same few clips hundreds of
+    times). A failing transcode is never cached: it raises as before."""
+    import hashlib
+
+    from lms.player import transcode
+    real_run = transcode.run
+    store = tmp_path_factory.mktemp("transcoded")
+
+    def run(source_path, out_dir, source, targets, on_progress):
+        key = hashlib.sha256(Path(source_path).read_bytes() + repr(targets).encode()).hexdigest()[:32]
+        kept = store / key
+        if not kept.is_dir():
+            real_run(source_path, store / f"{key}.partial", source, targets, on_progress)
+            (store / f"{key}.partial").rename(kept)
+        shutil.copytree(kept, out_dir, dirs_exist_ok=True)
+        on_progress(1.0)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transcode, "run", run)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -3,14 +3,14 @@ import io
 
 from PIL import Image, ImageOps
 
-from .conftest import FACES
+from .photos import face_path
 
 
 def frame(name: str, scale: float = 1.0, shift: tuple[int, int] = (0, 0), angle: float = 0.0,
           size=(640, 480), quality=85) -> bytes:
     """The photo fitted into a 640x480 frame, as a browser canvas would send it; ``scale``,
     ``shift`` and ``angle`` move the picture the way a photo held to the camera moves."""
-    photo = Image.open(FACES / name).convert("RGB")
+    photo = Image.open(face_path(name)).convert("RGB")
     photo.thumbnail((int(size[0] * scale), int(size[1] * scale)))
     if angle:
         photo = photo.rotate(angle, expand=True, fillcolor=(30, 30, 30))
@@ -60,7 +60,7 @@ TURNS = {
 
 def posed(name: str, flip: bool, index: int, quality=85) -> bytes:
     """One camera frame of a pose; ``index`` moves it by a pixel or two, like a live picture."""
-    photo = Image.open(FACES / name).convert("RGB")
+    photo = Image.open(face_path(name)).convert("RGB")
     if flip:
         photo = ImageOps.mirror(photo)
     photo.thumbnail((640, 480))

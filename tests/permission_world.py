@@ -15,13 +15,12 @@ from lms.core.context import Actor
 from lms.files.storage import check_image, store_image
 from lms.institutions.models import Institution
 from lms.institutions.services import apply_to_class, approve_application
-from lms.learners.services import register_learner
 from lms.player import services as player
 from lms.player.signing import signed_url
 from lms.proctor import services as proctor
 from lms.proctor.models import DOUBTFUL_RESULT, FAILED, REVIEW, FaceCheckAttempt, FaceReview
 
-from .conftest import (PASSWORD, face_bytes, full_materials, learner_profile, make_class, make_user, ready_course,
+from .conftest import (enrolment_photo, learner_profile, make_class, make_user, ready_course, register,
                        valid_id)
 
 ACTORS = ("anonymous", "learner", "other_learner", "staff_approving", "staff_applied", "staff_unrelated",
@@ -45,16 +44,14 @@ def build_world(db, video_path) -> World:
     c = _institution(db, "丙 济南市历下区培训中心", "370102")
     staff_a = make_user(db, STAFF, "staff.a", institution_id=a.id)
     staff_a2 = make_user(db, STAFF, "staff.a2", institution_id=a.id)
-    staff_b = make_user(db, STAFF, "staff.b", institution_id=b.id)
+    make_user(db, STAFF, "staff.b", institution_id=b.id)  # staff_applied: signs in by username
     staff_c = make_user(db, STAFF, "staff.c", institution_id=c.id)
     make_user(db, REGULATOR, "reg.foshan", region_code="440600")
     make_user(db, REGULATOR, "reg.jinan", region_code="370100")
     make_user(db, ADMIN, "root.admin")
 
-    learner = register_learner(learner_profile(valid_id("44060419740312123")), PASSWORD, full_materials(),
-                               utcnow(), system)
-    other = register_learner(learner_profile(valid_id("37010219850607456"), name="李四", region="370102"),
-                             PASSWORD, full_materials(), utcnow(), system)
+    learner = register(learner_profile(valid_id("44060419740312123")), system)
+    other = register(learner_profile(valid_id("37010219850607456"), name="李四", region="370102"), system)
     class_a, class_b, class_c = make_class(db, a), make_class(db, b), make_class(db, c)
     application_a = apply_to_class(learner, class_a, "T1234567", utcnow(), Actor(learner.user))
     approve_application(application_a, utcnow(), Actor(staff_a))
@@ -70,9 +67,9 @@ def build_world(db, video_path) -> World:
     failed = _check(learner, a, playback.session_id, lesson.id, FAILED)
     frame = _frame_of(db, in_review, learner)
     db.session.commit()
-    candidate = proctor.assess_photo(face_bytes("obama_2.jpg"))
-    replacement = proctor.submit_photo(learner, check_image(face_bytes("obama_2.jpg"), 5 * 1024 * 1024), candidate,
-                                       utcnow(), Actor(learner.user))
+    photo, candidate = enrolment_photo("obama_2.jpg")
+    replacement = proctor.submit_photo(learner, check_image(photo, 5 * 1024 * 1024), candidate, utcnow(),
+                                       Actor(learner.user))
 
     world.ids.update(
         institution_a=a.id, institution_b=b.id, learner=learner.id, learner_user=learner.user_id,
@@ -106,7 +103,7 @@ def _check(learner, institution, session_id, lesson_id, status):
 
 
 def _frame_of(db, check, learner) -> int:
-    stored = store_image(check_image(face_bytes("obama_2.jpg"), 5 * 1024 * 1024), proctor.FRAME_KIND,
+    stored = store_image(check_image(enrolment_photo("obama_2.jpg")[0], 5 * 1024 * 1024), proctor.FRAME_KIND,
                          learner.user_id)
     db.session.flush()
     db.session.add(FaceCheckAttempt(check_id=check.id, at=utcnow(), mode="camera",

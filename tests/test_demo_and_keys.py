@@ -9,7 +9,7 @@ from sqlalchemy import text
 from lms.core.crypto import cipher_from_config
 from lms.learners.models import Learner
 
-from .conftest import face_bytes, login
+from .conftest import enrolment_photo, login
 
 
 def test_seed_demo_prints_working_random_logins(app, db):
@@ -106,6 +106,6 @@ def test_rotate_keys_leaves_no_old_key_in_any_column_or_file(app, db, learner, o
         assert all(len(e.encoding.split(",")) == 128 for e in db.session.query(FaceEnrolment))
         client = app.test_client()
         login(client, learner.id_number)
-        assert client.get(f"/learners/{learner.id}/materials/photo").data == face_bytes()
+        assert client.get(f"/learners/{learner.id}/materials/photo").data == enrolment_photo()[0]
     finally:
         app.extensions["lms_cipher"] = old_cipher

@@ -9,9 +9,8 @@ from lms.core.context import Actor
 from lms.institutions.models import APPROVED, DRAFT, RETURNED, SUBMITTED, Application, TrainingClass
 from lms.institutions.services import (ClassPlan, EnrolmentError, apply_to_class, approve_application,
                                        create_class, publish_class, return_application)
-from lms.learners.services import register_learner
 
-from .conftest import PASSWORD, full_materials, learner_profile, login, make_class, valid_id
+from .conftest import learner_profile, login, make_class, register, valid_id
 
 CERT = "T440604197403121235"
 
@@ -48,13 +47,13 @@ def test_draft_class_takes_no_applications(db, learner, institution, actor):
 
 def test_capacity_counts_approved_places(db, institution, staff, actor):
     training_class = make_class(db, institution, capacity=1)
-    first = register_learner(learner_profile(valid_id("44060419740312123")), PASSWORD, full_materials(), utcnow(), actor)
-    second = register_learner(learner_profile(valid_id("44060419800101234")), PASSWORD, full_materials(), utcnow(), actor)
+    first = register(learner_profile(valid_id("44060419740312123")), actor)
+    second = register(learner_profile(valid_id("44060419800101234")), actor)
     a1 = apply_to_class(first, training_class, CERT, utcnow(), actor)
     a2 = apply_to_class(second, training_class, CERT, utcnow(), actor)
     approve_application(a1, utcnow(), staff_actor(staff))
     refused("full", approve_application, a2, utcnow(), staff_actor(staff))
-    third = register_learner(learner_profile(valid_id("44060419900101345")), PASSWORD, full_materials(), utcnow(), actor)
+    third = register(learner_profile(valid_id("44060419900101345")), actor)
     refused("full", apply_to_class, third, training_class, CERT, utcnow(), actor)
 
 
@@ -167,8 +166,8 @@ def test_learner_cannot_open_another_learners_materials_or_staff_pages(learner_c
 
 
 def test_materials_are_served_decrypted_to_allowed_viewers(learner_client, staff_client, learner, open_class, actor):
-    from .conftest import face_bytes
-    assert learner_client.get(f"/learners/{learner.id}/materials/photo").data == face_bytes()
+    from .conftest import enrolment_photo
+    assert learner_client.get(f"/learners/{learner.id}/materials/photo").data == enrolment_photo()[0]
     assert staff_client.get(f"/learners/{learner.id}/materials/photo").status_code == 404  # not applied yet
     apply_to_class(learner, open_class, CERT, utcnow(), actor)
     response = staff_client.get(f"/learners/{learner.id}/materials/photo")

@@ -18,7 +18,7 @@ from lms.player.models import StudySession
 from lms.proctor import services as proctor
 from lms.proctor.models import ACTIVE, DOUBTFUL_RESULT, FAILED, PASSED, PENDING, REVIEW, FaceEnrolment, FaceReview
 
-from .conftest import face_bytes, make_class, signed_in
+from .conftest import enrolment_photo, make_class, signed_in
 
 MB5 = 5 * 1024 * 1024
 
@@ -85,8 +85,8 @@ def test_an_appeal_goes_to_the_institution_that_owns_the_check(app, db, applied_
 def test_only_an_approving_institution_may_accept_a_replacement_face_photo(
         app, db, applied_elsewhere, staff, other_staff, other_institution, institution):
     learner = applied_elsewhere
-    photo = check_image(face_bytes("obama_2.jpg"), MB5)
-    pending = proctor.submit_photo(learner, photo, proctor.assess_photo(photo.data), utcnow(), Actor(learner.user))
+    data, candidate = enrolment_photo("obama_2.jpg")
+    pending = proctor.submit_photo(learner, check_image(data, MB5), candidate, utcnow(), Actor(learner.user))
     assert pending.status == PENDING
 
     intruder = signed_in(app, other_staff.username)

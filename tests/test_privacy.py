@@ -10,9 +10,8 @@ from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.core.iddocs import gb11643_check_char, mask
 from lms.institutions.services import apply_to_class
-from lms.learners.services import register_learner
 
-from .conftest import PASSWORD, face_bytes, full_materials, learner_profile, login, valid_id
+from .conftest import enrolment_photo, learner_profile, login, register, valid_id
 
 
 def _raw_database_bytes(app, db) -> bytes:
@@ -42,7 +41,7 @@ def test_no_plaintext_identity_or_images_at_rest(app, db, learner, open_class, a
     # Fragments (masked forms, birth dates) are the subject of the reconstruction tests below.
     media = b"".join(p.read_bytes() for p in Path(app.config["MEDIA_ROOT"]).rglob("*") if p.is_file())
     assert media and number.encode() not in media
-    photo = face_bytes()
+    photo, _ = enrolment_photo()   # the bytes the learner registered with
     for probe in (photo[:64], photo[2000:2064], b"JFIF", b"\x89PNG"):
         assert probe not in media and probe not in raw
     assert len(list(Path(app.config["MEDIA_ROOT"]).rglob("*.jpg"))) == 0
@@ -171,7 +170,7 @@ def learners_in_use(app, db, learner, other_learner, institution, staff, staff_c
     anonymous = app.test_client()
     login(anonymous, THIRD_ID, "not-yet-registered")      # unknown account: the number itself was typed
     login(anonymous, learner.id_number[:-3] + "000")       # a typo of a registered number
-    third = register_learner(learner_profile(THIRD_ID, name="陈红"), PASSWORD, full_materials(), utcnow(), actor)
+    third = register(learner_profile(THIRD_ID, name="陈红"), actor)
     refresher = make_class(db, institution)
     for person in (learner, other_learner, third):
         client = app.test_client()

@@ -2,7 +2,7 @@
 moved in any way never passes, a small second face is found, and the answer must carry the nonce in time.
 Real photos (../shared/testdata/faces, read where they lie), real dlib, real database; time passed in."""
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from random import Random
 
 import cv2
@@ -18,13 +18,13 @@ from lms.proctor import attempts, decisions, faces
 from lms.proctor import services as proctor
 from lms.proctor.models import FAILED, PASSED, START, FaceChallenge, FaceCheck, FaceCheckAttempt
 
-from .conftest import FACES, login
+from .conftest import face_bytes, face_path, login
 from .face_frames import following, posed
 
 # Every test here judges real photos; without them (a clone with no ../shared) they are skipped and say why.
-pytestmark = pytest.mark.skipif(not FACES.is_dir(), reason=f"the real face photos are not at {FACES}")
+pytestmark = pytest.mark.usefixtures("faces_dir")
 T = decisions.Thresholds()
-T0 = utcnow()
+T0 = datetime(2026, 3, 2, 1, 30)  # a fixed time zero (naive UTC): the proctor's functions take `now`
 PROMPTS = range(2, 7)  # what pick_challenge draws from with 10 frames and 3 reaction frames
 CHALLENGES = [decisions.Challenge(decisions.CAMERA, action, prompt, 10, 3)
               for action in (decisions.LEFT, decisions.RIGHT) for prompt in PROMPTS]
@@ -89,7 +89,7 @@ def test_pick_challenge_leaves_room_before_and_after_the_prompt():
 # --- one flat photo, moved in every way, never passes ------------------------------------------------
 
 def _canvas(name: str) -> np.ndarray:
-    photo = Image.open(FACES / name).convert("RGB")
+    photo = Image.open(face_path(name)).convert("RGB")
     photo.thumbnail((520, 400))
     canvas = Image.new("RGB", (640, 480), (30, 30, 30))
     canvas.paste(photo, ((640 - photo.width) // 2, (480 - photo.height) // 2))
@@ -337,7 +337,7 @@ def test_phone_fallback_is_recorded_and_asks_for_the_same_turn(app, db, check_du
 
 def test_the_enrolment_photo_sent_as_a_phone_photo_fails_as_replayed(db, check, me):
     challenge = attempts.issue_challenge(check, False, at(1), me)
-    photos = [(FACES / "obama_1.jpg").read_bytes(), following(challenge)[1]]   # the photo the learner enrolled with
+    photos = [face_bytes("obama_1.jpg"), following(challenge)[1]]   # the photo the learner enrolled with
     result = attempts.submit_attempt(check, photos, challenge.nonce, at(30), me)
     assert (result.status, result.reason) == ("retry", "replayed")
     challenge = attempts.issue_challenge(check, False, at(40), me)

@@ -19,10 +19,10 @@ from lms.core.clock import utcnow
 from lms.proctor import faces, fingerprints
 from lms.proctor.models import FaceEnrolment, FaceFingerprint
 
-from .conftest import FACES, ROOT, face_bytes
+from .conftest import ROOT, face_bytes
 from .face_frames import frame
 
-needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason=f"the real face photos are not at {FACES}")
+needs_faces = pytest.mark.usefixtures("faces_dir")
 FRAME_SIZE = (640, 480)
 
 

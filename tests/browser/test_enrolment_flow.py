@@ -4,7 +4,8 @@ Screenshots of every step go to test-artifacts/<test name>/."""
 import io
 import re
 
-from flask_babel import force_locale, gettext
+import pytest
+from flask_babel import force_locale, get_translations, gettext
 from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -15,6 +16,8 @@ from lms.learners.models import Learner
 
 from ..conftest import FACES, PASSWORD, valid_id
 
+pytestmark = pytest.mark.usefixtures("faces_dir")  # real face photos (tests/photos.py)
+
 WECHAT = " MicroMessenger/8.0.50(0x1800323c) NetType/WIFI Language/zh_CN"
 CERTIFICATE = "T440604197403121235"
 REASON = "单位推荐表未加盖公章，请重新上传"
@@ -23,9 +26,12 @@ WORK_UNIT = "佛山市南海区测试化工贸易有限公司"
 
 
 def zh(app, message: str, **variables) -> str:
-    """What the app shows in Simplified Chinese: the translation if the catalogue has one, else the
-    English source, so that the test follows the catalogue while it is being filled."""
+    """What the app shows in Simplified Chinese. A message that the compiled zh_CN catalogue does not translate
+    fails the test: the page would show the English source, and the test would expect just that and pass."""
     with app.test_request_context("/"), force_locale("zh_CN"):
+        # _catalog: the msgids of the compiled catalogue (.mo) that gettext reads, each with its translation.
+        if not get_translations()._catalog.get(message):
+            pytest.fail(f"the zh_CN catalogue has no translation for msgid {message!r}")
         return gettext(message, **variables)
 
 

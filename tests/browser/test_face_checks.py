@@ -32,6 +32,8 @@ from .test_enrolment_flow import WECHAT, shot, sign_in, zh
 from .test_player import (effective, fast_player, heartbeats, lesson_ids, open_lesson,  # noqa: F401 (fixture)
                           progress, shot_screen, wait_until)
 
+pytestmark = pytest.mark.usefixtures("faces_dir")  # real face photos (tests/photos.py)
+
 VIDEO = "#lesson-video"
 MATCHED = 0.55           # the enrolled person's frames are well inside the match threshold (0.60)
 MIN_TURN = 0.12          # the yaw change the server wants toward the asked side

@@ -16,6 +16,7 @@ import io
 import time
 from datetime import timedelta
 
+import pytest
 from PIL import Image, ImageOps
 from playwright.sync_api import expect
 
@@ -34,6 +35,8 @@ from .test_face_checks import (CHECK_TIMEOUT, MATCHED, MIN_TURN, PASSED_TEXT, an
                                no_check_inside_the_video, pass_check, phone_context, phone_photos, retry_text,
                                rows, server_asks_for, start_studying, study_video, turn_as_asked)
 from .test_player import lesson_ids, open_lesson, shot_screen
+
+pytestmark = pytest.mark.usefixtures("faces_dir")  # real face photos (tests/photos.py)
 
 PASS_RATE_TRIALS = 6
 NO_FACE_TEXT = "No face was seen in every picture. Keep your face in the frame."
