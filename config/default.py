@@ -54,6 +54,7 @@ LMS_DAILY_CAP_MINUTES = 480         # credited study per learner per China calen
 LMS_MEDIA_URL_SECONDS = 600         # lifetime of a signed video URL
 LMS_COURSE_REVIEW_DAYS = 365        # a course not reviewed for longer is flagged
 LMS_MAX_VIDEO_BYTES = 2 * 1024 ** 3
+LMS_DEMO_CLIP_SECONDS = 30            # length of each generated demo lesson (flask lms seed-demo)
 LMS_X_ACCEL_PREFIX = None           # e.g. "/protected-media/": nginx serves the bytes (see README)
 LMS_TRANSCODE_LEASE_SECONDS = 120   # a job not renewed for this long is taken over by another worker
 LMS_TRANSCODE_MAX_ATTEMPTS = 3

@@ -89,6 +89,8 @@ def _demo_course(institution, training_class, now) -> None:
     import tempfile
     from pathlib import Path
 
+    from flask import current_app
+
     from .core.context import Actor
     from .demo_media import make_demo_clip
     from .player import services
@@ -102,7 +104,7 @@ def _demo_course(institution, training_class, now) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for index, (title, pattern) in enumerate((("第一讲 法律法规与安全责任", "testsrc2"),
                                                   ("第二讲 危险化学品储存与经营安全", "smptebars")), start=1):
-            clip = make_demo_clip(Path(tmp) / f"demo{index}.mp4", 30, pattern)
+            clip = make_demo_clip(Path(tmp) / f"demo{index}.mp4", current_app.config["LMS_DEMO_CLIP_SECONDS"], pattern)
             with open(clip, "rb") as stream:
                 services.add_lesson(course, title, clip.name, stream, now, actor, 10 ** 9)
     # Published once the worker has transcoded the videos (flask lms worker --once in run_demo.sh).

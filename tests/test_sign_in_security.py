@@ -8,15 +8,15 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import STAFF, User
-from lms.accounts.services import LoginPolicy, authenticate, create_account
+from lms.accounts.services import LoginPolicy, authenticate, create_account, set_password
 from lms.audit.models import AuditLog
 from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.core.errors import RuleViolation
 from lms.core.iddocs import parse_document
-from lms.learners.services import Profile, register_learner
+from lms.learners.services import Profile
 
-from .conftest import PASSWORD, csrf_token_from, full_materials, login, signed_in
+from .conftest import PASSWORD, csrf_token_from, login, register, signed_in
 
 POLICY = LoginPolicy(max_failures=3, lock_minutes=15)
 COOKIE = "lms_session"
@@ -141,7 +141,10 @@ def _fastest_of_runs(identifier, actor, runs=5) -> float:
     return min(timings)
 
 
-def test_unknown_account_takes_as_long_as_a_wrong_password(db, staff, actor):
+def test_unknown_account_takes_as_long_as_a_wrong_password(app, db, staff, actor, monkeypatch):
+    monkeypatch.setitem(app.config, "LMS_TEST_PASSWORD_HASH_METHOD", "scrypt")   # the cost production pays
+    set_password(staff, PASSWORD)
+    db.session.commit()
     known = _fastest_of_runs("staff.one", actor)
     unknown = _fastest_of_runs("nobody.here", actor)
     assert unknown > known * 0.5, (known, unknown)
@@ -214,7 +217,7 @@ def _passport_learner(db, actor, number="E12345678"):
                       birth_date=date(1985, 6, 7), gender="F", work_unit="佛山市测试化工有限公司",
                       unit_category="hazchem_production", position="safety_manager", region_code="440604",
                       education_level="bachelor")
-    return register_learner(profile, PASSWORD, full_materials(), utcnow(), actor)
+    return register(profile, actor)
 
 
 @pytest.mark.parametrize("username", ["e12345678", "H12345678", "wang2024", "44060419740312123X"])
@@ -255,3 +258,14 @@ def test_usernames_are_unique_regardless_of_case(db, actor, admin_client, instit
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_only_the_test_settings_may_choose_a_cheaper_password_hash(app, monkeypatch):
+    from lms.accounts.models import User
+    user = User(role="staff", username="cost.check")
+    with app.app_context():
+        set_password(user, PASSWORD)
+        assert user.password_hash.startswith("pbkdf2:sha256:1000$")   # config/testing.py
+        monkeypatch.setattr(app, "testing", False)
+        set_password(user, PASSWORD)
+    assert user.password_hash.startswith("scrypt:")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
+from flask import current_app
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -80,17 +81,24 @@ class LoginOutcome:
     session_secret: str | None = None  # on success: what the session cookie keeps (start_session)
 
 
+def _hash_method() -> str:
+    """scrypt (werkzeug's default cost); the test settings may name a cheap method, which nothing else may."""
+    if current_app.testing:
+        return current_app.config.get("LMS_TEST_PASSWORD_HASH_METHOD", "scrypt")
+    return "scrypt"
+
+
 @cache
-def _dummy_password_hash() -> str:
+def _dummy_password_hash(method: str) -> str:
     """A hash of a password nobody knows, made by the same method as real ones."""
-    return generate_password_hash(secrets.token_urlsafe(16))
+    return generate_password_hash(secrets.token_urlsafe(16), method)
 
 
 def _password_matches(user: User | None, password: str) -> bool:
     """Always one hash verification, so that an unknown or not yet activated account answers
     as slowly as a wrong password and timing does not tell which accounts exist."""
     stored = user.password_hash if user is not None else None
-    matched = check_password_hash(stored or _dummy_password_hash(), password or "")
+    matched = check_password_hash(stored or _dummy_password_hash(_hash_method()), password or "")
     return stored is not None and matched
 
 
@@ -226,7 +234,7 @@ def sign_out_all_devices(user: User, now: datetime, actor: Actor) -> None:
 
 
 def set_password(user: User, password: str) -> None:
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = generate_password_hash(password, _hash_method())
 
 
 def forbidden_words(user: User) -> tuple[str, ...]:
