@@ -39,11 +39,12 @@ judge() {
 PYTEST=(.venv/bin/python -m pytest --dist worksteal --durations=15)
 pg_status=0
 if [ $pg_ready -eq 1 ]; then
-  # The PostgreSQL pass runs alongside the SQLite pass (whose browser tests mostly wait); its output follows.
+  # The PostgreSQL pass runs alongside the SQLite pass, whose browser tests mostly wait; at a lower priority,
+  # so that a browser test gets the CPU when its page and fake camera need it. Its output follows.
   pg_log=$(mktemp)
   echo "PostgreSQL: every worker drops and recreates the schema of its database ${pg_name}_gw<N>_test" \
        "(made from $PG_URL; only names ending in _test are used). It runs now; its output follows SQLite's."
-  env LMS_TEST_DATABASE_URL="$PG_URL" "${PYTEST[@]}" -n "${LMS_TEST_WORKERS:-2}" -m "not browser" "$@" \
+  nice -n 10 env LMS_TEST_DATABASE_URL="$PG_URL" "${PYTEST[@]}" -n "${LMS_TEST_WORKERS:-2}" -m "not browser" "$@" \
     > "$pg_log" 2>&1 &
   pg_pid=$!
   trap 'kill $pg_pid 2>/dev/null; rm -f "$pg_log"' EXIT
