@@ -80,7 +80,7 @@ def study_video(tmp_path_factory):
 
 
 @pytest.fixture()
-def camera(pw, tmp_path):
+def camera(pw, tmp_path, faces_dir):
     """camera(photo, flip=False, live=True) makes a camera feed for this test, showing ``photo`` (None: an empty
     room), and launches a Chromium whose webcam it is; returns (feed, chromium). The feed's file path is a launch
     switch, so each feed has its own browser; both are closed at the end of the test."""
@@ -106,7 +106,7 @@ def camera(pw, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def phone_photos(tmp_path_factory) -> dict:
+def phone_photos(tmp_path_factory, faces_dir) -> dict:
     """The phone's photos for each side the server may ask for: {side: (photo 1, photo 2)} (PHONE_PAIRS; the
     mirrored ones written to a tmp folder)."""
     folder = tmp_path_factory.mktemp("phone")
@@ -124,7 +124,7 @@ def phone_photos(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
-def impostor(tmp_path_factory) -> list:
+def impostor(tmp_path_factory, faces_dir) -> list:
     """Another person's two tries for follow_prompt: [(front, turned_for), (front, turned_for)]."""
     path = tmp_path_factory.mktemp("impostor") / "biden_1_top.jpg"
     with Image.open(FACES / "biden_1.jpg") as photo:
