@@ -47,7 +47,7 @@ if [ $pg_ready -eq 1 ]; then
   nice -n 10 env LMS_TEST_DATABASE_URL="$PG_URL" "${PYTEST[@]}" -n "${LMS_TEST_WORKERS:-2}" -m "not browser" "$@" \
     > "$pg_log" 2>&1 &
   pg_pid=$!
-  trap 'kill $pg_pid 2>/dev/null; rm -f "$pg_log"' EXIT
+  trap 'kill $pg_pid 2>/dev/null || true; rm -f "$pg_log"' EXIT
 fi
 
 echo "=== test suite on SQLite ==="
