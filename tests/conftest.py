@@ -28,7 +28,7 @@ from lms.files.storage import check_image
 from lms.institutions.models import PUBLISHED, Institution, TrainingClass
 from lms.learners.services import Profile, register_learner
 
-from .photos import MISSING, ROOT, SHARED, face_bytes, face_path, faces_folder, missing_photos, require_faces  # noqa: F401 (re-exported)
+from .photos import MISSING, ROOT, SHARED, face_bytes, face_path, faces_folder, missing_photos  # noqa: F401 (re-exported)
 
 FACES = faces_folder() or SHARED  # for `FACES / name` in modules whose tests all take `faces_dir`
 REFERENCE_TABLES = {"regions", "qualification_types", "hours_rules", "region_hours_splits", "alembic_version"}
@@ -49,9 +49,10 @@ def _postgres_database() -> str | None:
     """The name of the PostgreSQL test database, when the suite runs on one."""
     from sqlalchemy.engine import make_url
     url = os.environ.get("LMS_TEST_DATABASE_URL")
-    if not url or make_url(url).get_backend_name() != "postgresql":
+    parsed = make_url(url) if url else None
+    if parsed is None or parsed.get_backend_name() != "postgresql":
         return None
-    return make_url(url).database or ""
+    return parsed.database or ""
 
 
 def pytest_report_header(config):
@@ -89,19 +90,19 @@ def faces_dir() -> Path:
 
 def _worker_database(url: str) -> str:
     """Under pytest-xdist each worker gets its own PostgreSQL database, lms_test -> lms_test_gw0_test, made
-    here if missing; the name still ends in _test."""
+    by scripts/ensure_test_database.py if missing; the name still ends in _test."""
+    import subprocess
+    import sys
+
     from sqlalchemy.engine import make_url
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     parsed = make_url(url)
     if not worker or parsed.get_backend_name() != "postgresql":
         return url
-    import psycopg
-    name = f"{parsed.database}_{worker}_test"
-    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    return parsed.set(database=name).render_as_string(hide_password=False)
+    worker_db = parsed.set(database=f"{parsed.database}_{worker}_test")
+    plain = worker_db.set(drivername="postgresql").render_as_string(hide_password=False)  # what psycopg reads
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "ensure_test_database.py"), plain], check=True)
+    return worker_db.render_as_string(hide_password=False)
 
 
 def _test_config(tmp_root: Path) -> dict:

@@ -32,25 +32,17 @@ def faces_folder() -> Path | None:
     return next((folder for folder in candidates if (folder / PROBE).is_file()), None)
 
 
-def require_faces() -> Path:
-    """The photo folder, or skip the calling test with the one reason shared by every such skip."""
-    folder = faces_folder()
-    if folder is None:
-        pytest.skip(MISSING)
-    return folder
-
-
 def missing_photos() -> list[str]:
     folder = faces_folder()
     return [name for name in PHOTOS if folder is None or not (folder / name).is_file()]
 
 
 def face_path(name: str) -> Path:
-    """A photo of the set; a test that needs one the folder lacks (a partial fetch) is skipped too."""
-    path = require_faces() / name
-    if not path.is_file():
+    """A photo of the set, or skip the calling test (no folder, or a partial fetch) with the one shared reason."""
+    folder = faces_folder()
+    if folder is None or not (folder / name).is_file():
         pytest.skip(MISSING)
-    return path
+    return folder / name
 
 
 def face_bytes(name: str = PROBE) -> bytes:
