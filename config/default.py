@@ -60,6 +60,14 @@ LMS_TRANSCODE_LEASE_SECONDS = 120   # a job not renewed for this long is taken o
 LMS_TRANSCODE_MAX_ATTEMPTS = 3
 LMS_TRUSTED_PROXIES = 0            # reverse proxies in front of the app (production: 1)
 
+# The course test (lms/quiz)
+LMS_QUIZ_SECONDS_PER_QUESTION = 60  # shown as the countdown and enforced on the server
+LMS_QUIZ_GRACE_SECONDS = 2          # network allowance for an answer sent as the countdown ends
+LMS_QUIZ_MAX_ATTEMPTS = 5
+LMS_QUIZ_PASS_SCORE = 80            # of 100
+LMS_QUIZ_SLACK_MINUTES = 30         # an attempt still open this long after its questions' time is ended
+LMS_QUIZ_MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
 # Face enrolment and checks (lms/proctor). Thresholds: see README "Face checks" for the measurements.
 LMS_FACE_CHECKS = True              # tests of unrelated modules turn it off; production keeps it on
 LMS_FACE_MATCH_DISTANCE = 0.60      # encoding distance below which a frame shows the enrolled person

@@ -372,8 +372,8 @@ def short_video(tmp_path_factory) -> Path:
 
 
 def ready_course(db, staff, training_class, video_paths, actor=None):
-    """A published course with one lesson per video, transcoded by the real worker code,
-    in the curriculum of ``training_class``."""
+    """A published course with one lesson per video, transcoded by the real worker code, a question
+    bank of 5 (tests/quizdata.py), in the curriculum of ``training_class``."""
     from datetime import date
 
     from lms.player import jobs, services
@@ -385,6 +385,8 @@ def ready_course(db, staff, training_class, video_paths, actor=None):
             services.add_lesson(course, f"第{index}讲", path.name, stream, utcnow(), actor, 10**9)
     while jobs.run_once():
         pass
+    from tests.quizdata import stock_bank
+    stock_bank(course, actor)  # publishing needs a question bank and a composable paper
     services.set_course_status(course, "published", utcnow(), actor)
     services.assign_to_class(training_class, course, utcnow(), actor)
     return course

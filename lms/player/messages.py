@@ -57,6 +57,8 @@ REASONS = {
 
 
 def study_error(error) -> str:
+    if error.code == "not_publishable":  # the reasons come translated from the module that gave them
+        return " ".join(str(reason) for reason in error.details["reasons"])
     return str(STUDY_ERRORS.get(error.code, error.code))
 
 

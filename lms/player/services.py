@@ -20,6 +20,7 @@ from .jobs import video_dir
 from .models import (PUBLISHED, READY, WITHDRAWN, ClassCourse, Course, Heartbeat, Lesson, LessonProgress, Playback,
                      SelfEnrolment, StudySession, Video)
 from .progress import progress_for
+from .signals import course_publishing
 from .sessions import live_session
 
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".flv", ".3gp", ".ts"}  # transcode.CONTAINERS
@@ -102,6 +103,9 @@ def set_course_status(course: Course, status: str, now: datetime, actor: Actor) 
             raise StudyError("no_lessons")
         if any(lesson.video is None or lesson.video.status != READY for lesson in course.lessons):
             raise StudyError("videos_not_ready")
+        reasons = [reason for _receiver, found in course_publishing.send(course) for reason in found]
+        if reasons:  # e.g. the quiz's bank-size rule
+            raise StudyError("not_publishable", reasons=reasons)
     course.status = status
     record(actor, f"course_{status}", now, target=f"course:{course.id}", institution_id=course.institution_id)
     db.session.commit()

@@ -1,3 +1,6 @@
-from flask import Blueprint
+"""The quiz blueprint with all its routes: each *_views module registers its own on ``bp``."""
+from .blueprint import bp
+from . import bank_views, practice_views, results_views, test_views  # noqa: F401,E402 (they register routes)
+from .test_views import course_test_summary  # noqa: F401 (the template helper, lms.quiz.init_app)
 
-bp = Blueprint("quiz", __name__, template_folder="templates", url_prefix="/quiz")
+__all__ = ["bp"]
