@@ -3,7 +3,7 @@ import importlib
 import os
 from datetime import timedelta
 
-from flask import Flask, flash, redirect, request, session, url_for
+from flask import Flask, flash, has_request_context, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
@@ -97,6 +97,8 @@ def _check_secrets(app: Flask) -> None:
 
 
 def _select_locale() -> str:
+    if not has_request_context():  # a CLI command or the worker: the default language
+        return _locales()[0]
     wanted = request.args.get("lang")
     if wanted in _locales():
         session["lang"] = wanted

@@ -24,7 +24,8 @@ CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "not_allow
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    from .core.inputs import is_api_path
+    return is_api_path(request.path) or request.accept_mimetypes.best == "application/json"
 
 
 def _render(status: int, message: str, code: str | None = None):
