@@ -107,6 +107,8 @@ def _demo_course(institution, training_class, now) -> None:
             clip = make_demo_clip(Path(tmp) / f"demo{index}.mp4", current_app.config["LMS_DEMO_CLIP_SECONDS"], pattern)
             with open(clip, "rb") as stream:
                 services.add_lesson(course, title, clip.name, stream, now, actor, 10 ** 9)
+    from .demo_questions import stock_demo_bank
+    stock_demo_bank(course, now, actor)
     # Published once the worker has transcoded the videos (flask lms worker --once in run_demo.sh).
     db.session.add(ClassCourse(class_id=training_class.id, course_id=course.id))
     first_learner = db.session.scalar(select(Learner).order_by(Learner.id))

@@ -33,7 +33,9 @@ def test_seed_demo_prints_working_random_logins(app, db):
     assert runner.invoke(args=["lms", "publish-demo"]).exit_code == 0
     from lms.player.models import Course
     course = db.session.query(Course).one()
-    assert course.status == "published"
+    assert course.status == "published"  # with its question bank: 13 questions, papers of 100 points
+    from lms.quiz import bank
+    assert bank.active_count(course.id) == 13 and bank.paper_problems(course.id) == []
     assert [r.name for r in course.lessons[0].video.renditions] == ["360p", "480p", "720p"]
     first_learner = logins[3]
     client = app.test_client()

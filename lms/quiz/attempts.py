@@ -16,6 +16,7 @@ from random import Random, SystemRandom
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.services import record
 from ..core.context import Actor
@@ -208,21 +209,27 @@ def claim(attempt: Attempt) -> str:
 class Step:
     """What the page does next: answer ``question``, pass the face check ``check_id``, or show the result."""
     state: str                                  # "question" | "face_check" | "finished"
+    attempt: Attempt
+    total: int                                  # questions in the attempt
     question: AttemptQuestion | None = None
     check_id: int | None = None
-    attempt: Attempt | None = None
 
 
-def settle(attempt: Attempt, now: datetime) -> None:
+def settle(attempt: Attempt, now: datetime) -> bool:
     """End an open attempt whose deadline passed (unanswered questions score zero), and miss a face
-    check whose time ran out (the proctor's signal then ends the attempt)."""
+    check whose time ran out (the proctor's signal then ends the attempt). Committed when it changed
+    anything; True if so."""
     if attempt.status != OPEN:
-        return
+        return False
+    changed = False
     if attempt.open_check_id is not None:
-        proctor.expire_if_overdue(db.session.get(FaceCheck, attempt.open_check_id), now)
+        changed = proctor.expire_if_overdue(db.session.get(FaceCheck, attempt.open_check_id), now)
     if attempt.status == OPEN and now > attempt.deadline:
         finish(attempt, EXPIRED, now)
-    db.session.commit()
+        changed = True
+    if changed:
+        db.session.commit()
+    return changed
 
 
 def _question_at(attempt: Attempt, position: int) -> AttemptQuestion | None:
@@ -230,7 +237,7 @@ def _question_at(attempt: Attempt, position: int) -> AttemptQuestion | None:
                                                            AttemptQuestion.position == position))
 
 
-def _question_count(attempt: Attempt) -> int:
+def question_count(attempt: Attempt) -> int:
     return db.session.scalar(select(func.count(AttemptQuestion.id)).where(AttemptQuestion.attempt_id == attempt.id))
 
 
@@ -246,44 +253,46 @@ def next_step(attempt: Attempt, tab: str, now: datetime, ip: str = "") -> Step:
     Committed."""
     settle(attempt, now)
     if attempt.status != OPEN:
-        return Step("finished", attempt=attempt)
+        return Step("finished", attempt, question_count(attempt))
     _own_tab(attempt, tab)
+    step = _advance(attempt, now, ip, _question_at(attempt, attempt.current) if attempt.current else None)
+    db.session.commit()
+    return step
+
+
+def _advance(attempt: Attempt, now: datetime, ip: str, current: AttemptQuestion | None) -> Step:
+    """The step after ``current`` (the question served now, or None), within the caller's transaction."""
+    total = question_count(attempt)
     if attempt.open_check_id is not None:
-        return Step("face_check", check_id=attempt.open_check_id, attempt=attempt)
-    r = rules()
-    current = _question_at(attempt, attempt.current) if attempt.current else None
+        return Step("face_check", attempt, total, check_id=attempt.open_check_id)
     if current is not None and current.answered_at is None and not current.late:
-        if not is_late(current.served_at, now, r):
-            return Step("question", question=current, attempt=attempt)
+        if not is_late(current.served_at, now, rules()):
+            return Step("question", attempt, total, question=current)
         current.late = True  # its time ran out unanswered: zero, and the next one
-    if attempt.current >= _question_count(attempt):
+    if attempt.current >= total:
         finish(attempt, SUBMITTED, now)
-        db.session.commit()
-        return Step("finished", attempt=attempt)
+        return Step("finished", attempt, total)
     if study_checks.enabled() and attempt.next_check_at is not None and now >= attempt.next_check_at:
         check = _open_check(attempt, attempt.course, RANDOM, now, ip)
         attempt.open_check_id, attempt.next_check_at = check.id, None
-        db.session.commit()
-        return Step("face_check", check_id=check.id, attempt=attempt)
+        return Step("face_check", attempt, total, check_id=check.id)
+    position = attempt.current + 1
     served = db.session.execute(update(Attempt).where(Attempt.id == attempt.id, Attempt.current == attempt.current,
                                                       Attempt.status == OPEN)
-                                .values(current=Attempt.current + 1).execution_options(synchronize_session=False))
-    if served.rowcount != 1:
+                                .values(current=position).execution_options(synchronize_session=False))
+    if served.rowcount != 1:  # another request served or ended it meanwhile
         db.session.rollback()
         raise QuizError("conflict")
-    position = attempt.current + 1
-    db.session.execute(update(AttemptQuestion).where(AttemptQuestion.attempt_id == attempt.id,
-                                                     AttemptQuestion.position == position)
-                       .values(served_at=now).execution_options(synchronize_session=False))
-    db.session.commit()
-    db.session.refresh(attempt)
-    return Step("question", question=_question_at(attempt, position), attempt=attempt)
+    set_committed_value(attempt, "current", position)  # what the row now holds, without a second UPDATE
+    question = _question_at(attempt, position)
+    question.served_at = now
+    return Step("question", attempt, total, question=question)
 
 
 def answer(attempt: Attempt, tab: str, attempt_question_id: int, shown: list, now: datetime, ip: str = "") -> Step:
     """Record the answer to the question being served, judged against the time it was served (late:
-    zero), then serve what comes next. Refused: another tab, a question of another attempt or not
-    yet served, one already answered or timed out, a malformed choice. Committed."""
+    zero), then serve what comes next, in one transaction. Refused: another tab, a question of another
+    attempt or not yet served, one already answered or timed out, a malformed choice. Committed."""
     settle(attempt, now)
     if attempt.status != OPEN:
         raise QuizError("finished")
@@ -297,17 +306,20 @@ def answer(attempt: Attempt, tab: str, attempt_question_id: int, shown: list, no
     if response is None:
         raise QuizError("bad_answer")
     late = is_late(question.served_at, now, rules())
-    score = grading.score_of(question.answer_key, response, question.points, late)
+    values = dict(answered_at=now, response=response, late=late,
+                  score=grading.score_of(question.answer_key, response, question.points, late),
+                  correct=grading.is_correct(question.answer_key, response))
     written = db.session.execute(update(AttemptQuestion).where(
         AttemptQuestion.id == question.id, AttemptQuestion.answered_at.is_(None), AttemptQuestion.late.is_(False))
-        .values(answered_at=now, response=response, late=late, score=score,
-                correct=grading.is_correct(question.answer_key, response)).execution_options(synchronize_session=False))
-    if written.rowcount != 1:
+        .values(**values).execution_options(synchronize_session=False))
+    if written.rowcount != 1:  # a second tab or a replayed request answered it first
         db.session.rollback()
         raise QuizError("already_answered")
+    for name, value in values.items():  # the object as the row now is, for finish() and the caller
+        set_committed_value(question, name, value)
+    step = _advance(attempt, now, ip, question)
     db.session.commit()
-    db.session.refresh(question)
-    return next_step(attempt, tab, now, ip)
+    return step
 
 
 # --- ending ---------------------------------------------------------------------------------------

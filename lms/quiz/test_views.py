@@ -73,7 +73,7 @@ def sit(attempt_id):
     tab = attempts.claim(attempt)
     r = attempts.rules()
     return render_template("quiz/sit.html", attempt=attempt, course=attempt.course, rules=r,
-                           total=len(attempt.questions), face_checks=study_checks.enabled(),
+                           face_checks=study_checks.enabled(),
                            settings={"tab": tab, "seconds": r.seconds_per_question,
                                      "nextUrl": url_for("quiz.api_next", attempt_id=attempt.id),
                                      "answerUrl": url_for("quiz.api_answer", attempt_id=attempt.id),
@@ -118,9 +118,9 @@ def _shown(question) -> dict:
             "options": [texts[index] for index in question.order], "points": question.points}
 
 
-def _step_answer(step: attempts.Step, now, total: int):
+def _step_answer(step: attempts.Step, now):
     attempt = step.attempt
-    body = {"state": step.state, "server_time": now.isoformat() + "Z", "total": total}
+    body = {"state": step.state, "server_time": now.isoformat() + "Z", "total": step.total}
     if step.state == "question":
         q = step.question
         body.update(question=_shown(q), served_at=q.served_at.isoformat() + "Z",
@@ -151,7 +151,7 @@ def api_next(attempt_id):
         step = attempts.next_step(attempt, _tab(payload), now, request.remote_addr or "")
     except QuizError as error:
         return _refusal(error)
-    return _step_answer(step, now, len(attempt.questions))
+    return _step_answer(step, now)
 
 
 @bp.route("/api/attempts/<int:attempt_id>/answer", methods=["POST"])
@@ -170,4 +170,4 @@ def api_answer(attempt_id):
                                request.remote_addr or "")
     except QuizError as error:
         return _refusal(error)
-    return _step_answer(step, now, len(attempt.questions))
+    return _step_answer(step, now)
