@@ -49,6 +49,8 @@ def test_the_course_page_says_the_test_waits_for_the_lessons(db, staff, open_cla
 
 
 def test_a_learner_takes_the_test_through_the_api(db, course, learner_http, approved_learner):
+    study = learner_http.get("/study").get_data(as_text=True)
+    assert 'data-passed="false"' in study and "已计入" not in study
     home = learner_http.get(f"/quiz/courses/{course.id}/test").get_data(as_text=True)
     assert "严禁作弊" in home and 'id="start-test"' in home
     attempt_id, config, page = begin(learner_http, course)
@@ -66,6 +68,8 @@ def test_a_learner_takes_the_test_through_the_api(db, course, learner_http, appr
     assert (status, step["state"], step["score"], step["passed"]) == (200, "finished", 80, True)
     record = learner_http.get(step["result_url"]).get_data(as_text=True)
     assert "解析" in record and 'id="attempt-score">80<' in record
+    study = learner_http.get("/study").get_data(as_text=True)
+    assert 'data-passed="true"' in study and "已计入 2.0 学时" in study
 
 
 def test_the_api_refuses_bad_requests_with_json(db, course, learner_http):
