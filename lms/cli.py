@@ -105,7 +105,10 @@ def worker(once):
 
 
 def _housekeeping(now):
-    """Unanswered face checks become missed (voiding their time); frames past retention are deleted."""
+    """Unanswered face checks become missed (voiding their time, ending their test attempt); test
+    attempts left open past their deadline end; frames past retention are deleted."""
     from .proctor import services as proctor
+    from .quiz import attempts
     proctor.sweep_overdue(now)
+    attempts.sweep_expired(now)
     proctor.purge_old_frames(now, int(current_app.config["LMS_FACE_EVIDENCE_DAYS"]))

@@ -343,3 +343,11 @@ def test_publishing_needs_a_bank_of_one_question_per_ten_minutes(db, course, sta
     assert study_error(refused.value).startswith("题库至少需要 3 道题")
     db.session.rollback()
     assert db.session.get(Course, course.id).status == "draft"
+
+
+def test_the_worker_ends_attempts_left_open_past_their_deadline(db, ready, approved_learner, me):
+    attempt, _ = start(approved_learner, ready, me)
+    assert attempts.sweep_expired(attempt.deadline) == 0
+    assert attempts.sweep_expired(attempt.deadline + timedelta(seconds=1)) == 1
+    db.session.refresh(attempt)
+    assert (attempt.status, attempt.end_reason, attempt.score) == (FINISHED, EXPIRED, 0)

@@ -120,3 +120,20 @@ def test_staff_see_their_courses_results(app, db, course, learner_http, staff, o
     assert f"/quiz/attempts/{attempt_id}" in page
     client = signed_in(app, other_staff.username)
     assert client.get(f"/quiz/courses/{course.id}/results").status_code == 404
+
+
+def test_two_requests_answering_the_same_question_at_once_count_once(app, db, course, learner_http,
+                                                                      approved_learner):
+    from .test_player_parallel_start import run_together
+    attempt_id, config, _ = begin(learner_http, course)
+    status, step = api(learner_http, config["nextUrl"], tab=config["tab"])
+    question = db.session.get(AttemptQuestion, step["question"]["id"])
+    clients = [learner_http, signed_in(app, approved_learner.id_number)]
+    results = run_together(lambda i: api(clients[i], config["answerUrl"], tab=config["tab"], question=question.id,
+                                         choice=right_choice(question) if i else wrong_choice(question)))
+    assert sorted(status for status, _ in results) == [200, 409]
+    db.session.expire_all()
+    stored = db.session.get(AttemptQuestion, question.id)
+    winner = next(i for i, (status, _) in enumerate(results) if status == 200)
+    assert stored.correct is bool(winner) and stored.answered_at is not None
+    assert db.session.get(Attempt, attempt_id).current == 2

@@ -232,6 +232,15 @@ def settle(attempt: Attempt, now: datetime) -> bool:
     return changed
 
 
+def sweep_expired(now: datetime) -> int:
+    """End the attempts whose page went away and whose deadline passed (run by the worker), so that
+    staff's lists do not show them as still in progress."""
+    expired = db.session.scalars(select(Attempt).where(Attempt.status == OPEN, Attempt.deadline < now)).all()
+    for attempt in expired:
+        settle(attempt, now)
+    return len(expired)
+
+
 def _question_at(attempt: Attempt, position: int) -> AttemptQuestion | None:
     return db.session.scalar(select(AttemptQuestion).where(AttemptQuestion.attempt_id == attempt.id,
                                                            AttemptQuestion.position == position))
