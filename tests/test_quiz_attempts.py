@@ -351,3 +351,20 @@ def test_the_worker_ends_attempts_left_open_past_their_deadline(db, ready, appro
     assert attempts.sweep_expired(attempt.deadline + timedelta(seconds=1)) == 1
     db.session.refresh(attempt)
     assert (attempt.status, attempt.end_reason, attempt.score) == (FINISHED, EXPIRED, 0)
+
+
+def test_a_published_course_keeps_a_bank_its_papers_can_be_drawn_from(db, course, staff):
+    """The stocked paper uses both true/false questions: neither may leave the bank or change kind."""
+    true_false = [q for q in bank.bank(course.id) if q.kind == "true_false"]
+    with pytest.raises(QuizError) as refused:
+        bank.remove_question(true_false[0], utcnow(), Actor(staff))
+    assert refused.value.details["problems"] == [("not_enough", {"kind": "true_false", "needed": 2, "available": 1})]
+    with pytest.raises(QuizError):
+        bank.edit_question(true_false[1], bank.QuestionDraft("single", "改成单选", ["甲", "乙"], "A"), utcnow(),
+                           Actor(staff))
+    db.session.expire_all()
+    assert [q.kind for q in bank.bank(course.id)].count("true_false") == 2
+    assert not any(q.retired for q in bank.bank(course.id, include_retired=True))
+    single = next(q for q in bank.bank(course.id) if q.kind == "single")
+    bank.edit_question(single, bank.QuestionDraft("single", "改过的单选", ["甲", "乙"], "B"), utcnow(), Actor(staff))
+    assert db.session.get(bank.Question, single.id).stem == "改过的单选"

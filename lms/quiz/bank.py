@@ -10,7 +10,7 @@ from ..audit.services import record
 from ..core.context import Actor
 from ..core.errors import RuleViolation
 from ..extensions import db
-from ..player.models import Course, Lesson, Video
+from ..player.models import PUBLISHED, Course, Lesson, Video
 from . import grading, papers
 from .models import AUTO, KINDS, MANUAL, TRUE_FALSE, ManualPaperItem, Question, QuizSettings
 
@@ -97,27 +97,62 @@ def add_question(course: Course, draft: QuestionDraft, now: datetime, actor: Act
     return question
 
 
+def add_questions(course: Course, drafts: list[QuestionDraft], now: datetime, actor: Actor,
+                  action: str = "quiz_import") -> list[Question]:
+    """Add many questions (an import) in one transaction: all of them or, when any draft is invalid,
+    none. One audit row with the count. Committed."""
+    lesson_ids = lesson_ids_of(course)
+    for index, draft in enumerate(drafts):
+        problems = draft_problems(draft, lesson_ids)
+        if problems:
+            raise QuizError("invalid_question", problems=problems, index=index)
+    questions = []
+    for draft in drafts:
+        question = Question(course_id=course.id, created_at=now)
+        _apply(question, draft, now)
+        questions.append(question)
+    db.session.add_all(questions)
+    db.session.flush()
+    record(actor, action, now, target=f"course:{course.id}", detail=str(len(questions)),
+           institution_id=course.institution_id)
+    db.session.commit()
+    return questions
+
+
 def edit_question(question: Question, draft: QuestionDraft, now: datetime, actor: Actor) -> None:
-    """Change a question; attempts already made keep the copy they served. Logged and committed."""
+    """Change a question; attempts already made keep the copy they served. Refused when a published
+    course would be left without papers its learners can be tested with. Logged and committed."""
     course = db.session.get(Course, question.course_id)
     _refuse_if_invalid(course, draft)
     _apply(question, draft, now)
+    _refuse_if_untestable(course)
     record(actor, "quiz_question_edit", now, target=f"course:{course.id} question:{question.id}",
            detail=question.stem[:100], institution_id=course.institution_id)
     db.session.commit()
 
 
+def _refuse_if_untestable(course: Course) -> None:
+    """A published course keeps the bank size and the papers the publishing rule asked for: undo the
+    change in progress and refuse it otherwise."""
+    if course.status != PUBLISHED:
+        return
+    db.session.flush()
+    problems = publish_problems(course)
+    if problems:
+        db.session.rollback()
+        raise QuizError("paper", problems=problems)
+
+
 def remove_question(question: Question, now: datetime, actor: Actor) -> None:
     """Take a question out of the bank. It is retired, not deleted: attempts and practice records refer
-    to it. Refused while a hand-made paper holds it, or when a published course's bank would fall
-    below the bank-size rule. Logged and committed."""
+    to it. Refused while a hand-made paper holds it, or when a published course would be left
+    without a bank or papers its learners can be tested with. Logged and committed."""
     course = db.session.get(Course, question.course_id)
     if db.session.scalar(select(ManualPaperItem.id).where(ManualPaperItem.question_id == question.id)):
         raise QuizError("on_manual_paper")
-    if course.status == "published" and active_count(course.id) - 1 < required_size(course):
-        raise QuizError("bank_too_small", needed=required_size(course), available=active_count(course.id) - 1)
     question.retired = True
     question.updated_at = now
+    _refuse_if_untestable(course)
     record(actor, "quiz_question_remove", now, target=f"course:{course.id} question:{question.id}",
            detail=question.stem[:100], institution_id=course.institution_id)
     db.session.commit()
