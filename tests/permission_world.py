@@ -67,6 +67,7 @@ def build_world(db, video_path) -> World:
     failed = _check(learner, a, playback.session_id, lesson.id, FAILED)
     frame = _frame_of(db, in_review, learner)
     db.session.commit()
+    attempt = _open_attempt(db, learner, course)
     photo, candidate = enrolment_photo("obama_2.jpg")
     replacement = proctor.submit_photo(learner, check_image(photo, 5 * 1024 * 1024), candidate, utcnow(),
                                        Actor(learner.user))
@@ -76,7 +77,8 @@ def build_world(db, video_path) -> World:
         other_learner=other.id, colleague_user=staff_a2.id, class_a=class_a.id, application_a=application_a.id,
         application_b=application_b.id, course_a=course.id, lesson_a=lesson.id, check_in_review=in_review.id,
         check_failed=failed.id, frame=frame, review=in_review.reviews[0].id, replacement=replacement.id,
-        rule=_any_hours_rule(db), media_url=_media_url(lesson.video.renditions[0].id, learner.user_id))
+        rule=_any_hours_rule(db), media_url=_media_url(lesson.video.renditions[0].id, learner.user_id),
+        attempt_a=attempt.id, question_a=attempt.questions[0].question_id)
     world.logins.update(learner=learner.id_number, other_learner=other.id_number, staff_approving="staff.a",
                         staff_applied="staff.b", staff_unrelated="staff.c", regulator="reg.foshan",
                         other_regulator="reg.jinan", admin="root.admin")
@@ -110,6 +112,18 @@ def _frame_of(db, check, learner) -> int:
                                     frame_file_ids=json.dumps([stored.id]), distances="[0.58]", distance=0.58,
                                     outcome="doubtful", reason="doubtful"))
     return stored.id
+
+
+def _open_attempt(db, learner, course):
+    """The learner's test attempt on course A, open, its lessons marked complete."""
+    from lms.player.models import LessonProgress
+    from lms.quiz import attempts
+    for lesson in course.lessons:
+        db.session.add(LessonProgress(learner_id=learner.id, lesson_id=lesson.id, completed_at=utcnow()))
+    db.session.commit()
+    attempt = attempts.start_attempt(learner, course, utcnow(), Actor(learner.user, "127.0.0.1", "pytest"))
+    attempts.claim(attempt)
+    return attempt
 
 
 def _any_hours_rule(db) -> int:

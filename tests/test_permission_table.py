@@ -26,7 +26,7 @@ SEES_LEARNER = frozenset({"staff_approving", "staff_applied", "regulator", "admi
 # Who acts on the learner's account (password, face photo) or owns the learner's checks.
 ACTS_FOR_LEARNER = frozenset({"staff_approving", "admin"})
 ENDS_SESSION = {"accounts.logout", "accounts.sign_out_everywhere"}
-EXEMPT_ENDPOINTS = {"static", "player.static", "proctor.static", "learners.static"}
+EXEMPT_ENDPOINTS = {"static", "player.static", "proctor.static", "learners.static", "quiz.static"}
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,15 @@ TABLE = [
     Row("player.api_heartbeat", "POST", "/api/player/heartbeat", LEARNERS, json=True),
     Row("player.api_still_here", "POST", "/api/player/still-here", LEARNERS, json=True),
     Row("player.api_idle_timeout", "POST", "/api/player/idle-timeout", LEARNERS, json=True),
+    Row("quiz.test_home", "GET", "/quiz/courses/{course_a}/test", {"learner"}),
+    Row("quiz.start_test", "POST", "/quiz/courses/{course_a}/test/start", {"learner"}),
+    Row("quiz.sit", "GET", "/quiz/attempts/{attempt_a}/sit", {"learner"}),
+    Row("quiz.api_next", "POST", "/quiz/api/attempts/{attempt_a}/next", {"learner"}, json=True),
+    Row("quiz.api_answer", "POST", "/quiz/api/attempts/{attempt_a}/answer", {"learner"}, json=True),
+    Row("quiz.attempt_record", "GET", "/quiz/attempts/{attempt_a}", {"learner", "staff_approving", "regulator", "admin"}),
+    Row("quiz.my_results", "GET", "/quiz/results", LEARNERS),
+    Row("quiz.learner_results", "GET", "/quiz/learners/{learner}/results", SEES_LEARNER),
+    Row("quiz.course_results", "GET", "/quiz/courses/{course_a}/results", {"staff_approving", "admin"}),
     Row("proctor.my_face", "GET", "/me/face", LEARNERS),
     Row("proctor.my_face", "POST", "/me/face", LEARNERS),
     Row("proctor.appeal", "POST", "/me/face/checks/{check_failed}/appeal", {"learner"}),
