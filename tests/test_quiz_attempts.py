@@ -368,3 +368,19 @@ def test_a_published_course_keeps_a_bank_its_papers_can_be_drawn_from(db, course
     single = next(q for q in bank.bank(course.id) if q.kind == "single")
     bank.edit_question(single, bank.QuestionDraft("single", "改过的单选", ["甲", "乙"], "B"), utcnow(), Actor(staff))
     assert db.session.get(bank.Question, single.id).stem == "改过的单选"
+
+
+def test_a_question_leaves_a_hand_made_paper_only_when_that_paper_is_not_in_use(db, course, staff):
+    actor = Actor(staff)
+    questions = bank.bank(course.id)
+    bank.add_question(course, bank.QuestionDraft("true_false", "另加的判断题", [], "A"), utcnow(), actor)
+    spare = bank.bank(course.id)[-1]
+    bank.save_manual_paper(course, [(questions[0].id, 50), (spare.id, 50)], utcnow(), actor)
+    with pytest.raises(QuizError) as refused:
+        bank.remove_question(spare, utcnow(), actor)
+    assert refused.value.code == "on_manual_paper"
+    bank.save_auto_settings(course, papers.PaperRules(papers.KindRule(2, 20), papers.KindRule(2, 20),
+                                                      papers.KindRule(1, 20)), utcnow(), actor)
+    bank.remove_question(spare, utcnow(), actor)
+    assert db.session.get(bank.Question, spare.id).retired
+    assert [item.question_id for item in bank.manual_items(course.id)] == [questions[0].id]

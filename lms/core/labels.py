@@ -59,6 +59,7 @@ LABELS = {
                "course_published": _l("Course published"),
                "quiz_question_add": _l("Question added"), "quiz_question_edit": _l("Question edited"),
                "quiz_question_remove": _l("Question removed"), "quiz_paper_settings": _l("Test paper set"),
+               "quiz_import": _l("Questions imported"), "quiz_export": _l("Question bank exported"),
                "quiz_attempt_start": _l("Test attempt started"), "quiz_attempt_finish": _l("Test attempt ended"), "course_withdrawn": _l("Course withdrawn"),
                "curriculum_add": _l("Course added to curriculum"), "course_self_enrol": _l("Optional course chosen"),
                "face_enrol": _l("Face photo enrolled"), "face_enrol_request": _l("Face photo replacement requested"),

@@ -145,11 +145,15 @@ def _refuse_if_untestable(course: Course) -> None:
 
 def remove_question(question: Question, now: datetime, actor: Actor) -> None:
     """Take a question out of the bank. It is retired, not deleted: attempts and practice records refer
-    to it. Refused while a hand-made paper holds it, or when a published course would be left
-    without a bank or papers its learners can be tested with. Logged and committed."""
+    to it. Refused while the hand-made paper in use holds it, or when a published course would be left
+    without a bank or papers its learners can be tested with. A hand-made paper not in use (papers are
+    composed automatically) just loses it. Logged and committed."""
     course = db.session.get(Course, question.course_id)
-    if db.session.scalar(select(ManualPaperItem.id).where(ManualPaperItem.question_id == question.id)):
+    held = db.session.scalars(select(ManualPaperItem).where(ManualPaperItem.question_id == question.id)).all()
+    if held and getattr(settings_of(course.id), "mode", None) == MANUAL:
         raise QuizError("on_manual_paper")
+    for item in held:
+        db.session.delete(item)
     question.retired = True
     question.updated_at = now
     _refuse_if_untestable(course)
