@@ -2,4 +2,4 @@
 from flask import Blueprint
 
 bp = Blueprint("quiz", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/quiz/static", url_prefix="/quiz")
+               static_url_path="/static", url_prefix="/quiz")

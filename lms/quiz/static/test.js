@@ -8,7 +8,7 @@
   var cfg = JSON.parse(document.getElementById('quiz-config').textContent);
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var root = document.getElementById('quiz');
-  var current = null, timer = null, deadline = 0, sending = false;
+  var current = null, timer = null, deadline = 0, sending = false, timedOut = false;
   function $(id) { return document.getElementById(id); }
   function fmt(text, values) { return text.replace(/\{(\w+)\}/g, function (_, k) { return values[k]; }); }
   function state(name) { root.setAttribute('data-state', name); }
@@ -31,6 +31,8 @@
       stopTimer();
       state('stopped');
       $('quiz-question').hidden = true;
+      $('quiz-countdown').textContent = '';
+      $('quiz-progress').textContent = '';
       say(res.data.error || cfg.texts.network, 'error');
       return;
     }
@@ -72,7 +74,8 @@
         li.appendChild(label);
         list.appendChild(li);
       });
-      say('');
+      if (!timedOut) say('');  // after a time-up the message stays on the next question until it is answered
+      timedOut = false;
     }
     $('quiz-submit').disabled = false;
     stopTimer();
@@ -87,6 +90,7 @@
     $('quiz-countdown').setAttribute('data-seconds', left);
     if (left <= 0 && !sending) {
       say(cfg.texts.timeUp, 'warn');
+      timedOut = true;
       send(true);
     }
   }
@@ -103,6 +107,7 @@
     if (!current || sending) return;
     var choice = chosen();
     if (!timeUp && !choice.length) { say(cfg.texts.chooseOne, 'error'); return; }
+    if (!timeUp) say('');
     sending = true;
     stopTimer();
     state('sending');
