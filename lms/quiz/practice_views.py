@@ -6,6 +6,7 @@ endpoint with a JSON body, which answers with JSON. A page of a question that is
 holds neither its key nor its explanation.
 """
 import re
+from functools import wraps
 from random import SystemRandom
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -97,6 +98,16 @@ def _closed_for_test(course: Course):
     return None
 
 
+def practice_page(view):
+    """A practice route: for a learner who may practise the course, and closed while its test is in
+    progress. The view gets the course in place of its id."""
+    @wraps(view)
+    def wrapped(course_id, **kwargs):
+        course = _course(course_id)
+        return _closed_for_test(course) or view(course, **kwargs)
+    return role_required(LEARNER)(wrapped)
+
+
 # --- what a page shows of a question --------------------------------------------------------------------
 
 def shown_options(question, order: list[int] | None = None) -> list[tuple[int, str, str]]:
@@ -150,12 +161,8 @@ def practice_home(course_id):
 # --- sequential practice --------------------------------------------------------------------------------
 
 @bp.route("/courses/<int:course_id>/practice/sequential")
-@role_required(LEARNER)
-def practice_sequential(course_id):
-    course = _course(course_id)
-    closed = _closed_for_test(course)
-    if closed:
-        return closed
+@practice_page
+def practice_sequential(course):
     ids = practice.bank_ids(course.id)
     if not ids:
         flash(_("The question bank of this course has no questions yet."), "error")
@@ -200,13 +207,9 @@ def _after_answer_url(course, question, mode, answer_id=None) -> str:
 
 
 @bp.route("/courses/<int:course_id>/practice/questions/<int:question_id>/answer", methods=["POST"])
-@role_required(LEARNER)
-def practice_answer(course_id, question_id):
+@practice_page
+def practice_answer(course, question_id):
     """Grade and record an answer, then (and only then) show the key and the explanation."""
-    course = _course(course_id)
-    closed = _closed_for_test(course)
-    if closed:
-        return closed
     as_json = request.is_json
     payload = request.get_json(silent=True) if as_json else None
     if as_json and not isinstance(payload, dict):
@@ -278,12 +281,8 @@ def practice_favourite(course_id, question_id):
 # --- a single question (from favourites or search) ------------------------------------------------------
 
 @bp.route("/courses/<int:course_id>/practice/questions/<int:question_id>")
-@role_required(LEARNER)
-def practice_question(course_id, question_id):
-    course = _course(course_id)
-    closed = _closed_for_test(course)
-    if closed:
-        return closed
+@practice_page
+def practice_question(course, question_id):
     mode = practice.FAVOURITE if request.args.get("mode") == practice.FAVOURITE else practice.SEARCH
     try:
         question = practice.practice_question(course.id, question_id)
@@ -299,25 +298,17 @@ def practice_question(course_id, question_id):
 # --- the wrong-question book ----------------------------------------------------------------------------
 
 @bp.route("/courses/<int:course_id>/practice/wrong")
-@role_required(LEARNER)
-def practice_wrong(course_id):
-    course = _course(course_id)
-    closed = _closed_for_test(course)
-    if closed:
-        return closed
+@practice_page
+def practice_wrong(course):
     return render_template("quiz/practice_wrong.html", course=course,
                            entries=practice.wrong_book(_learner_id(), course.id), answer_text=answer_text,
                            kind_names=KIND_NAMES)
 
 
 @bp.route("/courses/<int:course_id>/practice/wrong/replay")
-@role_required(LEARNER)
-def practice_wrong_replay(course_id):
+@practice_page
+def practice_wrong_replay(course):
     """Replay the wrong questions one by one (``q``: this one; none: the first of the book)."""
-    course = _course(course_id)
-    closed = _closed_for_test(course)
-    if closed:
-        return closed
     learner_id = _learner_id()
     asked = request.args.get("q")
     if asked is None:
@@ -348,12 +339,8 @@ def practice_wrong_replay(course_id):
 # --- favourites -----------------------------------------------------------------------------------------
 
 @bp.route("/courses/<int:course_id>/practice/favourites")
-@role_required(LEARNER)
-def practice_favourites(course_id):
-    course = _course(course_id)
-    closed = _closed_for_test(course)
-    if closed:
-        return closed
+@practice_page
+def practice_favourites(course):
     favourites = practice.favourite_list(_learner_id(), course.id)
     answered = practice.answered_ids(_learner_id(), [f.question_id for f in favourites])
     return render_template("quiz/practice_favourites.html", course=course, favourites=favourites, answered=answered,
@@ -363,12 +350,8 @@ def practice_favourites(course_id):
 # --- search ---------------------------------------------------------------------------------------------
 
 @bp.route("/courses/<int:course_id>/practice/search")
-@role_required(LEARNER)
-def practice_search(course_id):
-    course = _course(course_id)
-    closed = _closed_for_test(course)
-    if closed:
-        return closed
+@practice_page
+def practice_search(course):
     text, point = request.args.get("q", ""), request.args.get("point", "")
     error, found = None, []
     try:
@@ -400,13 +383,9 @@ def _mock_choices() -> dict[int, list]:
 
 
 @bp.route("/courses/<int:course_id>/practice/mock", methods=["GET", "POST"])
-@role_required(LEARNER)
-def practice_mock(course_id):
+@practice_page
+def practice_mock(course):
     """GET: a new paper, all its questions without keys. POST: grade it and show everything."""
-    course = _course(course_id)
-    closed = _closed_for_test(course)
-    if closed:
-        return closed
     learner_id, now, secret = _learner_id(), utcnow(), current_app.config["SECRET_KEY"]
     rules = attempts.rules()
     if request.method == "POST":
