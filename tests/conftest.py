@@ -409,6 +409,20 @@ def lesson(db, staff, open_class, approved_learner, short_video, face_checks_on)
 
 
 @pytest.fixture()
+def course(db, staff, open_class, approved_learner, short_video):
+    """A published course with a 5-question bank (tests/quizdata.py) in the approved learner's class."""
+    return ready_course(db, staff, open_class, [short_video])
+
+
+@pytest.fixture()
+def ready(course, approved_learner):
+    """``course`` with every lesson complete for the approved learner: its test is open."""
+    from tests.quizdata import complete_lessons
+    complete_lessons(approved_learner, course)
+    return course
+
+
+@pytest.fixture()
 def me(approved_learner):
     """The learner acting from their own browser."""
     return Actor(approved_learner.user, "10.0.0.9", "pytest")

@@ -10,12 +10,12 @@ from sqlalchemy import select
 from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.extensions import db as _db
-from lms.player.models import Heartbeat, LessonProgress
+from lms.player.models import Heartbeat
 from lms.quiz import attempts, bank, papers
 from lms.quiz.bank import QuizError
 from lms.quiz.models import EXPIRED, FINISHED, OPEN, SUBMITTED, Attempt, AttemptQuestion, WrongQuestion
 
-from .conftest import ready_course
+from .quizdata import complete_lessons, right_choice, wrong_choice
 
 T0 = datetime(2026, 3, 2, 1, 30)
 
@@ -24,43 +24,9 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-@pytest.fixture()
-def course(db, staff, open_class, approved_learner, short_video):
-    return ready_course(db, staff, open_class, [short_video])
-
-
-@pytest.fixture()
-def me(approved_learner):
-    return Actor(approved_learner.user, "10.0.0.9", "pytest")
-
-
-def complete_lessons(learner, course, when=T0):
-    for lesson in course.lessons:
-        _db.session.add(LessonProgress(learner_id=learner.id, lesson_id=lesson.id, effective_seconds=10.0,
-                                       covered_seconds=10.0, completed_at=when))
-    _db.session.commit()
-
-
-@pytest.fixture()
-def ready(course, approved_learner):
-    complete_lessons(approved_learner, course)
-    return course
-
-
 def start(learner, course, me, seconds=0, seed=1):
     attempt = attempts.start_attempt(learner, course, at(seconds), me, Random(seed))
     return attempt, attempts.claim(attempt)
-
-
-def right_choice(question: AttemptQuestion) -> list[int]:
-    """The shown positions of the key's options (what a learner who knows the answer clicks)."""
-    originals = [ "ABCDEFGH".index(letter) for letter in question.answer_key]
-    return [question.order.index(index) for index in originals]
-
-
-def wrong_choice(question: AttemptQuestion) -> list[int]:
-    right = set(right_choice(question))
-    return [next(i for i in range(len(question.order)) if i not in right)]
 
 
 def sit_through(attempt, tab, seconds, right: int, step=5):

@@ -2,7 +2,6 @@
 and removing questions with bad input shown per field in Chinese, import (XLSX, CSV, GBK) all or nothing
 with errors per row, export and the template, the paper settings and their preview, and the bank-size
 rule that keeps a course from being published (Guangdong checklist 32)."""
-import csv
 import io
 import re
 from datetime import date
@@ -19,7 +18,7 @@ from lms.quiz import bank, papers, transfer
 from lms.quiz.models import MANUAL, MULTIPLE, SINGLE, TRUE_FALSE, ManualPaperItem, Question
 
 from .conftest import signed_in
-from .quizdata import stock_bank
+from .quizdata import csv_text, stock_bank, xlsx_bytes
 
 HEADER = list(transfer.HEADERS)
 
@@ -64,21 +63,6 @@ def page(response) -> str:
 def questions_of(db, course) -> list[Question]:
     db.session.expire_all()
     return bank.bank(course.id)
-
-
-def xlsx_bytes(rows) -> bytes:
-    workbook = openpyxl.Workbook()
-    for values in rows:
-        workbook.active.append(values)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def csv_text(rows) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    return buffer.getvalue()
 
 
 def row(kind, stem, options=(), answer="", explanation="", point="", lesson=""):

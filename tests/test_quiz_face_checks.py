@@ -12,22 +12,12 @@ from lms.quiz.bank import QuizError
 from lms.quiz.models import FACE_FAILED, FACE_MISSED, FACE_REVIEW_FAILED, FINISHED
 
 from .test_proctor_checks import another_person, answer, following
-from .test_quiz_attempts import at, right_choice, start
+from .quizdata import right_choice
+from .test_quiz_attempts import at, start
 
 pytestmark = pytest.mark.usefixtures("faces_dir", "quick_capture", "face_checks_on")
 
 
-@pytest.fixture()
-def ready(db, course, approved_learner):
-    from .test_quiz_attempts import complete_lessons
-    complete_lessons(approved_learner, course)
-    return course
-
-
-@pytest.fixture()
-def course(db, staff, open_class, approved_learner, short_video):
-    from .conftest import ready_course
-    return ready_course(db, staff, open_class, [short_video])
 
 
 @pytest.fixture()

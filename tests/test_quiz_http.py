@@ -7,14 +7,13 @@ from sqlalchemy import select
 from lms.quiz.models import Attempt, AttemptQuestion
 
 from .conftest import ready_course, signed_in
-from .test_quiz_attempts import complete_lessons, right_choice, wrong_choice
+from .quizdata import right_choice, wrong_choice
 
 
 @pytest.fixture()
-def course(db, staff, open_class, approved_learner, short_video):
-    course = ready_course(db, staff, open_class, [short_video])
-    complete_lessons(approved_learner, course)
-    return course
+def course(ready):
+    """The course whose test is open (conftest ``ready``)."""
+    return ready
 
 
 @pytest.fixture()

@@ -17,7 +17,7 @@ from lms.quiz.bank import QuizError
 from lms.quiz.models import (FINISHED, Attempt, AttemptQuestion, Favourite, PracticeAnswer, Question,
                              WrongQuestion)
 
-from .conftest import ready_course, signed_in
+from .conftest import signed_in
 
 T0 = datetime(2026, 3, 2, 1, 30)
 SECRET = "practice-test-secret"
@@ -25,11 +25,6 @@ SECRET = "practice-test-secret"
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
-
-
-@pytest.fixture()
-def course(db, staff, open_class, approved_learner, short_video):
-    return ready_course(db, staff, open_class, [short_video])
 
 
 @pytest.fixture()

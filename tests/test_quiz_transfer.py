@@ -19,6 +19,8 @@ from lms.player.models import DRAFT, READY, Course, Lesson, Video
 from lms.quiz import bank, transfer
 from lms.quiz.models import MULTIPLE, SINGLE, TRUE_FALSE, Question
 
+from .quizdata import csv_text, xlsx_bytes
+
 LIMIT = 5 * 1024 * 1024
 LESSONS = [(11, 1, "安全生产法律法规"), (12, 2, "危险化学品基础")]
 HEADER = list(transfer.HEADERS)
@@ -36,21 +38,6 @@ GOOD_ROWS = [
     row("多选题", "下列属于个人防护用品的有？", ["安全帽", "防护手套", "茶杯", "护目镜"], "a, b，D", "甲乙丁。", "防护用品",
         "第1讲"),
 ]
-
-
-def xlsx_bytes(rows) -> bytes:
-    workbook = openpyxl.Workbook()
-    for values in rows:
-        workbook.active.append(values)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def csv_text(rows) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    return buffer.getvalue()
 
 
 def parse(data: bytes, filename: str, lessons=LESSONS, limit=LIMIT) -> transfer.ParsedImport:

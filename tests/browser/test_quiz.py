@@ -14,8 +14,6 @@ from lms.proctor.models import PASSED, START, FaceCheck
 from lms.quiz import attempts as quiz_attempts
 from lms.quiz.models import FINISHED, SUBMITTED, Attempt, AttemptQuestion
 
-from ..conftest import ready_course
-from ..test_quiz_attempts import complete_lessons
 from .test_enrolment_flow import shot, sign_in, zh
 from .test_face_checks import CHECK_TIMEOUT, PASSED_TEXT, camera, front, turn_as_asked  # noqa: F401 (fixture)
 from .test_player import shot_screen
@@ -60,11 +58,9 @@ def desktop(browser):
 
 
 @pytest.fixture()
-def open_test(db, staff, open_class, approved_learner, short_video):
+def open_test(ready):
     """A published course in the learner's class whose lessons the learner has completed: the test is open."""
-    course = ready_course(db, staff, open_class, [short_video])
-    complete_lessons(approved_learner, course)
-    return course
+    return ready
 
 
 def fresh(db, statement) -> list:
