@@ -350,3 +350,34 @@ def test_a_question_leaves_a_hand_made_paper_only_when_that_paper_is_not_in_use(
     bank.remove_question(spare, utcnow(), actor)
     assert db.session.get(bank.Question, spare.id).retired
     assert [item.question_id for item in bank.manual_items(course.id)] == [questions[0].id]
+
+
+def test_the_answer_hot_path_takes_only_the_common_case(db, ready, approved_learner, other_learner, me):
+    from lms.quiz import answers
+    rules = attempts.rules()
+    attempt, tab = start(approved_learner, ready, me)
+    first = attempts.next_step(attempt, tab, at(0)).question
+    with pytest.raises(answers.NotYours):
+        answers.quick_answer(attempt.id, other_learner.user_id, tab, first.id, right_choice(first), at(1), rules, False)
+    assert answers.quick_answer(attempt.id, approved_learner.user_id, "another-tab", first.id, [0], at(1), rules,
+                                False) is None
+    served = answers.quick_answer(attempt.id, approved_learner.user_id, tab, first.id, right_choice(first), at(3),
+                                  rules, False)
+    assert (served.question.position, served.served_at, served.total) == (2, at(3), 5)
+    db.session.expire_all()
+    stored = db.session.get(AttemptQuestion, first.id)
+    assert (stored.answered_at, stored.score, stored.correct, stored.late) == (at(3), first.points, True, False)
+    assert db.session.get(Attempt, attempt.id).current == 2
+    again = answers.quick_answer(attempt.id, approved_learner.user_id, tab, first.id, [0], at(4), rules, False)
+    assert again is None  # answered already: the general path refuses it and says why
+    second = db.session.get(AttemptQuestion, served.question.id)
+    late = answers.quick_answer(attempt.id, approved_learner.user_id, tab, second.id, right_choice(second),
+                                at(3 + 63), rules, False)
+    db.session.expire_all()
+    assert late is not None and db.session.get(AttemptQuestion, second.id).score == 0  # late: recorded, zero
+    attempt = db.session.get(Attempt, attempt.id)
+    attempt.next_check_at = at(60)
+    db.session.commit()
+    third = db.session.get(AttemptQuestion, late.question.id)
+    assert answers.quick_answer(attempt.id, approved_learner.user_id, tab, third.id, right_choice(third), at(70),
+                                rules, True) is None  # a face check falls due: the general path asks for it

@@ -164,8 +164,8 @@ def start_attempt(learner: Learner, course: Course, now: datetime, actor: Actor,
     items = _paper(course, rng)
     r = rules()
     attempt = Attempt(learner_id=learner.id, course_id=course.id, number=len(status.attempts) + 1, status=OPEN,
-                      started_at=now, deadline=deadline_for(now, len(items), r), ip=actor.ip[:64],
-                      user_agent=actor.user_agent[:300])
+                      question_count=len(items), started_at=now, deadline=deadline_for(now, len(items), r),
+                      ip=actor.ip[:64], user_agent=actor.user_agent[:300])
     db.session.add(attempt)
     try:
         db.session.flush()
@@ -246,10 +246,6 @@ def _question_at(attempt: Attempt, position: int) -> AttemptQuestion | None:
                                                            AttemptQuestion.position == position))
 
 
-def question_count(attempt: Attempt) -> int:
-    return db.session.scalar(select(func.count(AttemptQuestion.id)).where(AttemptQuestion.attempt_id == attempt.id))
-
-
 def _own_tab(attempt: Attempt, tab: str) -> None:
     if not tab or not secrets.compare_digest(str(tab), attempt.tab_token or ""):
         raise QuizError("other_tab")
@@ -262,7 +258,7 @@ def next_step(attempt: Attempt, tab: str, now: datetime, ip: str = "") -> Step:
     Committed."""
     settle(attempt, now)
     if attempt.status != OPEN:
-        return Step("finished", attempt, question_count(attempt))
+        return Step("finished", attempt, attempt.question_count)
     _own_tab(attempt, tab)
     step = _advance(attempt, now, ip, _question_at(attempt, attempt.current) if attempt.current else None)
     db.session.commit()
@@ -271,7 +267,7 @@ def next_step(attempt: Attempt, tab: str, now: datetime, ip: str = "") -> Step:
 
 def _advance(attempt: Attempt, now: datetime, ip: str, current: AttemptQuestion | None) -> Step:
     """The step after ``current`` (the question served now, or None), within the caller's transaction."""
-    total = question_count(attempt)
+    total = attempt.question_count
     if attempt.open_check_id is not None:
         return Step("face_check", attempt, total, check_id=attempt.open_check_id)
     if current is not None and current.answered_at is None and not current.late:

@@ -98,6 +98,7 @@ class Attempt(db.Model):
     score: Mapped[int | None]
     passed: Mapped[bool] = mapped_column(default=False)
     current: Mapped[int] = mapped_column(default=0)   # position of the question served now (0: none yet)
+    question_count: Mapped[int] = mapped_column(default=0)
     tab_token: Mapped[str] = mapped_column(db.String(64), default="")  # only the newest page may answer
     open_check_id: Mapped[int | None] = mapped_column(db.ForeignKey("face_checks.id"))
     next_check_at: Mapped[datetime | None]

@@ -1,4 +1,6 @@
 """Thin handlers for the course test: its page, starting an attempt, and the question/answer API."""
+import json
+
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -11,7 +13,7 @@ from ..core.inputs import as_id
 from ..extensions import db
 from ..player import checks as study_checks
 from ..player.models import Course
-from . import attempts, grading, permissions
+from . import answers, attempts, grading, permissions
 from .bank import QuizError
 from .blueprint import bp
 from .messages import KIND_NAMES, quiz_error
@@ -97,35 +99,49 @@ def _tab(payload) -> str | None:
     return tab if isinstance(tab, str) and 0 < len(tab) <= MAX_TAB_TOKEN else None
 
 
+def _learner_only():
+    """An error answer for anyone but a signed-in learner, else None."""
+    if not current_user.is_authenticated or current_user.role != LEARNER:
+        return _api_error(_("Please sign in as a learner."), 403, "forbidden")
+    return None
+
+
+def _no_such_attempt():
+    return _api_error(_("The test attempt does not exist."), 404, "not_found")
+
+
 def _api_attempt(attempt_id):
     """The learner's own attempt, or an error answer."""
-    if not current_user.is_authenticated or current_user.role != LEARNER:
-        return None, _api_error(_("Please sign in as a learner."), 403, "forbidden")
+    refused = _learner_only()
+    if refused:
+        return None, refused
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None or not permissions.can_answer(current_user, attempt):
-        return None, _api_error(_("The test attempt does not exist."), 404, "not_found")
+        return None, _no_such_attempt()
     return attempt, None
 
 
 def _shown(question) -> dict:
-    """A question as the page shows it: no key, no explanation, options in this attempt's order."""
-    if question.kind == TRUE_FALSE:
-        texts = [_("True"), _("False")]
-    else:
-        texts = question.option_list
+    """A question as the page shows it: no key, no explanation, options in this attempt's order. Takes
+    an AttemptQuestion or a row with the same columns (answers.quick_answer)."""
+    texts = [_("True"), _("False")] if question.kind == TRUE_FALSE else json.loads(question.options or "[]")
     return {"id": question.id, "position": question.position, "kind": question.kind,
             "kind_name": str(KIND_NAMES[question.kind]), "stem": question.stem,
-            "options": [texts[index] for index in question.order], "points": question.points}
+            "options": [texts[index] for index in json.loads(question.option_order)], "points": question.points}
+
+
+def _question_answer(question, served_at, total: int, now):
+    return jsonify(state="question", server_time=now.isoformat() + "Z", total=total, question=_shown(question),
+                   served_at=served_at.isoformat() + "Z",
+                   seconds_left=round(attempts.time_left(served_at, now, attempts.rules()), 1))
 
 
 def _step_answer(step: attempts.Step, now):
     attempt = step.attempt
-    body = {"state": step.state, "server_time": now.isoformat() + "Z", "total": step.total}
     if step.state == "question":
-        q = step.question
-        body.update(question=_shown(q), served_at=q.served_at.isoformat() + "Z",
-                    seconds_left=round(attempts.time_left(q.served_at, now, attempts.rules()), 1))
-    elif step.state == "face_check":
+        return _question_answer(step.question, step.question.served_at, step.total, now)
+    body = {"state": step.state, "server_time": now.isoformat() + "Z", "total": step.total}
+    if step.state == "face_check":
         body.update(check=step.check_id)
     else:
         body.update(score=attempt.score, passed=attempt.passed, reason=attempt.end_reason,
@@ -156,7 +172,8 @@ def api_next(attempt_id):
 
 @bp.route("/api/attempts/<int:attempt_id>/answer", methods=["POST"])
 def api_answer(attempt_id):
-    attempt, refused = _api_attempt(attempt_id)
+    """The hot path (answers.quick_answer) takes the common case; attempts.answer everything else."""
+    refused = _learner_only()
     if refused:
         return refused
     payload = _payload()
@@ -165,6 +182,16 @@ def api_answer(attempt_id):
             or len(payload["choice"]) > grading.MAX_OPTIONS:
         return _api_error(_("The request is malformed."), 400, "malformed")
     now = utcnow()
+    try:
+        served = answers.quick_answer(attempt_id, current_user.id, _tab(payload), question_id, payload["choice"], now,
+                                      attempts.rules(), study_checks.enabled())
+    except answers.NotYours:
+        return _no_such_attempt()
+    if served is not None:
+        return _question_answer(served.question, served.served_at, served.total, now)
+    attempt, refused = _api_attempt(attempt_id)
+    if refused:
+        return refused
     try:
         step = attempts.answer(attempt, _tab(payload), question_id, payload["choice"], now,
                                request.remote_addr or "")

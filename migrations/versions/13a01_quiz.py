@@ -123,6 +123,7 @@ def upgrade():
     sa.Column('score', sa.Integer(), nullable=True),
     sa.Column('passed', sa.Boolean(), nullable=False),
     sa.Column('current', sa.Integer(), nullable=False),
+    sa.Column('question_count', sa.Integer(), nullable=False),
     sa.Column('tab_token', sa.String(length=64), nullable=False),
     sa.Column('open_check_id', sa.Integer(), nullable=True),
     sa.Column('next_check_at', sa.DateTime(), nullable=True),
