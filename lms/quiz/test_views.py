@@ -180,7 +180,8 @@ def api_answer(attempt_id):
     question_id = as_id(payload.get("question")) if payload else None
     if payload is None or _tab(payload) is None or question_id is None or not isinstance(payload.get("choice"), list) \
             or len(payload["choice"]) > grading.MAX_OPTIONS:
-        return _api_error(_("The request is malformed."), 400, "malformed")
+        _attempt, refused = _api_attempt(attempt_id)  # someone else's attempt stays unknown, however malformed the body
+        return refused or _api_error(_("The request is malformed."), 400, "malformed")
     now = utcnow()
     try:
         served = answers.quick_answer(attempt_id, current_user.id, _tab(payload), question_id, payload["choice"], now,
