@@ -115,6 +115,7 @@ def test_nobody_else_reaches_an_attempt(app, db, course, learner_http, other_lea
 def test_staff_see_their_courses_results(app, db, course, learner_http, staff, other_staff):
     attempt_id, config, _ = begin(learner_http, course)
     client = signed_in(app, staff.username)
+    assert f'href="/quiz/courses/{course.id}/results"' in client.get(f"/courses/{course.id}").get_data(as_text=True)
     page = client.get(f"/quiz/courses/{course.id}/results").get_data(as_text=True)
     assert f"/quiz/attempts/{attempt_id}" in page
     client = signed_in(app, other_staff.username)
