@@ -420,3 +420,36 @@ def test_a_second_tab_takes_over_and_the_first_is_refused(app, db, live_server, 
     shot(second_tab, artifacts, "02-second-tab-goes-on.png")
     first = questions_of(db, attempt)[0]
     assert str(first.id) == question and first.score == first.points
+
+
+# --- 6. a slow network: the answer's response is lost ------------------------------------------------------
+
+def test_an_answer_whose_response_is_lost_is_kept_and_the_page_goes_on(
+        app, db, live_server, desktop, approved_learner, open_test):
+    """The server records the answer but the page never hears back; its retry is refused as already
+    answered. The page must take up the attempt where the server is, not stop, and the answer counts."""
+    learner, course = approved_learner, open_test
+    page = desktop.new_page()
+    sign_in(page, live_server, learner.id_number)
+    page.goto(f"{live_server}/quiz/courses/{course.id}/test")
+    attempt_id = start_attempt(app, page, 1)
+    lost = []
+
+    def lose_first_response(route):
+        response = route.fetch()  # the server has the answer
+        if not lost:
+            lost.append(response.status)
+            route.abort("connectionreset")
+        else:
+            route.fulfill(response=response)
+
+    page.route("**/answer", lose_first_response)
+    first = next_question(page, None)
+    choose(page, right=True)
+    page.locator("#quiz-submit").click()
+    second = next_question(page, first, timeout=15_000)
+    assert lost == [200]
+    expect(page.locator("#quiz-progress")).to_have_text(progress_text(app, 2))
+    answered = questions_of(db, db.session.get(Attempt, attempt_id))[0]
+    assert str(answered.id) == first and answered.score == answered.points
+    assert second != first

@@ -25,8 +25,13 @@
 
   function stopTimer() { if (timer) { clearInterval(timer); timer = null; } }
 
+  // The server moved on without this page hearing of it (a lost response and its retry, another
+  // request): ask it where the attempt is, rather than stopping.
+  var RESYNC = {already_answered: true, conflict: true};
+
   function handle(res) {
     sending = false;
+    if (res.status === 409 && RESYNC[res.data.code]) { next(); return; }
     if (!res.ok) {
       stopTimer();
       state('stopped');
