@@ -1,8 +1,11 @@
 """Role checks for views."""
 from functools import wraps
 
-from flask import abort
+from flask import abort, jsonify
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+
+from ..accounts.models import LEARNER
 
 
 def role_required(*roles):
@@ -15,3 +18,13 @@ def role_required(*roles):
             return view(*args, **kwargs)
         return wrapped
     return decorator
+
+
+def learner_api(view):
+    """JSON endpoints for signed-in learners: anyone else gets a JSON 403, not a login redirect."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated or current_user.role != LEARNER:
+            return jsonify(error=_("Please sign in as a learner."), code="forbidden"), 403
+        return view(*args, **kwargs)
+    return wrapped

@@ -2,7 +2,7 @@
 
 Ids in URLs must fit the database's integer columns, no text may hold NUL or other control
 characters (PostgreSQL refuses NUL in text), a JSON body must be an object nested at most
-MAX_JSON_DEPTH levels deep, a request to the JSON API (/api/... and /quiz/api/...) may carry at most LMS_MAX_JSON_BYTES,
+MAX_JSON_DEPTH levels deep, a request to the JSON API (/api/... or /<prefix>/api/...) may carry at most LMS_MAX_JSON_BYTES,
 and only views marked with ``large_body`` accept more than that or MAX_CONTENT_LENGTH. Anything else
 gets a 400, 404 or 413 with a clear message (a JSON body under /api/, lms/errors.py) instead of an
 error deep in the JSON decoder or the database driver.
@@ -20,12 +20,13 @@ MAX_PAGE = 100_000              # beyond any real listing; keeps OFFSET far from
 FORM_OVERHEAD = 1024 * 1024     # room for the form fields sent along with a large file
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab, LF and CR are text
 MAX_JSON_DEPTH = 20             # nested arrays and objects: the pages' bodies and the session cookie need 4 at most
-API_PREFIXES = ("/api/", "/quiz/api/")  # JSON endpoints: LMS_MAX_JSON_BYTES unless the view is a ``large_body``
+API_SEGMENT = "api"            # JSON endpoints: LMS_MAX_JSON_BYTES unless the view is a ``large_body``
 
 
 def is_api_path(path: str) -> bool:
-    """A request to the JSON API: it gets JSON error bodies and the JSON size limit."""
-    return path.startswith(API_PREFIXES)
+    """A request to the JSON API, /api/... or a blueprint's /<prefix>/api/...: it gets JSON error
+    bodies and the JSON size limit."""
+    return API_SEGMENT in path.split("/", 3)[1:3]
 
 MESSAGES = {
     "control": _l("The request contains characters that are not allowed (such as a NUL byte)."),

@@ -1,5 +1,4 @@
 """Thin handlers: course management for staff, study pages and the heartbeat API for learners."""
-from functools import wraps
 
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
                    url_for)
@@ -8,7 +7,7 @@ from flask_login import current_user, logout_user
 from sqlalchemy import select
 
 from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
-from ..core.access import role_required
+from ..core.access import learner_api, role_required
 from ..core.clock import china_date, utcnow
 from ..core.context import current_actor
 from ..core.inputs import as_id, large_body
@@ -212,16 +211,6 @@ def lesson_page(lesson_id):
 
 def _api_error(message: str, status: int, code: str):
     return jsonify(error=message, code=code), status
-
-
-def learner_api(view):
-    """JSON endpoints for signed-in learners: anyone else gets a JSON 403, not a login redirect."""
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if not current_user.is_authenticated or current_user.role != LEARNER:
-            return _api_error(_("Please sign in as a learner."), 403, "forbidden")
-        return view(*args, **kwargs)
-    return wrapped
 
 
 @bp.route("/api/player/start", methods=["POST"])

@@ -169,6 +169,22 @@ def bank(course_id: int, include_retired: bool = False) -> list[Question]:
     return list(db.session.scalars(query.order_by(Question.id)))
 
 
+def matching(questions, text: str = "", kind: str = "", point: str = "", explanations: bool = False) -> list:
+    """The questions whose stem or an option contains ``text`` (ignoring case; with ``explanations``
+    also the explanation and the knowledge point: staff search those, learners must not), of
+    ``kind`` and knowledge point ``point`` when they are given, in the order given."""
+    needle = text.casefold()
+
+    def says(question) -> bool:
+        texts = [question.stem, *question.option_list]
+        if explanations:
+            texts += [question.explanation, question.knowledge_point]
+        return any(needle in t.casefold() for t in texts)
+
+    return [q for q in questions if (not kind or q.kind == kind) and (not point or q.knowledge_point == point)
+            and (not needle or says(q))]
+
+
 def active_count(course_id: int) -> int:
     return db.session.scalar(select(func.count(Question.id)).where(
         Question.course_id == course_id, Question.retired.is_(False))) or 0

@@ -19,7 +19,7 @@ from ..player.models import Course
 from . import bank, papers, permissions, transfer
 from .blueprint import bp
 from .forms import QuestionForm, whole_number
-from .messages import DRAFT_PROBLEMS, KIND_NAMES, problem_text, quiz_error
+from .messages import DRAFT_PROBLEMS, KIND_NAMES, problem_text, quiz_error, true_false_text
 from .models import AUTO, KINDS, MANUAL, TRUE_FALSE, Question
 
 PAGE_SIZE = 100
@@ -70,19 +70,11 @@ def _bank_template_helpers():
 
 def answer_text(question) -> str:
     if question.kind == TRUE_FALSE:
-        return _("True") if question.answer == "A" else _("False")
+        return true_false_text(question.answer)
     return question.answer
 
 
 # --- the bank -------------------------------------------------------------------------------------
-
-def _matching(questions, text: str, kind: str, point: str):
-    text = text.casefold()
-    return [q for q in questions
-            if (not kind or q.kind == kind) and (not point or q.knowledge_point == point)
-            and (not text or text in q.stem.casefold() or any(text in o.casefold() for o in q.option_list)
-                 or text in q.explanation.casefold() or text in q.knowledge_point.casefold())]
-
 
 @bp.route("/courses/<int:course_id>/bank")
 @role_required(STAFF)
@@ -94,7 +86,7 @@ def bank_list(course_id):
     text, kind = request.args.get("q", "").strip()[:100], request.args.get("kind", "")
     kind = kind if kind in KINDS else ""
     point = request.args.get("point", "").strip()[:bank.MAX_POINT]
-    found = _matching(active, text, kind, point)
+    found = bank.matching(active, text, kind, point, explanations=True)
     shown = found[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
     return render_template(
         "quiz/bank.html", course=course, questions=shown, found=len(found), page=page,

@@ -2,6 +2,8 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from .models import TRUE_FALSE
+
 KIND_NAMES = {"true_false": _l("True/false"), "single": _l("Single choice"), "multiple": _l("Multiple choice")}
 
 FIELD_NAMES = {"kind": _l("Question type"), "stem": _l("Question"), "options": _l("Options"),
@@ -37,6 +39,15 @@ ERRORS = {
     "on_manual_paper": _l("The question is on the hand-made paper; take it off the paper first."),
     "manual_question": _l("Choose questions of this course's bank, each once."),
 }
+
+
+def option_texts(kind: str, options: list[str]) -> list[str]:
+    """What each option of a question says, A first: 正确 and 错误 for a true/false question."""
+    return [_("True"), _("False")] if kind == TRUE_FALSE else options
+
+
+def true_false_text(letter: str) -> str:
+    return option_texts(TRUE_FALSE, [])["AB".index(letter)]
 
 
 def problem_text(code: str, details: dict) -> str:

@@ -248,15 +248,7 @@ def search_bank(course_id: int, text: str, point: str) -> list[Question]:
         raise QuizError("search_too_long")
     if not needle and not point:
         return []
-    found = []
-    for question in bank.bank(course_id):
-        if point and question.knowledge_point != point:
-            continue
-        if needle and needle not in question.stem.casefold() and \
-                not any(needle in option.casefold() for option in question.option_list):
-            continue
-        found.append(question)
-    return found
+    return bank.matching(bank.bank(course_id), needle, point=point)
 
 
 # --- mock exams ---------------------------------------------------------------------------------------

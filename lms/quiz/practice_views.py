@@ -24,7 +24,7 @@ from ..player.models import Course
 from . import attempts, grading, permissions, practice
 from .bank import QuizError
 from .blueprint import bp
-from .messages import KIND_NAMES, quiz_error
+from .messages import KIND_NAMES, option_texts, quiz_error, true_false_text
 from .models import MULTIPLE, TRUE_FALSE
 
 _rng = SystemRandom()  # a mock paper must not be predictable
@@ -112,7 +112,7 @@ def practice_page(view):
 
 def shown_options(question, order: list[int] | None = None) -> list[tuple[int, str, str]]:
     """(position sent back, letter shown, text) of each option in the order shown."""
-    texts = [_("True"), _("False")] if question.kind == TRUE_FALSE else question.option_list
+    texts = option_texts(question.kind, question.option_list)
     order = order if order is not None else practice.original_order(question)
     return [(position, grading.LETTERS[position], texts[index]) for position, index in enumerate(order)]
 
@@ -122,7 +122,7 @@ def answer_text(question, letters: str, order: list[int] | None = None) -> str:
     if not letters:
         return _("No answer")
     if question.kind == TRUE_FALSE:
-        return _("True") if letters == "A" else _("False")
+        return true_false_text(letters)
     return practice.shown_letters(letters, order) if order is not None else letters
 
 
@@ -216,12 +216,9 @@ def practice_answer(course, question_id):
         return _json_error(str(INPUT_MESSAGES["json"]), 400, "malformed")
     mode = payload.get("mode") if as_json else request.form.get("mode", "")
     shown = payload.get("choice") if as_json else _choice_from_form()
-    try:
-        question = practice.practice_question(course.id, question_id)
-    except QuizError as error:
-        if as_json:
-            return _json_error(practice_error(error), 404, error.code)
-        _not_found(practice_error(error))
+    question, missing = _question_to_practise(course, question_id, as_json)
+    if missing:
+        return missing
     try:
         if shown is None:
             raise QuizError("bad_answer")
@@ -239,6 +236,16 @@ def practice_answer(course, question_id):
                        explanation=question.explanation,
                        in_wrong_book=practice.wrong_entry(_learner_id(), question.id) is not None)
     return redirect(_after_answer_url(course, question, mode, answer.id))
+
+
+def _question_to_practise(course, question_id: int, as_json: bool):
+    """(the course's question, None), or (None, a JSON 404) when it is not one; a 404 page for a form."""
+    try:
+        return practice.practice_question(course.id, question_id), None
+    except QuizError as error:
+        if as_json:
+            return None, _json_error(practice_error(error), 404, error.code)
+        _not_found(practice_error(error))
 
 
 def _safe_back(course) -> str:
@@ -259,12 +266,9 @@ def practice_favourite(course_id, question_id):
     as_json = request.is_json
     payload = request.get_json(silent=True) if as_json else None
     on = payload.get("on") if isinstance(payload, dict) else {"1": True, "0": False}.get(request.form.get("on"))
-    try:
-        question = practice.practice_question(course.id, question_id)
-    except QuizError as error:
-        if as_json:
-            return _json_error(practice_error(error), 404, error.code)
-        _not_found(practice_error(error))
+    question, missing = _question_to_practise(course, question_id, as_json)
+    if missing:
+        return missing
     if not isinstance(on, bool):
         message = _("Say whether to star or unstar the question.")
         if as_json:

@@ -11,18 +11,16 @@ from ..learners.models import Learner
 from ..learners.permissions import can_view_learner
 from ..player.models import Course
 from ..proctor.models import FaceCheck
-from . import attempts, permissions
+from . import attempts, grading, permissions
 from .blueprint import bp
-from .models import OPEN, TRUE_FALSE, Attempt
+from .messages import option_texts
+from .models import OPEN, Attempt
 
 
 def answer_texts(question, letters: str | None) -> list[str]:
     """The options a key or response names, as text ("A. ..."), for the record."""
-    from flask_babel import gettext as _
-    if not letters:
-        return []
-    texts = [_("True"), _("False")] if question.kind == TRUE_FALSE else question.option_list
-    return [f"{letter}. {texts['ABCDEFGH'.index(letter)]}" for letter in letters]
+    texts = option_texts(question.kind, question.option_list)
+    return [f"{letter}. {texts[grading.LETTERS.index(letter)]}" for letter in letters or ""]
 
 
 @bp.route("/attempts/<int:attempt_id>")

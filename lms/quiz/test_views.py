@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..accounts.models import LEARNER
-from ..core.access import role_required
+from ..core.access import learner_api, role_required
 from ..core.clock import utcnow
 from ..core.context import current_actor
 from ..core.inputs import as_id
@@ -16,8 +16,8 @@ from ..player.models import Course
 from . import answers, attempts, grading, permissions
 from .bank import QuizError
 from .blueprint import bp
-from .messages import KIND_NAMES, quiz_error
-from .models import OPEN, TRUE_FALSE, Attempt
+from .messages import KIND_NAMES, option_texts, quiz_error
+from .models import OPEN, Attempt
 
 MAX_TAB_TOKEN = 64
 
@@ -34,6 +34,11 @@ def course_test_summary(course: Course):
     if not current_user.is_authenticated or current_user.role != LEARNER or current_user.learner is None:
         return None
     return attempts.test_status(current_user.learner, course, utcnow())
+
+
+@bp.app_context_processor
+def _test_template_helpers():
+    return {"quiz_summary": course_test_summary}
 
 
 @bp.route("/courses/<int:course_id>/test")
@@ -99,22 +104,12 @@ def _tab(payload) -> str | None:
     return tab if isinstance(tab, str) and 0 < len(tab) <= MAX_TAB_TOKEN else None
 
 
-def _learner_only():
-    """An error answer for anyone but a signed-in learner, else None."""
-    if not current_user.is_authenticated or current_user.role != LEARNER:
-        return _api_error(_("Please sign in as a learner."), 403, "forbidden")
-    return None
-
-
 def _no_such_attempt():
     return _api_error(_("The test attempt does not exist."), 404, "not_found")
 
 
 def _api_attempt(attempt_id):
-    """The learner's own attempt, or an error answer."""
-    refused = _learner_only()
-    if refused:
-        return None, refused
+    """The signed-in learner's own attempt, or an error answer."""
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None or not permissions.can_answer(current_user, attempt):
         return None, _no_such_attempt()
@@ -124,7 +119,7 @@ def _api_attempt(attempt_id):
 def _shown(question) -> dict:
     """A question as the page shows it: no key, no explanation, options in this attempt's order. Takes
     an AttemptQuestion or a row with the same columns (answers.quick_answer)."""
-    texts = [_("True"), _("False")] if question.kind == TRUE_FALSE else json.loads(question.options or "[]")
+    texts = option_texts(question.kind, json.loads(question.options or "[]"))
     return {"id": question.id, "position": question.position, "kind": question.kind,
             "kind_name": str(KIND_NAMES[question.kind]), "stem": question.stem,
             "options": [texts[index] for index in json.loads(question.option_order)], "points": question.points}
@@ -155,6 +150,7 @@ def _refusal(error: QuizError):
 
 
 @bp.route("/api/attempts/<int:attempt_id>/next", methods=["POST"])
+@learner_api
 def api_next(attempt_id):
     attempt, refused = _api_attempt(attempt_id)
     if refused:
@@ -171,11 +167,9 @@ def api_next(attempt_id):
 
 
 @bp.route("/api/attempts/<int:attempt_id>/answer", methods=["POST"])
+@learner_api
 def api_answer(attempt_id):
     """The hot path (answers.quick_answer) takes the common case; attempts.answer everything else."""
-    refused = _learner_only()
-    if refused:
-        return refused
     payload = _payload()
     question_id = as_id(payload.get("question")) if payload else None
     if payload is None or _tab(payload) is None or question_id is None or not isinstance(payload.get("choice"), list) \
