@@ -29,6 +29,7 @@ from ..proctor import services as proctor
 from ..proctor.models import FAILED, MISSED, OPEN as CHECK_OPEN, PASSED, RANDOM, REVIEW, START, FaceCheck
 from . import bank, grading, papers
 from .bank import QuizError
+from .signals import result_changed
 from .models import (EXPIRED, FACE_FAILED, FACE_MISSED, FACE_REVIEW_FAILED, FINISHED, MANUAL, OPEN, SUBMITTED,
                      Attempt, AttemptQuestion, WrongQuestion)
 
@@ -346,6 +347,7 @@ def finish(attempt: Attempt, reason: str, now: datetime) -> None:
     record(Actor(None, attempt.ip, ""), "quiz_attempt_finish", now, target=f"course:{course.id} attempt:{attempt.id}",
            result="success" if attempt.passed else "failure", detail=f"{reason} score {attempt.score}",
            institution_id=course.institution_id, region_code=learner.region_code, user=learner.user)
+    result_changed.send(attempt, now=now)
 
 
 def _note_wrong_answers(learner_id: int, questions: list[AttemptQuestion], now: datetime) -> None:
@@ -385,3 +387,4 @@ def on_check_changed(context_kind: str, *, check: FaceCheck, previous: str, now:
             finish(attempt, FACE_REVIEW_FAILED, now)
         elif attempt.passed:  # staff judged the doubtful check a failure after the test: no pass
             attempt.passed, attempt.end_reason = False, FACE_REVIEW_FAILED
+            result_changed.send(attempt, now=now)
