@@ -68,6 +68,12 @@ LMS_QUIZ_PASS_SCORE = 80            # of 100
 LMS_QUIZ_SLACK_MINUTES = 30         # an attempt still open this long after its questions' time is ended
 LMS_QUIZ_MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
+# Study hours and certificates (lms/hours)
+LMS_PUBLIC_URL = os.environ.get("LMS_PUBLIC_URL", "http://127.0.0.1:8000")  # printed in certificate QR codes
+LMS_CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"  # TrueType (apt fonts-wqy-microhei), embedded
+LMS_EXPORT_MAX_CERTIFICATES = 2000  # per ZIP export
+LMS_VERIFY_RATE_LIMIT = "120 per minute"  # public verification, per address
+
 # Face enrolment and checks (lms/proctor). Thresholds: see README "Face checks" for the measurements.
 LMS_FACE_CHECKS = True              # tests of unrelated modules turn it off; production keeps it on
 LMS_FACE_MATCH_DISTANCE = 0.60      # encoding distance below which a frame shows the enrolled person

@@ -111,6 +111,9 @@ def _demo_course(institution, training_class, now) -> None:
     stock_demo_bank(course, now, actor)
     # Published once the worker has transcoded the videos (flask lms worker --once in run_demo.sh).
     db.session.add(ClassCourse(class_id=training_class.id, course_id=course.id))
+    # The demo class asks only for this course's hours, so that a demo learner reaches the study-hours
+    # certificate in one sitting (a real class's online hours come from the hours rules).
+    training_class.required_online_hours = int(course.nominal_hours)
     first_learner = db.session.scalar(select(Learner).order_by(Learner.id))
     db.session.add(Application(class_id=training_class.id, learner_id=first_learner.id, status=APPROVED,
                                previous_certificate_no="T" + first_learner.id_number, submitted_at=now,

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3 python3-venv ffmpeg chromium fonts-noto-cjk wrk)
+APT_PACKAGES=(python3 python3-venv ffmpeg chromium fonts-noto-cjk fonts-wqy-microhei poppler-utils wrk)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

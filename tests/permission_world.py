@@ -68,6 +68,7 @@ def build_world(db, video_path) -> World:
     frame = _frame_of(db, in_review, learner)
     db.session.commit()
     attempt = _open_attempt(db, learner, course)
+    certificate = _certificate(db, staff_a, class_a, learner, video_path)
     photo, candidate = enrolment_photo("obama_2.jpg")
     replacement = proctor.submit_photo(learner, check_image(photo, 5 * 1024 * 1024), candidate, utcnow(),
                                        Actor(learner.user))
@@ -78,7 +79,8 @@ def build_world(db, video_path) -> World:
         application_b=application_b.id, course_a=course.id, lesson_a=lesson.id, check_in_review=in_review.id,
         check_failed=failed.id, frame=frame, review=in_review.reviews[0].id, replacement=replacement.id,
         rule=_any_hours_rule(db), media_url=_media_url(lesson.video.renditions[0].id, learner.user_id),
-        attempt_a=attempt.id, question_a=attempt.questions[0].question_id)
+        attempt_a=attempt.id, question_a=attempt.questions[0].question_id, certificate=certificate.id,
+        scanned=_scanned_path(certificate.token))
     world.logins.update(learner=learner.id_number, other_learner=other.id_number, staff_approving="staff.a",
                         staff_applied="staff.b", staff_unrelated="staff.c", regulator="reg.foshan",
                         other_regulator="reg.jinan", admin="root.admin")
@@ -129,3 +131,17 @@ def _open_attempt(db, learner, course):
 def _any_hours_rule(db) -> int:
     from lms.catalogue.models import HoursRule
     return db.session.query(HoursRule.id).first()[0]
+
+
+def _certificate(db, staff, training_class, learner, video_path):
+    """The learner's study-hours certificate of class A, earned through the real rules on a second
+    course of that class (course A keeps its open test attempt)."""
+    from tests.hoursdata import earn_certificate
+    course_b = ready_course(db, staff, training_class, [video_path])
+    return earn_certificate(learner, course_b, training_class)
+
+
+def _scanned_path(token: str) -> str:
+    """The path a phone opens from the certificate's QR code."""
+    from lms.hours.payload import verification_url
+    return verification_url("http://x", token)[len("HTTP://X"):]

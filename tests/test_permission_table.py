@@ -26,7 +26,7 @@ SEES_LEARNER = frozenset({"staff_approving", "staff_applied", "regulator", "admi
 # Who acts on the learner's account (password, face photo) or owns the learner's checks.
 ACTS_FOR_LEARNER = frozenset({"staff_approving", "admin"})
 ENDS_SESSION = {"accounts.logout", "accounts.sign_out_everywhere"}
-EXEMPT_ENDPOINTS = {"static", "player.static", "proctor.static", "learners.static", "quiz.static"}
+EXEMPT_ENDPOINTS = {"static", "player.static", "proctor.static", "learners.static", "quiz.static", "hours.static"}
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,25 @@ TABLE = [
         {"learner", "staff_approving", "regulator", "admin"}),
     Row("proctor.enrolment_photo", "GET", "/proctor/enrolments/{replacement}/photo", SEES_LEARNER | {"learner"}),
     Row("proctor.reviews", "GET", "/proctor/reviews", STAFF | ADMIN),
+    Row("hours.my_hours", "GET", "/hours/", LEARNERS),
+    Row("hours.study_record_pdf", "GET", "/hours/me/study-record.pdf", LEARNERS),
+    Row("hours.test_results_pdf", "GET", "/hours/me/test-results.pdf", LEARNERS),
+    Row("hours.certificate_page", "GET", "/hours/certificates/{certificate}", {"learner", "staff_approving",
+                                                                                "regulator", "admin"}),
+    Row("hours.certificate_pdf", "GET", "/hours/certificates/{certificate}.pdf", {"learner", "staff_approving",
+                                                                                   "regulator", "admin"}),
+    Row("hours.revoke_certificate", "POST", "/hours/certificates/{certificate}/revoke", {"staff_approving", "admin"}),
+    Row("hours.class_hours", "GET", "/hours/classes/{class_a}", {"staff_approving", "regulator", "admin"}),
+    Row("hours.learner_hours", "GET", "/hours/learners/{learner}", SEES_LEARNER),
+    Row("hours.correct_hours", "POST", "/hours/learners/{learner}/courses/{course_a}/corrections",
+        {"staff_approving"}),
+    Row("hours.export_form", "GET", "/hours/export", STAFF | REGULATORS | ADMIN),
+    Row("hours.export_range", "GET", "/hours/export.zip", STAFF | REGULATORS | ADMIN),
+    Row("hours.export_class", "GET", "/hours/classes/{class_a}/export.zip", {"staff_approving", "regulator", "admin"}),
+    Row("hours.verify_scanned", "GET", "{scanned}", ALL),
+    Row("hours.verify_form", "GET", "/hours/verify", ALL),
+    Row("hours.api_verify", "GET", "/hours/api/verify?number=XS2026NOTHERE1", ALL),
+    Row("hours.public_keys", "GET", "/hours/keys.json", ALL),
     Row("proctor.review", "GET", "/proctor/reviews/{review}", {"staff_approving", "regulator", "admin"}),
     Row("proctor.review", "POST", "/proctor/reviews/{review}", ACTS_FOR_LEARNER),
     Row("proctor.enrolment_request", "GET", "/proctor/enrolments/{replacement}", ACTS_FOR_LEARNER),

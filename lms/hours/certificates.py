@@ -17,8 +17,8 @@ from ..core.labels import label
 from ..extensions import db
 from ..institutions.models import TrainingClass
 from ..learners.models import Learner
-from . import keys, ledger, payload
-from .ledger import HoursError
+from . import keys, payload, progress as hours_progress
+from .errors import HoursError
 from .models import BY_STAFF, HOURS_WITHDRAWN, REVOKED, VALID, Certificate
 
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U to misread
@@ -46,7 +46,7 @@ def _revoked_by_staff(learner_id: int, class_id: int) -> bool:
         Certificate.revoked_how == BY_STAFF).limit(1)) is not None
 
 
-def facts_for(learner: Learner, training_class: TrainingClass, progress: ledger.ClassProgress, number: str,
+def facts_for(learner: Learner, training_class: TrainingClass, progress: hours_progress.ClassProgress, number: str,
               key_id: str, now: datetime) -> payload.CertificateFacts:
     """What the certificate certifies, in the platform's default language (it is signed once)."""
     qualification = training_class.qualification
@@ -67,7 +67,7 @@ def reconcile(learner: Learner, training_class: TrainingClass, now: datetime) ->
     """After the learner's hours changed: issue the class's certificate when the credited online
     hours reach the requirement (unless staff revoked one: that stands until they act), and revoke
     it when they fall below. Runs in the caller's transaction. Returns a certificate issued now."""
-    progress = ledger.class_progress(learner.id, training_class)
+    progress = hours_progress.class_progress(learner.id, training_class)
     current = valid_certificate(learner.id, training_class.id)
     if current is not None and not progress.complete:
         _revoke(current, HOURS_WITHDRAWN, "", now, Actor(None, "system", ""))
@@ -77,7 +77,7 @@ def reconcile(learner: Learner, training_class: TrainingClass, now: datetime) ->
     return None
 
 
-def issue(learner: Learner, training_class: TrainingClass, progress: ledger.ClassProgress,
+def issue(learner: Learner, training_class: TrainingClass, progress: hours_progress.ClassProgress,
           now: datetime) -> Certificate | None:
     """Sign and store the certificate (only reconcile calls this, once the requirement is met).
     A second writer at the same moment collides on the one-valid-certificate constraint."""

@@ -73,14 +73,15 @@ def published() -> list[SigningKey]:
 
 
 def public_keys() -> dict[str, Ed25519PublicKey]:
-    """key id -> public key, for every key ever used. A key id never changes its key, so the
-    parsed keys are cached per process; an id not seen yet is looked up again."""
+    """key id -> public key, for every key ever used (read each time: a rotation in another process
+    shows at once). Parsed keys are cached by their bytes, never by id alone."""
     cache = current_app.extensions.setdefault("hours_public_keys", {})
-    rows = db.session.execute(select(SigningKey.key_id, SigningKey.public_key)).all()
-    for key_id, public in rows:
-        if key_id not in cache:
-            cache[key_id] = Ed25519PublicKey.from_public_bytes(base64.b64decode(public))
-    return dict(cache)
+    found = {}
+    for key_id, public in db.session.execute(select(SigningKey.key_id, SigningKey.public_key)).all():
+        if public not in cache:
+            cache[public] = Ed25519PublicKey.from_public_bytes(base64.b64decode(public))
+        found[key_id] = cache[public]
+    return found
 
 
 def keys_document(rows: list[SigningKey]) -> dict:
