@@ -16,6 +16,8 @@ def register(app):
     group = click.Group("lms", help="Platform tasks.")
     for command in (seed_reference, seed_demo, publish_demo, create_admin, rotate_keys, worker):
         group.add_command(command)
+    from .hours.cli import register as register_hours
+    register_hours(group)
     app.cli.add_command(group)
 
 

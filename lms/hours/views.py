@@ -1,3 +1,5 @@
-from flask import Blueprint
+"""The hours blueprint with all its routes: each *_views module registers its own on ``bp``."""
+from .blueprint import bp
+from . import export_views, learner_views, pdf_views, public_views, staff_views  # noqa: F401,E402 (routes)
 
-bp = Blueprint("hours", __name__, template_folder="templates", url_prefix="/hours")
+__all__ = ["bp"]
