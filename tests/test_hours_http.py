@@ -145,7 +145,11 @@ def test_corrections_by_other_staff_or_for_other_courses_are_refused(app, db, co
     assert ledger.entries(approved_learner.id) == []
 
 
-def test_the_class_page_lists_learners_progress_and_certificates(certificate, staff_client, open_class):
+def test_the_class_page_lists_learners_progress_and_certificates(certificate, staff_client, regulator_client,
+                                                                 learner_client, open_class):
+    for client in (staff_client, regulator_client):   # reached from the class's own page
+        assert f'href="/hours/classes/{open_class.id}"' in client.get(f"/classes/{open_class.id}").get_data(as_text=True)
+    assert "/hours/classes/" not in learner_client.get(f"/classes/{open_class.id}").get_data(as_text=True)
     page = staff_client.get(f"/hours/classes/{open_class.id}").get_data(as_text=True)
     assert certificate.number in page and certificate.learner.name in page and "2.0 / 2.0" in page
 
