@@ -116,19 +116,23 @@ class ClassProgress:
         return min(100, int(self.credited_tenths * 100 / self.required_tenths)) if self.required_tenths else 100
 
 
+def best_scores(learner_id: int, course_ids) -> dict[int, int]:
+    """The best passing score per course (what the certificate shows), in one query."""
+    rows = db.session.execute(select(Attempt.course_id, func.max(Attempt.score)).where(
+        Attempt.learner_id == learner_id, Attempt.course_id.in_(list(course_ids)), Attempt.passed.is_(True))
+        .group_by(Attempt.course_id))
+    return {course_id: int(score) for course_id, score in rows}
+
+
 def class_progress(learner_id: int, training_class: TrainingClass) -> ClassProgress:
+    """Three queries whatever the number of courses: the curriculum, the ledger entries, the best scores."""
     courses = list(db.session.scalars(select(Course).join(ClassCourse, ClassCourse.course_id == Course.id)
                                       .where(ClassCourse.class_id == training_class.id).order_by(Course.id)))
     course_ids = [c.id for c in courses]
-    totals = balances(learner_id, course_ids)
-    rows = []
-    for course in courses:
-        attempt = passing_attempt(learner_id, course.id)
-        rows.append(CourseProgress(course, totals.get(course.id, 0), tenths_of(course.nominal_hours),
-                                   attempt is not None, attempt.score if attempt else None))
-    running, first, reached = 0, None, None
+    totals, running, first, reached = {}, 0, None, None
     required = training_class.required_online_hours * 10
     for entry in entries(learner_id, course_ids):
+        totals[entry.course_id] = totals.get(entry.course_id, 0) + entry.tenths
         running += entry.tenths
         if entry.tenths > 0 and first is None:
             first = study_day(entry.created_at)
@@ -136,4 +140,7 @@ def class_progress(learner_id: int, training_class: TrainingClass) -> ClassProgr
             reached = study_day(entry.created_at)
         elif running < required:
             reached = None
+    scores = best_scores(learner_id, course_ids)
+    rows = [CourseProgress(course, totals.get(course.id, 0), tenths_of(course.nominal_hours), course.id in scores,
+                           scores.get(course.id)) for course in courses]
     return ClassProgress(training_class, rows, sum(r.credited_tenths for r in rows), required, first, reached)
