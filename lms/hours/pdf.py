@@ -34,6 +34,7 @@ from ..core.clock import china_date
 from ..core.labels import label
 from ..extensions import db
 from . import payload
+from . import progress as hours_progress
 from .qr import qr_image
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -591,14 +592,13 @@ def study_record_pdf(learner, now: datetime) -> bytes:
     study time, coverage, completion), credited against nominal hours, the class's progress toward its
     required online hours; then courses outside those classes, and the learner's certificates."""
     from ..player.services import my_courses
-    from . import ledger
     with _in_default_language():
         s = styles()
         story = _learner_header(_("Study record"), learner, now, s)
-        credited = ledger.balances(learner.id)
+        credited = hours_progress.balances(learner.id)
         shown: set[int] = set()
-        for training_class in ledger.approved_classes(learner.id):
-            progress = ledger.class_progress(learner.id, training_class)
+        for training_class in hours_progress.approved_classes(learner.id):
+            progress = hours_progress.class_progress(learner.id, training_class)
             courses = [row.course for row in progress.courses]
             shown.update(c.id for c in courses)
             summary = _("%(institution)s · %(type)s · credited %(credited)s of %(required)s required online hours",
@@ -611,10 +611,7 @@ def study_record_pdf(learner, now: datetime) -> bytes:
                       Spacer(1, 4 * mm)]
         others = [course for course in my_courses(learner) if course.id not in shown]
         if others:
-            scores = {}
-            for course in others:
-                attempt = ledger.passing_attempt(learner.id, course.id)
-                scores[course.id] = attempt.score if attempt else None
+            scores = hours_progress.best_scores(learner.id, [course.id for course in others])
             story += [CondPageBreak(40 * mm), para(_("Other courses"), s.heading),
                       _study_table(learner, others, credited, scores, s), Spacer(1, 4 * mm)]
         if not shown and not others:
