@@ -46,6 +46,19 @@ def environment(tmp: Path, db: str) -> dict:
                 LMS_INSTANCE_PATH=str(tmp / "instance"))
 
 
+def own_environment(tmp: Path, db: str, postgres_database: str) -> dict:
+    """environment() on a bench's own PostgreSQL database (made when missing) when ``db`` is postgres.
+    build_database drops the whole schema, so anything but that database or the temp SQLite file is refused."""
+    env = environment(tmp, "sqlite")
+    if db == "postgres":
+        subprocess.run([sys.executable, str(ROOT / "scripts/ensure_test_database.py"), postgres_database], check=True)
+        env["LMS_DATABASE_URL"] = postgres_database.replace("postgresql://", "postgresql+psycopg://")
+    url = env["LMS_DATABASE_URL"]
+    if not (url.endswith("/" + postgres_database.rsplit("/", 1)[1]) or url.startswith(f"sqlite:///{tmp}")):
+        raise SystemExit(f"refusing to rebuild {url}")
+    return env
+
+
 def build_database(env: dict, learners: int) -> tuple[list[str], int]:
     """Schema by migrations, then one class with a one-hour lesson and approved learners."""
     os.environ.update(env)

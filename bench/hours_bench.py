@@ -39,7 +39,6 @@ import os
 import pstats
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,7 +46,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from random import Random
 
-from heartbeat_bench import ROOT, build_database, environment
+from heartbeat_bench import ROOT, build_database, own_environment
 
 BENCH_DATABASE = "postgresql://postgres@127.0.0.1:5432/lms_hours_bench"
 PUBLIC_URL = "https://aqpx.example.gov.cn"   # a plausible production address for the QR text
@@ -164,14 +163,7 @@ def photo_bytes(path: str | None) -> tuple[bytes, str]:
 # --- issue --------------------------------------------------------------------------------------------
 
 def bench_environment(tmp: Path, db: str) -> dict:
-    env = environment(tmp, "sqlite")
-    if db == "postgres":
-        subprocess.run([sys.executable, str(ROOT / "scripts/ensure_test_database.py"), BENCH_DATABASE], check=True)
-        env["LMS_DATABASE_URL"] = BENCH_DATABASE.replace("postgresql://", "postgresql+psycopg://")
-    url = env["LMS_DATABASE_URL"]
-    # build_database drops the whole schema: never anything but this bench's own database.
-    if not (url.endswith("/lms_hours_bench") or url.startswith(f"sqlite:///{tmp}")):
-        raise SystemExit(f"refusing to rebuild {url}")
+    env = own_environment(tmp, db, BENCH_DATABASE)
     env["LMS_PUBLIC_URL"] = PUBLIC_URL
     return env
 

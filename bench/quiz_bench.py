@@ -44,7 +44,6 @@ import resource
 import secrets
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -55,7 +54,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from random import Random
 
-from heartbeat_bench import PASSWORD, ROOT, build_database, environment, start_server, wrk
+from heartbeat_bench import PASSWORD, build_database, own_environment, start_server, wrk
 
 BENCH_DATABASE = "postgresql://postgres@127.0.0.1:5432/lms_bench_quiz"
 BENCH_CONFIG = """
@@ -73,14 +72,7 @@ WRK_THREADS = 2  # heartbeat_bench.wrk runs wrk -t2
 def quiz_environment(tmp: Path, db: str) -> dict:
     """heartbeat_bench's environment (a temp SQLite file, an instance folder), on the bench's own
     PostgreSQL database when asked, with the quiz bench settings added to the instance config."""
-    env = environment(tmp, "sqlite")
-    if db == "postgres":
-        subprocess.run([sys.executable, str(ROOT / "scripts/ensure_test_database.py"), BENCH_DATABASE], check=True)
-        env["LMS_DATABASE_URL"] = BENCH_DATABASE.replace("postgresql://", "postgresql+psycopg://")
-    url = env["LMS_DATABASE_URL"]
-    # build_database drops the whole schema: never anything but this bench's own database.
-    if not (url.endswith("/lms_bench_quiz") or url.startswith(f"sqlite:///{tmp}")):
-        raise SystemExit(f"refusing to rebuild {url}")
+    env = own_environment(tmp, db, BENCH_DATABASE)
     with open(tmp / "instance" / "config.py", "a") as config:
         config.write(BENCH_CONFIG)
     return env

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..accounts.models import LEARNER
+from ..core.cells import guard
 from ..core.context import Actor
 from ..core.labels import label
 from ..extensions import db
@@ -96,11 +97,6 @@ def export_csv(rows, headers: list[str], format_time) -> str:
     writer = csv.writer(buffer)
     writer.writerow(headers)
     for row in rows:
-        writer.writerow([_safe_cell(cell) for cell in display_row(row, format_time)])
+        writer.writerow([guard("" if cell is None else str(cell)) for cell in display_row(row, format_time)])
     return buffer.getvalue()
 
-
-def _safe_cell(value) -> str:
-    # Spreadsheet formula injection: a cell starting with = + - @ is neutralised.
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

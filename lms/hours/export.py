@@ -20,10 +20,11 @@ from sqlalchemy import select
 
 from ..audit.services import record
 from ..core.clock import CHINA_TZ, china_date
+from ..core.cells import guard
 from ..core.context import Actor
 from ..core.errors import RuleViolation
 from ..extensions import db
-from ..quiz.transfer import guard
+
 from . import pdf, permissions
 from .certificates import facts_of
 from .messages import REVOKED_HOW, STATUS

@@ -11,7 +11,7 @@ from . import certificates, permissions, progress
 from .blueprint import bp
 from .errors import HoursError
 from .messages import REVOKED, REVOKED_HOW, STATUS, hours_error
-from .models import Certificate
+from .models import VALID, Certificate
 
 
 @bp.route("/hours/")
@@ -20,9 +20,10 @@ def my_hours():
     learner = current_user.learner
     if learner is None:
         abort(404)
-    issued = {c.class_id: c for c in certificates.certificates_of(learner.id) if c.status == "valid"}
+    mine = certificates.certificates_of(learner.id)
+    issued = {c.class_id: c for c in mine if c.status == VALID}
     classes = [(progress.class_progress(learner.id, c), issued.get(c.id)) for c in progress.approved_classes(learner.id)]
-    revoked = [c for c in certificates.certificates_of(learner.id) if c.status != "valid"]
+    revoked = [c for c in mine if c.status != VALID]
     return render_template("hours/my_hours.html", classes=classes, revoked=revoked, status_text=STATUS)
 
 

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..audit.services import record
+from ..core.cells import guard, unguard
 from ..core.context import Actor
 from ..core.inputs import CONTROL_CHARACTERS
 from ..extensions import db
@@ -39,7 +40,6 @@ ANSWER_SEPARATORS = re.compile(r"[\s,，、;；/|]+")
 
 MAX_ROWS = 5000                    # questions in one file
 MAX_UNPACKED = 64 * 1024 * 1024    # an XLSX is a zip: what it may unpack to (a zip bomb is refused unread)
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 FILE_PROBLEMS = {
     "empty": _l("The file holds no questions."),
@@ -214,11 +214,6 @@ def _columns(header: list[str]) -> dict[str, int]:
     return columns
 
 
-def unguard(text: str) -> str:
-    """The text exported with a leading apostrophe against formula injection, as it was (see guard)."""
-    return text[1:] if text.startswith("'") and _needs_guard(text) else text
-
-
 def _answer(kind: str, text: str) -> str:
     plain = unicodedata.normalize("NFKC", text).strip().upper()
     if kind == TRUE_FALSE:
@@ -306,17 +301,6 @@ def import_questions(course: Course, data: bytes, filename: str, now: datetime, 
 
 
 # --- writing ------------------------------------------------------------------------------------
-
-def _needs_guard(text: str) -> bool:
-    first = text.lstrip("'")[:1]
-    return first != "" and first in FORMULA_STARTS
-
-
-def guard(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula: a leading apostrophe before = + - @ (and before
-    apostrophes that precede one, so that unguard restores every text exactly)."""
-    return "'" + text if _needs_guard(text) else text
-
 
 def question_row(question: Question, lessons) -> list[str]:
     options = question.option_list
