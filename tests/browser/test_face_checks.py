@@ -303,7 +303,10 @@ def test_the_enrolled_person_passes_the_start_and_the_random_check_and_earns_cre
     """The start check passes with pose set 0, the random check with the photo the start check did not show, as
     it is and mirrored (camera_feed.unused_pose: the server refuses faces sent before, mirrored or not). That pair
     turns only to the learner's own left, so for the random check the test makes the server ask for the left
-    (server_asks_for). Forcing the side is a test device; the genuine learner still follows the page's arrow."""
+    (server_asks_for). Forcing the side is a test device; the genuine learner still follows the page's arrow.
+    The random check is due 16 s after the start check's decision time: on a loaded CI machine judging the start
+    check took 8 s, which left the fixture's 8 s less than the 3 s of credit this test waits for."""
+    face_player(LMS_FACE_CHECK_MIN_SECONDS=16, LMS_FACE_CHECK_MAX_SECONDS=22)   # the window [16, 22 - 6]
     learner = approved_learner
     (lesson,) = lesson_ids(ready_course(db, staff, open_class, [study_video]))
     feed, chromium = camera(*front(0))
@@ -331,7 +334,7 @@ def test_the_enrolled_person_passes_the_start_and_the_random_check_and_earns_cre
     assert (start.purpose, start.status) == (START, PASSED)
     assert_passed_as_asked(app, db, start, start_answer)
 
-    # Credit accrues; 8 s after the pass a heartbeat's answer brings the random check, and it passes too, with
+    # Credit accrues; 16 s after the pass a heartbeat's answer brings the random check, and it passes too, with
     # other pictures: the faces of the start check may not be sent again, as they are or mirrored. The photo the
     # start check did not show, as it is and mirrored, turns only to the learner's left, so the server is made
     # to ask for the left (a test device: the learner follows the page's arrow). The learner shows that photo
@@ -340,7 +343,7 @@ def test_the_enrolled_person_passes_the_start_and_the_random_check_and_earns_cre
     random_front, random_turned = unused_pose(FACES, shown_by(0, start_answer))
     feed.show(*random_front)
     with server_asks_for("left"):
-        wait_until(lambda: effective(db, learner, lesson) >= 3, timeout=10, message="credit after the start check")
+        wait_until(lambda: effective(db, learner, lesson) >= 3, timeout=16, message="credit after the start check")
         random_answer = follow_prompt(page, feed, random_front, random_turned,
                                       on_turn=at_the_prompt("03-random-check-prompt.png"))
     assert random_answer.action == "left"
