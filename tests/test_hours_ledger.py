@@ -195,3 +195,13 @@ def test_one_valid_certificate_per_learner_and_class(db, course, approved_learne
     with pytest.raises(IntegrityError):
         _db.session.flush()
     _db.session.rollback()
+
+
+def test_a_correction_sent_twice_is_recorded_once(db, course, approved_learner, staff):
+    """A slow network resends the form: the same correction by the same person moments later is refused."""
+    first = utcnow()
+    ledger.correct(approved_learner, course, 5, "补录", first, Actor(staff))
+    with pytest.raises(HoursError, match="resent"):
+        ledger.correct(approved_learner, course, 5, "补录", first + ledger.RESENT_WITHIN / 2, Actor(staff))
+    ledger.correct(approved_learner, course, 5, "补录", first + ledger.RESENT_WITHIN * 2, Actor(staff))
+    assert kinds(approved_learner) == [("correction", 5), ("correction", 5)]

@@ -6,7 +6,7 @@ course test passed (at least 80). ``sync_course`` is the only path that credits;
 credit back (a reversal) when a rule stops being met, e.g. staff fail a doubtful face check after
 the test. Staff correct with compensating entries and a reason. Nothing is updated or deleted.
 """
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +28,7 @@ __all__ = ["HoursError", "approved_classes", "balances", "class_progress", "corr
            "sync_learner"]
 
 MAX_REASON = 500
+RESENT_WITHIN = timedelta(minutes=2)   # the same correction again this soon is a resent form, not a new one
 
 
 def course_eligible(learner_id: int, course: Course) -> bool:
@@ -99,6 +100,8 @@ def correct(learner: Learner, course: Course, tenths: int, reason: str, now: dat
         raise HoursError("reason_too_long", limit=MAX_REASON)
     if tenths == 0:
         raise HoursError("zero_correction")
+    if _resent(learner.id, course.id, tenths, reason, now, actor):
+        raise HoursError("resent")
     nominal = tenths_of(course.nominal_hours)
     balance = balances(learner.id, [course.id]).get(course.id, 0)
     if not 0 <= balance + tenths <= nominal:
@@ -114,6 +117,15 @@ def correct(learner: Learner, course: Course, tenths: int, reason: str, now: dat
     _hours_changed(learner, course, now)
     db.session.commit()
     return entry
+
+
+def _resent(learner_id: int, course_id: int, tenths: int, reason: str, now: datetime, actor: Actor) -> bool:
+    """The same person made the same correction a moment ago: a form sent twice on a slow network."""
+    return db.session.scalar(select(HoursEntry.id).where(
+        HoursEntry.learner_id == learner_id, HoursEntry.course_id == course_id, HoursEntry.kind == CORRECTION,
+        HoursEntry.tenths == tenths, HoursEntry.reason == reason,
+        HoursEntry.created_by_id == getattr(actor.user, "id", None),
+        HoursEntry.created_at >= now - RESENT_WITHIN).limit(1)) is not None
 
 
 def _hours_changed(learner: Learner, course: Course, now: datetime) -> None:

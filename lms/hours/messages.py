@@ -10,6 +10,7 @@ ERRORS = {
     "out_of_range": _l("After the correction the course's hours must stay between 0 and its nominal hours."),
     "hours_format": _l("Enter the hours as a number with at most one decimal, e.g. 1.5 or -2."),
     "conflict": _l("The ledger was changed by another request. Please try again."),
+    "resent": _l("This correction was just recorded; it was not recorded a second time."),
     "already_revoked": _l("This certificate is already revoked."),
     "not_complete": _l("The learner has not reached the required online hours."),
 }

@@ -1,6 +1,7 @@
 """Public verification (no sign-in): the page a QR code opens, a form for a number or a pasted
 code, the JSON API, and the published public keys."""
 from flask import current_app, jsonify, render_template, request
+from flask_babel import gettext as _
 
 from ..extensions import limiter
 from . import certificates, keys
@@ -52,7 +53,7 @@ def api_verify():
     """?payload=<code or verification URL> or ?number=<certificate number>."""
     code, number = request.args.get("payload", "").strip(), request.args.get("number", "").strip()
     if not code and not number:
-        return jsonify(error="payload or number is required", code="missing"), 400
+        return jsonify(error=_("Give the certificate's code (payload) or its number."), code="missing"), 400
     if code:
         verdict = certificates.verify_token(token_from_text(code[:MAX_TOKEN_CHARS * 2]))
     else:
