@@ -227,14 +227,6 @@ def test_key_id_swapped_to_another_published_key_is_signature():
     assert payload.verify(payload.sign(make_facts(key_id="h2"), KEY_2), PUBLISHED).key_id == "h2"
 
 
-def test_public_key_from_bytes_round_trip():
-    from cryptography.hazmat.primitives import serialization
-    raw = KEY_1.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    key = payload.public_key_from_bytes(raw)
-    token = payload.sign(make_facts(), KEY_1)
-    assert payload.verify(token, {"h1": key}) == make_facts()
-
-
 # --- malformed input: the right reason, never another exception ---------------------------------------
 
 def test_empty_and_oversized_input_is_format():

@@ -150,9 +150,10 @@ class Verdict:
 
 
 def _verdict_of(certificate: Certificate | None, facts=None) -> Verdict:
+    """``facts``: already read from a payload that matches the record (it is not read again)."""
     if certificate is None:
         return Verdict(UNKNOWN, facts, None)
-    return Verdict(certificate.status, facts_of(certificate), certificate,
+    return Verdict(certificate.status, facts or facts_of(certificate), certificate,
                    certificate.revoked_how or "" if certificate.status == REVOKED else "")
 
 

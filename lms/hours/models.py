@@ -16,7 +16,6 @@ from ..extensions import db
 CREDIT = "credit"          # a course's nominal hours, when every rule is met (the system)
 REVERSAL = "reversal"      # the system takes a credit back when a rule stops being met
 CORRECTION = "correction"  # staff, with a reason
-KINDS = (CREDIT, REVERSAL, CORRECTION)
 
 # Certificate states
 VALID, REVOKED = "valid", "revoked"

@@ -221,9 +221,3 @@ def token_from_text(text: str) -> str:
     if marker >= 0 and "://" in text[:marker + 1]:
         return unquote(text[marker + len(URL_PATH):])  # in the URL every % starts an escape
     return text
-
-
-# --- keys ------------------------------------------------------------------------------------------
-
-def public_key_from_bytes(raw: bytes) -> Ed25519PublicKey:
-    return Ed25519PublicKey.from_public_bytes(raw)

@@ -33,10 +33,6 @@ def qr_modules(image: Image.Image) -> int:
     return image.width - 8
 
 
-def qr_version(image: Image.Image) -> int:
-    """The QR version (1-40) of a code made by ``qr_image``: 17 + 4 x version modules on a side."""
-    return (qr_modules(image) - 17) // 4
-
 
 def _open_image(image) -> Image.Image:
     if isinstance(image, Image.Image):
