@@ -89,6 +89,11 @@ LMS_FACE_FRAME_INTERVAL_MS = 350    # ... this far apart (3.2 s), with the promp
 LMS_FACE_REACTION_FRAMES = 3        # ... and the turn reached within 3 frames after it (0.5-1.2 s)
 LMS_FACE_ANSWER_SLACK_SECONDS = 10  # the answer must arrive within this long after its last frame was due
 LMS_FACE_PHOTO_SECONDS = 180        # no camera: time to take the two photos and send them
+# No camera (the page's word only): at most this many photo challenges per learner in any 24 hours, over all
+# courses; never where the same learning session or test already had a camera challenge; 0 turns photos off.
+# Photos that pass go to staff review (README, "Face checks", Phones). 4 tries is one or two checks: a short
+# session on an old phone, not a course without a camera.
+LMS_FACE_PHOTO_FALLBACK_PER_DAY = 4
 LMS_FACE_UPSAMPLED_FRAMES = 1       # frames per attempt searched for small second faces (about +70 ms each)
 LMS_FACE_MIN_SHARPNESS = 25.0       # enrolment photo: Laplacian variance over the face at 128x128 px
 LMS_FACE_CHECK_ATTEMPTS = 3         # tries per check ...

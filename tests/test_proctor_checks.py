@@ -413,7 +413,10 @@ def test_phone_fallback_two_photos(app, db, lesson, approved_learner):
     assert same["status"] == "retry" and same["reason"] == "identical" and "画面" in same["message"]
     # A photo facing the camera, then one turned to the asked side (pair 1: obama_2 is on record now).
     turned = answer_over_http(client, check_id, lambda challenge: following(challenge, pair=1), camera=False)
-    assert turned["status"] == "passed", turned
+    # Photos the server would pass go to the staff of the course's institution (lms/proctor/fallback.py).
+    assert (turned["status"], turned["reason"]) == (REVIEW, "photo_fallback"), turned
+    assert "工作人员审核" in turned["message"]
+    assert [r.kind for r in db.session.scalars(select(FaceReview))] == ["photo_fallback"]
     from lms.audit.models import AuditLog
     assert len(db.session.scalars(select(AuditLog).where(AuditLog.action == "face_check_fallback")).all()) == 2
     assert {a.mode for a in db.session.scalars(select(FaceCheckAttempt))} == {"photos"}

@@ -20,8 +20,8 @@ from ..audit.services import record
 from ..core.context import Actor
 from ..extensions import db
 from ..files.storage import CheckedImage, UploadRejected, check_image, files_kept_only_if_committed, store_image
-from . import decisions, faces, fingerprints
-from .models import DOUBTFUL_RESULT, FAILED, MISSED, OPEN, PASSED, REVIEW, FaceChallenge, FaceCheck, FaceCheckAttempt, \
+from . import decisions, faces, fallback, fingerprints
+from .models import FAILED, MISSED, OPEN, PASSED, REVIEW, FaceChallenge, FaceCheck, FaceCheckAttempt, \
     FaceReview
 from .services import (FRAME_KIND, MAX_FRAME_BYTES, FaceError, _set_status, _sign_out, expire_if_overdue, miss_check,
                        policy, thresholds)
@@ -50,11 +50,14 @@ def capture_settings() -> CaptureSettings:
 
 def issue_challenge(check: FaceCheck, camera: bool, now: datetime, actor: Actor) -> FaceChallenge:
     """Start a try: pick the challenge, use one of the check's tries, and commit. ``camera`` is what the
-    page found; without a camera the challenge asks for two photos, and the fallback is logged."""
+    page found; without a camera the challenge asks for two photos if fallback.py allows it (a refusal
+    costs no try), and the fallback is logged."""
     settings = capture_settings()
     _still_open(check, now)
     if check.attempts >= policy().attempts:
         raise FaceError("no_attempts_left")
+    if not camera:
+        fallback.ensure_allowed(check, now, actor)
     claimed = db.session.execute(update(FaceCheck).where(
         FaceCheck.id == check.id, FaceCheck.status == OPEN, FaceCheck.attempts == check.attempts).values(
         attempts=FaceCheck.attempts + 1)).rowcount
@@ -74,7 +77,7 @@ def issue_challenge(check: FaceCheck, camera: bool, now: datetime, actor: Actor)
                               issued_at=now, deadline=deadline, ip=actor.ip[:64])
     db.session.add(challenge)
     if not camera:
-        record(actor, "face_check_fallback", now, target=f"face_check:{check.id}", detail="no camera found")
+        fallback.log_use(check, now, actor)
     db.session.commit()
     db.session.refresh(check)
     return challenge
@@ -215,12 +218,13 @@ def _keep_attempt(check, challenge, images, verdict, prints, now, actor) -> Atte
         db.session.flush()
         fingerprints.keep(check.learner_id, prints, now, attempt_id=attempt.id)
         check.ip = actor.ip[:64]
-        status = _apply_verdict(check, verdict, now)
+        decided = fallback.for_check(verdict, challenge.mode)   # photos go to staff even when they pass
+        status = _apply_verdict(check, decided, now)
         record(actor, "face_check", now, target=f"face_check:{check.id}",
                result="success" if status in (PASSED, REVIEW) else "failure",
-               detail=f"{status} {verdict.reason or ''} d={verdict.distance}".strip())
+               detail=f"{status} {decided.reason or ''} d={verdict.distance}".strip())
         db.session.commit()
-    return AttemptResult(status, verdict.reason, max(policy().attempts - check.attempts, 0), verdict.distance)
+    return AttemptResult(status, decided.reason, max(policy().attempts - check.attempts, 0), verdict.distance)
 
 
 def _apply_verdict(check: FaceCheck, verdict: decisions.AttemptVerdict, now: datetime) -> str:
@@ -229,7 +233,7 @@ def _apply_verdict(check: FaceCheck, verdict: decisions.AttemptVerdict, now: dat
         _set_status(check, PASSED, now)
         return PASSED
     if verdict.outcome == decisions.DOUBTFUL:
-        db.session.add(FaceReview(check_id=check.id, kind=DOUBTFUL_RESULT, opened_at=now))
+        db.session.add(FaceReview(check_id=check.id, kind=fallback.review_kind(verdict), opened_at=now))
         _set_status(check, REVIEW, now)
         return REVIEW
     if decisions.after_failed_attempt(check.attempts, check.due_at, now, policy()):

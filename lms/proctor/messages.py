@@ -23,6 +23,10 @@ FACE_ERRORS = {
     "forbidden": _l("This decision belongs to another institution."),
     "no_challenge": _l("This try has not started yet or is already over. Please start it again."),
     "no_attempts_left": _l("No tries are left for this check."),
+    # The phone photos fallback refused (fallback.py): say that a camera is needed and how to get one.
+    "photos_off": _l("A camera is required for face checks. Open the course in WeChat on a phone with a camera, or on a computer with a webcam, and allow the camera. If you have neither, ask your training institution."),
+    "camera_seen": _l("The camera was working earlier in this session, so photos cannot replace it now. Allow the camera in your browser or WeChat settings and try again, or ask your training institution."),
+    "photo_limit": _l("Photos instead of the camera may be used only a few times in 24 hours, and you have used them up. A camera is required: open the course in WeChat on a phone with a camera, or on a computer with a webcam. If you have neither, ask your training institution."),
 }
 
 # Why one try did not pass, as the learner reads it.
@@ -51,6 +55,8 @@ def attempt_message(result) -> str:
     reason = str(ATTEMPT_REASONS.get(result.reason, "")) if result.reason else ""
     if result.status == "passed":
         return _("Identity confirmed. You can continue.")
+    if result.status == "review" and result.reason == "photo_fallback":
+        return _("Your photos were received. Because they were not taken with the live camera, staff of your training institution will review them. You can continue; the time since the last check counts once staff confirm.")
     if result.status == "review":
         return _("The result is unclear and was sent to staff for review. You can continue; the time since the last check counts once staff confirm.")
     if result.status == "retry":

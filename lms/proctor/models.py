@@ -18,8 +18,8 @@ DECIDED = (PASSED, FAILED, MISSED)
 # Why a check was asked for.
 START, RANDOM, IN_VIDEO = "start", "random", "in_video"
 
-# Review kinds.
-DOUBTFUL_RESULT, APPEAL = "doubtful", "appeal"
+# Review kinds. PHOTO_FALLBACK: two photos sent without a camera would have passed (fallback.py).
+DOUBTFUL_RESULT, APPEAL, PHOTO_FALLBACK = "doubtful", "appeal", "photo_fallback"
 
 
 class FaceEnrolment(db.Model):

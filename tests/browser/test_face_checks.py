@@ -3,8 +3,9 @@ a one-frame .y4m file that the test rewrites while the page watches. The learner
 sees the arrow the server asked for and turns that way at that moment (follow_prompt), with photos of the
 enrolled person in different poses; another person is an impostor; one photo that never changes is the
 still-image attack; a phone without a camera API sends two photos, the second turned to the side the server
-asked for. Every outcome is checked on the database the live server writes, not only on the page. The photos
-are read from ../shared/testdata/faces where they lie; screenshots go to test-artifacts/<test name>/.
+asked for, and they go to staff review. Every outcome is checked on the database the live server writes, not
+only on the page. The photos are read from ../shared/testdata/faces where they lie; screenshots go to
+test-artifacts/<test name>/.
 
 The server refuses any face a learner sent before, as it is or mirrored left to right ("replayed"). With three
 photos of the enrolled person, one learner passes a second time only with the photo the first pass did not
@@ -23,7 +24,7 @@ from sqlalchemy import select, update
 
 from lms.player.models import Playback, StudySession
 from lms.proctor import attempts as server_attempts
-from lms.proctor.models import FAILED, PASSED, RANDOM, START, FaceChallenge, FaceCheck, FaceCheckAttempt
+from lms.proctor.models import FAILED, PASSED, RANDOM, REVIEW, START, FaceChallenge, FaceCheck, FaceCheckAttempt
 
 from ..conftest import FACES, make_video, ready_course
 from .camera_feed import CameraFeed, follow_prompt, poses, shown_in, unused_pose
@@ -41,6 +42,9 @@ CHECK_TIMEOUT = 25_000   # ms: opening the camera, the challenge, 10 frames 350 
 
 # What the page says (English sources of lms/proctor/messages.py and the dialog's texts; zh() translates).
 PASSED_TEXT = "Identity confirmed. You can continue."
+PHOTOS_REVIEW_TEXT = ("Your photos were received. Because they were not taken with the live camera, staff of your "
+                      "training institution will review them. You can continue; the time since the last check counts "
+                      "once staff confirm.")
 RETRY_TEXT = "Check failed: %(reason)s Tries left: %(left)s."
 REASON_TEXTS = {
     "mismatch": "The face does not match your enrolment photo.",
@@ -491,7 +495,7 @@ def test_a_still_photo_as_the_camera_fails_liveness(
 
 # --- 4. a phone without a camera API ------------------------------------------------------------------
 
-def test_wechat_on_an_iphone_without_camera_api_passes_with_two_photos(
+def test_wechat_on_an_iphone_without_camera_api_sends_two_photos_to_staff_review(
         app, db, live_server, browser, pw, face_player, staff, open_class, approved_learner, study_video,
         phone_photos, artifacts):
     learner = approved_learner
@@ -504,12 +508,12 @@ def test_wechat_on_an_iphone_without_camera_api_passes_with_two_photos(
         assert asked.value.post_data_json == {"camera": False}   # the page says it found no camera
         action, posted, verdict = answer_by_phone(app, page, phone_photos, artifacts)
         assert set(posted) == {"nonce", "frames"} and len(posted["frames"]) == 2
-        assert verdict == zh(app, PASSED_TEXT)
+        assert verdict == zh(app, PHOTOS_REVIEW_TEXT)   # photos that pass go to staff review (fallback.py)
         shot_screen(page, artifacts, "02-photos-passed.png")
         expect(page.locator("#face-check")).to_be_hidden(timeout=5_000)
 
         (check,) = rows(db, FaceCheck, FaceCheck.learner_id == learner.id)
-        assert (check.purpose, check.status) == (START, PASSED)
+        assert (check.purpose, check.status, check.reason) == (START, REVIEW, "photo_fallback")
         (challenge,) = challenges_of(db, check.id)
         assert (challenge.mode, challenge.action, challenge.nonce) == ("photos", action, posted["nonce"])
         (attempt,) = attempts_of(db, check.id)
