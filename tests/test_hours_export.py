@@ -14,7 +14,7 @@ from sqlalchemy import select
 from lms.audit.models import AuditLog
 from lms.core.clock import china_date, utcnow
 from lms.core.context import Actor
-from lms.core.iddocs import mask
+from lms.core.iddocs import public_mask
 from lms.hours import certificates, export
 from lms.hours.export import ExportError
 from lms.institutions.services import apply_to_class, approve_application
@@ -102,7 +102,7 @@ def test_a_class_export_holds_the_summary_and_each_certificate_as_a_real_pdf(db,
     assert len(rows) == 3
     for row, certificate, learner in zip(rows[1:], foshan.certificates, foshan.learners, strict=True):
         facts = certificates.facts_of(certificate)
-        assert row == [certificate.number, "有效", learner.name, mask(learner.id_number), "佛山市测试培训中心", "测试班",
+        assert row == [certificate.number, "有效", learner.name, public_mask(learner.id_number), "佛山市测试培训中心", "测试班",
                        facts.training_type, facts.category, 2, 2, "危险化学品安全基础 2学时，成绩100分",
                        china_date(certificate.issued_at).isoformat(), "", ""]
     for number in numbers:

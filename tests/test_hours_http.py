@@ -42,11 +42,38 @@ def test_the_learner_sees_their_certificate_and_another_learner_does_not(app, ce
                                                                          other_learner):
     page = learner_client.get(f"/hours/certificates/{certificate.id}")
     assert page.status_code == 200 and certificate.number in page.get_data(as_text=True)
-    assert "4406**********123X" in page.get_data(as_text=True)
+    assert "***************23X" in page.get_data(as_text=True) and "4406*" not in page.get_data(as_text=True)
     stranger = app.test_client()
     login(stranger, other_learner.id_number)
     assert stranger.get(f"/hours/certificates/{certificate.id}").status_code == 404
     assert stranger.get("/hours/certificates/999999").status_code == 404
+
+
+def test_a_certificate_signed_with_the_longer_mask_is_shown_with_the_last_three_characters(
+        client, db, certificate, approved_learner, learner_client, tmp_path):
+    """Certificates signed before public_mask carry the first and last four characters: the pages,
+    the API and the PDF show only the last three of them (the QR code keeps what was signed)."""
+    from dataclasses import replace
+
+    from lms.core.iddocs import mask, public_mask
+    from lms.hours import pdf
+
+    from .test_hours_pdf import text_of
+    _key_id, private_key = keys.signing_key(utcnow())
+    old = replace(payload.peek(certificate.token), masked_id=mask(approved_learner.id_number))
+    certificate.token = payload.sign(old, private_key)
+    db.session.commit()
+    shown, longer = public_mask(approved_learner.id_number), mask(approved_learner.id_number)
+    pages = [client.get("/hours/verify", query_string={"number": certificate.number}),
+             client.get(scanned_url(certificate)),
+             learner_client.get(f"/hours/certificates/{certificate.id}")]
+    for page in pages:
+        assert shown in page.get_data(as_text=True) and longer not in page.get_data(as_text=True)
+    for query in ({"number": certificate.number}, {"payload": certificate.token}):
+        body = client.get("/hours/api/verify", query_string=query).get_json()
+        assert (body["status"], body["certificate"]["masked_id"]) == ("valid", shown)
+    printed = text_of(pdf.certificate_pdf_for(certificate), tmp_path)
+    assert shown in printed and longer not in printed
 
 
 def test_the_scanned_code_shows_valid_with_every_certified_fact(client, certificate):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from lms.audit.models import AuditLog
 from lms.core.clock import utcnow
 from lms.core.context import Actor
-from lms.core.iddocs import mask
+from lms.core.iddocs import public_mask
 from lms.hours import certificates, keys, payload, pdf, qr
 from tests.conftest import signed_in
 from tests.hoursdata import earn_certificate
@@ -53,7 +53,7 @@ def test_the_certificate_pdf_prints_the_facts_and_its_qr_code_verifies_to_exactl
     assert payload.verify(payload.token_from_text(texts[0]), keys.public_keys()) == certificates.facts_of(certificate)
 
     text = text_of(data, tmp_path)
-    for shown in ("安全生产培训学时证明", approved_learner.name, mask(approved_learner.id_number), institution.name,
+    for shown in ("安全生产培训学时证明", approved_learner.name, public_mask(approved_learner.id_number), institution.name,
                   course.title, certificate.number, approved_learner.work_unit, "扫码验证"):
         assert shown in text
     flat = re.sub(r"\s", "", text)
@@ -116,6 +116,8 @@ def test_the_study_record_and_the_test_results(app, certificate, approved_learne
     for shown in ("学习记录", approved_learner.name, open_class.title, course.title, course.lessons[0].title,
                   "已完成 1/1 个章节", certificate.number):
         assert shown in record
+    number = approved_learner.id_number
+    assert public_mask(number) in record and number[:4] + "*" not in record   # what anyone may see, no more
     course_row = next(line for line in record.splitlines() if course.title in line)
     assert re.search(r"\b100\s+2\s*/\s*2$", course_row)   # the passing score, credited of nominal hours
 

@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from lms.core.iddocs import (HK_MACAU, PASSPORT, TAIWAN, InvalidDocument, gb11643_check_char, mask,
-                             parse_document, parse_resident_id)
+                             parse_document, parse_resident_id, public_mask)
 
 TODAY = date(2026, 11, 23)
 
@@ -49,3 +49,10 @@ def test_other_documents_have_their_own_checks():
 def test_mask_keeps_first_and_last_four():
     assert mask("37010219850607456X") == "3701**********456X"
     assert mask("E1234567") == "E1******"
+
+
+def test_public_mask_keeps_the_last_three_and_shortens_an_older_mask():
+    assert public_mask("37010219850607456X") == "*" * 15 + "56X"
+    assert public_mask("3701**********456X") == "*" * 15 + "56X"   # certificates signed before
+    assert public_mask("E12345678") == "******678"
+    assert public_mask("E1234") == "****4" and public_mask("") == ""

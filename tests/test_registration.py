@@ -71,11 +71,38 @@ def test_bad_id_numbers_get_a_message_next_to_the_field(client, db, number, mess
     assert_nothing_written(db)
 
 
-def test_duplicate_registration_is_refused(client, db):
-    assert post(client).status_code == 302
-    response = post(client, name="冒名者")
-    assert response.status_code == 200 and "已注册" in response.get_data(as_text=True)
-    assert db.session.query(Learner).count() == 1
+def _answer(app, **overrides) -> tuple:
+    """What an anonymous visitor sees after posting the form: status, redirect and the page it leads to."""
+    visitor = app.test_client()
+    response = post(visitor, **overrides)
+    shown = re.findall(r'<div class="flash[^"]*" role="status">(.*?)</div>',
+                       visitor.get(response.headers.get("Location", "/register")).get_data(as_text=True))
+    return response.status_code, response.headers.get("Location"), shown
+
+
+def test_registering_a_registered_number_answers_as_for_a_new_one(app, db):
+    """An anonymous visitor cannot learn whether a number has an account: the answer for a new
+    number and for one already registered is the same, and says what the holder of an earlier
+    account does. The earlier account is untouched; the attempt is logged under it."""
+    other = valid_id("44060519900101345")
+    first = _answer(app)
+    again = _answer(app, name="冒名者", password="Other#2026pass", confirm="Other#2026pass")
+    new = _answer(app, id_number=other, photo=(io.BytesIO(face_bytes("obama_2.jpg")), "photo.jpg"))
+    assert first == again == new
+    assert first[0] == 302 and "如该证件号码此前已注册，原账号保持不变" in first[2][0]
+    assert db.session.query(Learner).count() == 2 and db.session.query(User).count() == 2
+    assert {learner.name for learner in db.session.query(Learner)} == {"刘芳"}
+    signed_in = app.test_client()
+    assert signed_in.post("/login", data={"identifier": GOOD_ID, "password": "Study#2026ok"}).status_code == 302
+    refused = db.session.query(AuditLog).filter_by(action="register", result="failure").one()
+    assert refused.detail == "already_registered" and refused.target.startswith("learner:")
+
+
+def test_a_registered_number_is_not_named_among_the_form_errors(app, client, db):
+    assert post(app.test_client()).status_code == 302
+    html = post(client, password="123456", confirm="123456").get_data(as_text=True)
+    assert 'id="field-password"' in html and field_errors(html, "id_number") == []
+    assert "已注册" not in html
 
 
 # The payloads are made inside the test: a missing face photo skips that test, never the module's import.

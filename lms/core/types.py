@@ -24,7 +24,7 @@ class EncryptedDate(EncryptedText):
     """A date stored as AES-256-GCM ciphertext of its ISO form; Python code sees a ``date``.
 
     A plaintext birth date plus a district and a masked number gives an ID number back, so
-    birth dates are never stored in the clear (``learners.birth_year`` serves statistics).
+    birth dates, and their years, are never stored in the clear.
     """
 
     cache_ok = True

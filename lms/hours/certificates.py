@@ -2,7 +2,7 @@
 revoked by staff with a reason (or by the system when credited hours are taken back), and
 verified from their signed payload by anyone."""
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask import current_app
@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..audit.services import learner_ref, record
 from ..core.context import Actor
-from ..core.iddocs import mask
+from ..core.iddocs import public_mask
 from ..core.labels import label
 from ..extensions import db
 from ..institutions.models import TrainingClass
@@ -55,7 +55,7 @@ def facts_for(learner: Learner, training_class: TrainingClass, progress: hours_p
     courses = tuple(payload.CourseLine(row.course.title, row.credited, row.score)
                     for row in progress.courses if row.credited_tenths > 0)
     return payload.CertificateFacts(
-        number=number, name=learner.name, masked_id=mask(learner.id_number),
+        number=number, name=learner.name, masked_id=public_mask(learner.id_number),
         institution=training_class.institution.name, class_title=training_class.title,
         training_type=training_type, category=" ".join(filter(None, (qualification.category, qualification.item))),
         hours=progress.credited, required_hours=training_class.required_online_hours, courses=courses,
@@ -124,9 +124,15 @@ def revoke(certificate: Certificate, reason: str, now: datetime, actor: Actor) -
     db.session.commit()
 
 
+def as_shown(facts: payload.CertificateFacts) -> payload.CertificateFacts:
+    """The facts as pages, the API and printed documents show them: certificates signed before
+    ``public_mask`` carry the first and last four characters of the ID number, shown as the last three."""
+    return replace(facts, masked_id=public_mask(facts.masked_id))
+
+
 def facts_of(certificate: Certificate) -> payload.CertificateFacts:
-    """The facts the platform signed for this certificate (read from its own stored payload)."""
-    return payload.peek(certificate.token)
+    """The facts the platform signed for this certificate (read from its own stored payload), as shown."""
+    return as_shown(payload.peek(certificate.token))
 
 
 def by_number(number: str) -> Certificate | None:
@@ -151,6 +157,7 @@ class Verdict:
 
 def _verdict_of(certificate: Certificate | None, facts=None) -> Verdict:
     """``facts``: already read from a payload that matches the record (it is not read again)."""
+    facts = as_shown(facts) if facts is not None else None
     if certificate is None:
         return Verdict(UNKNOWN, facts, None)
     return Verdict(certificate.status, facts or facts_of(certificate), certificate,

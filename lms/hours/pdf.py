@@ -31,6 +31,7 @@ from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Flowable, Frame,
 from sqlalchemy import select
 
 from ..core.clock import china_date
+from ..core.iddocs import public_mask
 from ..core.labels import label
 from ..extensions import db
 from . import payload
@@ -517,7 +518,7 @@ def certificate_pdf_for(certificate) -> bytes:
 
 def _learner_header(title: str, learner, now: datetime, s: Styles) -> list:
     rows = [[para(_("Name"), s.label), para(learner.name, s.cell), para(_("ID number"), s.label),
-             para(learner.masked_id_number, s.cell)],
+             para(public_mask(learner.id_number), s.cell)],
             [para(_("Work unit"), s.label), para(learner.work_unit or "—", s.cell), para(_("Printed"), s.label),
              para(time_text(now), s.cell)]]
     quarter = CONTENT_WIDTH / 4

@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.clock import utcnow
 from ..core.iddocs import mask
@@ -38,10 +38,10 @@ class Learner(db.Model):
     id_number: Mapped[str] = mapped_column(EncryptedText)
     id_number_hash: Mapped[str] = mapped_column(db.String(64), unique=True)
     # Birth date and gender are digits 7-14 and the parity of digit 17 of a resident ID number;
-    # with the district they would narrow the number to a handful, so they are encrypted. The
-    # birth year stays readable for statistics by age band (it leaves 365 x 1000 numbers).
+    # with the district (readable below) they would narrow the number to a handful, so they are
+    # encrypted, and so is the year: with the last characters that certificates show, a readable
+    # year would leave about 30 numbers (README, "Personal data").
     birth_date: Mapped[date | None] = mapped_column(EncryptedDate)
-    birth_year: Mapped[int | None]
     gender: Mapped[str | None] = mapped_column(EncryptedText)
     # Free text that often names the district; never searched, so encrypted like the name.
     work_unit: Mapped[str] = mapped_column(EncryptedText)
@@ -57,11 +57,10 @@ class Learner(db.Model):
 
     user = relationship("User", back_populates="learner")
 
-    @validates("birth_date")
-    def _keep_birth_year(self, _key, value: date | None) -> date | None:
-        # The plaintext year follows the encrypted date wherever the date is set.
-        self.birth_year = None if value is None else value.year
-        return value
+    @property
+    def birth_year(self) -> int | None:
+        """Read from the encrypted birth date (what regulators see of it)."""
+        return None if self.birth_date is None else self.birth_date.year
 
     @property
     def masked_id_number(self) -> str:

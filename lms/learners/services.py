@@ -39,23 +39,29 @@ def id_number_hash(number: str) -> str:
     return cipher().lookup_hash(number)
 
 
-def id_number_registered(number: str) -> bool:
-    return db.session.scalar(select(Learner.id).where(
-        Learner.id_number_hash == id_number_hash(number))) is not None
+def learner_with_id_number(number: str) -> Learner | None:
+    return db.session.scalar(select(Learner).where(Learner.id_number_hash == id_number_hash(number)))
 
 
 def register_learner(profile: Profile, password: str, images: dict[str, CheckedImage],
                      now: datetime, actor: Actor, enrolment=None) -> Learner:
     """Create the learner's account, profile, encrypted materials and face enrolment (from the
     1-inch photo) in one transaction. ``enrolment`` is the photo's assessment when the caller
-    already made it; a photo that cannot be an enrolment photo is refused before anything is written."""
-    if id_number_registered(profile.document.number):
-        raise DuplicateRegistration(profile.document.number)
+    already made it; a photo that cannot be an enrolment photo is refused before anything is written.
+
+    A number already registered raises DuplicateRegistration after the same password hashing (the
+    slow part), and is logged under the existing learner: the caller answers as for a new number."""
+    user = User(role=LEARNER, created_at=now)
+    set_password(user, password)
+    existing = learner_with_id_number(profile.document.number)
+    if existing is not None:
+        record(actor, "register", now, target=f"learner:{existing.id}", result="failure",
+               detail="already_registered", region_code=existing.region_code)
+        db.session.commit()
+        raise DuplicateRegistration()
     if PHOTO in images and enrolment is None:
         enrolment = proctor.assess_photo(images[PHOTO].data)
     with files_kept_only_if_committed() as stored:
-        user = User(role=LEARNER, created_at=now)
-        set_password(user, password)
         learner = Learner(
             user=user, name=profile.name, id_type=profile.id_type,
             id_number=profile.document.number, id_number_hash=id_number_hash(profile.document.number),

@@ -35,8 +35,12 @@ ID_ERRORS = {
 }
 
 
-def _already_registered() -> str:
-    return _("This ID number is already registered. Sign in, or ask your training institution to reset your password.")
+def _registration_received() -> str:
+    """Said for a new number and for one already registered alike: an anonymous visitor must not
+    learn which numbers have accounts. The holder of an earlier account learns what to do."""
+    return _("Registration received. Please sign in with your ID number and the password you chose. If this ID "
+             "number was registered before, that account is unchanged: sign in with its password, or ask your "
+             "training institution to reset it.")
 
 
 def _register_rate_limit():
@@ -56,10 +60,9 @@ def register():
                 services.register_learner(profile, form.password.data, images, utcnow(), current_actor(),
                                           enrolment=enrolment)
             except services.DuplicateRegistration:
-                form.id_number.errors.append(_already_registered())
-            else:
-                flash(_("Registration complete. Please sign in with your ID number."), "success")
-                return redirect(url_for("accounts.login"))
+                pass   # answered exactly as a new registration
+            flash(_registration_received(), "success")
+            return redirect(url_for("accounts.login"))
     return render_template("learners/register.html", form=form)
 
 
@@ -79,8 +82,6 @@ def _read_registration(form):
             form.birth_date.errors.append(_("Learners must be at least 16 years old."))
         if document.gender is None and not form.gender.data:
             form.gender.errors.append(_("Please choose your gender."))
-        if services.id_number_registered(document.number):
-            form.id_number.errors.append(_already_registered())
     for problem in password_errors(form.password.data, (form.id_number.data or "",)):
         form.password.errors.append(problem)
     images = {}

@@ -147,7 +147,9 @@ def test_learner_registers_on_phone_is_returned_fixes_upload_and_is_approved(
         phone.locator("#register-form button[type=submit]").click()
         phone.wait_for_url(f"{base}/login")
         expect(phone.locator(".flash.flash-success")).to_have_text(
-            zh(app, "Registration complete. Please sign in with your ID number."))
+            zh(app, "Registration received. Please sign in with your ID number and the password you chose. If this ID "
+                    "number was registered before, that account is unchanged: sign in with its password, or ask your "
+                    "training institution to reset it."))
         shot(phone, artifacts, "02-registered.png")
 
         # 2. The learner signs in with the ID number and applies to the refresher class.

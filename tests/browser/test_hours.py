@@ -14,6 +14,7 @@ from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from lms.core.iddocs import public_mask
 from lms.hours import payload
 from lms.hours.models import Certificate
 from lms.hours.qr import read_qr
@@ -215,7 +216,7 @@ def test_phone_in_wechat_verifies_the_scanned_certificate_sees_it_revoked_and_a_
         assert verdict.locator(".verdict-status").inner_text() == "有效"
         expect(verdict.locator(".f-number")).to_have_text(certificate.number)
         expect(verdict.locator(".f-name")).to_have_text(learner.name)
-        expect(verdict.locator(".f-id")).to_have_text(learner.masked_id_number)
+        expect(verdict.locator(".f-id")).to_have_text(public_mask(learner.id_number))
         assert learner.id_number not in phone.content()
         expect(verdict.locator(".f-institution")).to_have_text(institution.name)
         course_row = verdict.locator(".f-courses tbody tr")
