@@ -135,6 +135,20 @@ def test_staff_correct_hours_with_a_reason_and_the_regulator_reads_it(db, course
     assert 'class="correction"' not in page   # regulators read; they do not correct
 
 
+@pytest.mark.parametrize("hours, message", [
+    ("1e999999999", "之间"), ("-1e999999999", "之间"), ("1000.1", "之间"), ("9" * 8, "之间"),
+    ("Infinity", "请输入学时数"), ("-inf", "请输入学时数"), ("NaN", "请输入学时数"), ("sNaN", "请输入学时数"),
+    ("1e-999999999", "请输入学时数"), ("0x10", "请输入学时数"), ("", "请输入学时数")])
+def test_a_correction_of_a_huge_or_non_finite_number_is_a_form_error_not_a_500(db, course, approved_learner,
+                                                                                staff_client, hours, message):
+    url = f"/hours/learners/{approved_learner.id}/courses/{course.id}/corrections"
+    answer = staff_client.post(url, data={"hours": hours, "reason": "补录"})
+    assert answer.status_code == 302
+    page = staff_client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert message in page, hours
+    assert ledger.entries(approved_learner.id) == []
+
+
 def test_corrections_by_other_staff_or_for_other_courses_are_refused(app, db, course, approved_learner, other_staff,
                                                                     regulator_client):
     url = f"/hours/learners/{approved_learner.id}/courses/{course.id}/corrections"

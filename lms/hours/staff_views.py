@@ -54,13 +54,21 @@ def learner_hours(learner_id):
 
 
 def _tenths_from(text: str) -> int:
+    """Signed tenths of an hour from the form's text. Only exact operations on the Decimal (no
+    context arithmetic, which overflows on "1e999999999"): a non-number, an infinity, a NaN or more
+    than one decimal is a format error, a finite number beyond the limit is out of range."""
     try:
         value = Decimal((text or "").strip())
     except InvalidOperation:
         raise HoursError("hours_format") from None
-    if not value.is_finite() or abs(value) > MAX_CORRECTION_HOURS or value != value.quantize(Decimal("0.1")):
+    if not value.is_finite():
         raise HoursError("hours_format")
-    return int(value * 10)
+    if value.copy_abs() > MAX_CORRECTION_HOURS:   # comparisons are exact
+        raise HoursError("out_of_range")
+    tenths = value.quantize(Decimal("0.1"))       # at most 5 digits now: cannot overflow
+    if tenths != value:
+        raise HoursError("hours_format")
+    return int(tenths.scaleb(1))
 
 
 @bp.route("/hours/learners/<int:learner_id>/courses/<int:course_id>/corrections", methods=["POST"])
