@@ -22,8 +22,11 @@ def certificate(db, course, approved_learner, open_class):
 
 def scanned_url(certificate) -> str:
     """The path a phone opens from the certificate's QR code."""
-    url = payload.verification_url("http://localhost", certificate.token)
-    return url[len("HTTP://LOCALHOST"):]
+    return scanned_url_of(certificate.token)
+
+
+def scanned_url_of(token: str) -> str:
+    return payload.verification_url("http://localhost", token)[len("HTTP://LOCALHOST"):]
 
 
 def test_before_the_requirement_the_certificate_is_grey_and_after_it_in_colour(db, course, approved_learner,
@@ -68,6 +71,20 @@ def test_an_edited_payload_is_invalid_on_the_page_and_in_the_api(client, certifi
     assert 'data-status="invalid"' in html and "签名不符" in html
     body = client.get("/hours/api/verify", query_string={"payload": forged}).get_json()
     assert (body["status"], body["reason"], body["certificate"]) == ("invalid", "signature", None)
+
+
+def test_the_same_certificate_encoded_otherwise_is_invalid_on_the_page_and_in_the_api(client, certificate):
+    """Bytes after the zlib stream, or the signed bytes compressed again at another level: the facts and
+    the signature are the platform's, but only the encoding it issued is accepted."""
+    whole = b"".join(payload.open_token(certificate.token))
+    for other in (base45.b45encode(base45.b45decode(certificate.token) + b"\x00").decode(),
+                  base45.b45encode(zlib.compress(whole, 1)).decode()):
+        assert other != certificate.token
+        body = client.get("/hours/api/verify", query_string={"payload": other}).get_json()
+        assert (body["status"], body["reason"], body["certificate"]) == ("invalid", "format", None)
+        html = client.get(scanned_url_of(other)).get_data(as_text=True)
+        assert 'data-status="invalid"' in html
+    assert client.get("/hours/api/verify", query_string={"payload": certificate.token}).get_json()["status"] == "valid"
 
 
 @pytest.mark.parametrize("code, reason", [("not a code", "format"), ("%%%%", "format"), ("A" * 9000, "format")])
