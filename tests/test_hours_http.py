@@ -166,6 +166,39 @@ def test_a_correction_of_a_huge_or_non_finite_number_is_a_form_error_not_a_500(d
     assert ledger.entries(approved_learner.id) == []
 
 
+def test_ledger_lines_belong_to_the_course_institution_and_others_see_totals_only(
+        app, db, course, approved_learner, staff_client, regulator_client, admin, other_institution,
+        other_regulator):
+    """The learner also applied to institution B (same region): B's staff see the learner, and of A's
+    course only its total, not A's reason nor the username of A's staff member who wrote it."""
+    from lms.accounts.models import STAFF
+    from lms.institutions.models import Institution
+    from lms.institutions.services import apply_to_class
+
+    from .conftest import make_class, make_user, signed_in
+    b = Institution(name="乙 佛山市南海区培训学校", region_code="440605")
+    db.session.add(b)
+    db.session.commit()
+    apply_to_class(approved_learner, make_class(db, b), "T440604197403121235", utcnow(), Actor(approved_learner.user))
+    make_user(db, STAFF, "staff.b", institution_id=b.id)
+    # ... and to a class in Jinan: Jinan's regulators see the learner, but neither the learner nor A is theirs.
+    apply_to_class(approved_learner, make_class(db, other_institution), "T440604197403121235", utcnow(),
+                   Actor(approved_learner.user))
+    staff_client.post(f"/hours/learners/{approved_learner.id}/courses/{course.id}/corrections",
+                      data={"hours": "1.5", "reason": "系统故障期间线下学习补录"})
+    assert [e.tenths for e in ledger.entries(approved_learner.id)] == [15]
+    page_of = {who: client.get(f"/hours/learners/{approved_learner.id}").get_data(as_text=True)
+               for who, client in (("b", signed_in(app, "staff.b")), ("jinan", signed_in(app, "reg.jinan")),
+                                   ("a", staff_client),
+                                   ("regulator", regulator_client), ("admin", signed_in(app, admin.username)))}
+    for who in ("b", "jinan"):
+        assert "系统故障期间线下学习补录" not in page_of[who] and "staff.one" not in page_of[who], who
+        assert 'id="totals-only"' in page_of[who] and "<td>1.5</td>" in page_of[who], who
+    for who in ("a", "regulator", "admin"):
+        assert "系统故障期间线下学习补录" in page_of[who] and "staff.one" in page_of[who], who
+        assert 'id="totals-only"' not in page_of[who], who
+
+
 def test_corrections_by_other_staff_or_for_other_courses_are_refused(app, db, course, approved_learner, other_staff,
                                                                     regulator_client):
     url = f"/hours/learners/{approved_learner.id}/courses/{course.id}/corrections"

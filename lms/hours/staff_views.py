@@ -41,13 +41,15 @@ def _learner_for(learner_id) -> Learner:
 @login_required
 def learner_hours(learner_id):
     learner = _learner_for(learner_id)
-    entries = progress.entries(learner.id)
     courses = {course.id: course for course in progress.credited_or_class_courses(learner.id)}
+    lines_of = [c.id for c in courses.values() if permissions.can_see_ledger_lines(current_user, learner, c)]
+    entries = progress.entries(learner.id, lines_of)
+    totals_only = [c for c in courses.values() if c.id not in lines_of]
     totals = progress.balances(learner.id)
     classes = [progress.class_progress(learner.id, c) for c in progress.approved_classes(learner.id)]
     correctable = [c for c in courses.values() if permissions.can_correct(current_user, learner, c)]
     return render_template("hours/learner_hours.html", learner=learner, entries=entries, courses=courses,
-                           totals=totals, progress=classes, correctable=correctable, kinds=ENTRY_KINDS,
+                           totals=totals, totals_only=totals_only, progress=classes, correctable=correctable, kinds=ENTRY_KINDS,
                            certificates=[c for c in certificates.certificates_of(learner.id)
                                          if permissions.can_see_certificate(current_user, c)],
                            status_text=STATUS)
