@@ -24,6 +24,11 @@ worker_class = "gthread"
 threads = 32
 timeout = 30       # seconds without a sign of life from a worker's main loop, not a limit on a request
 keepalive = 5      # seconds an idle kept-alive connection waits in the worker's poller (not in a thread)
+# The access log (--access-logfile, as scripts/run_demo.sh sets) records each request line (path and
+# query) and its Referer: no URL of this app may carry a secret. One-time password links keep their
+# token in the fragment, which no browser sends (accounts.views.one_time_link). This is gunicorn's
+# default format, spelled out so that it is read before it is changed.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 
 # At most this many threads of a worker run the application (the view, its queries, its commit) at
 # once; the others wait on a semaphore. Sending a response body (a video) happens after the

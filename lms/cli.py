@@ -41,7 +41,8 @@ def create_admin(username):
                                 token_lifetime=timedelta(hours=current_app.config["LMS_TOKEN_LIFETIME_HOURS"]))
     except RuleViolation as refusal:  # username_taken | username_like_document
         raise click.ClickException(f"username refused: {refusal.code}") from None
-    click.echo(f"activation link: /set-password/{raw}")
+    # accounts.views.one_time_link: the token is in the fragment, never sent to the server.
+    click.echo(f"activation link: /one-time-link#{raw}")
 
 
 def _demo_password() -> str:

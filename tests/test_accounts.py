@@ -71,14 +71,14 @@ def test_activation_link_sets_password_once(client, db, admin, actor):
     now = utcnow()
     user, raw = create_account(STAFF, "new.staff", "新员工", now, actor, token_lifetime=timedelta(hours=72))
     assert user.password_hash is None and not user.is_active  # no default password exists
-    landing = client.get(f"/set-password/{raw}")  # the token moves into the session
+    landing = client.post("/one-time-link", data={"token": raw})  # the page posts the token from the fragment
     assert landing.status_code == 302 and landing.headers["Location"] == "/set-password"
     assert client.get("/set-password").status_code == 200
     weak = client.post("/set-password", data={"password": "123456", "confirm": "123456"})
     assert "至少 8 个字符" in weak.get_data(as_text=True) or "至少8个字符" in weak.get_data(as_text=True)
     ok = client.post("/set-password", data={"password": "Fresh#Pass1", "confirm": "Fresh#Pass1"})
     assert ok.status_code == 302
-    assert client.get(f"/set-password/{raw}").status_code == 410
+    assert client.post("/one-time-link", data={"token": raw}).status_code == 410
     assert login(client, "new.staff", "Fresh#Pass1").status_code == 302
 
 
@@ -97,7 +97,7 @@ def test_admin_creates_staff_with_activation_link(admin_client, institution, db)
         "username": "wang.staff", "display_name": "王老师", "role": "staff",
         "institution_id": institution.id, "region_code": ""})
     html = response.get_data(as_text=True)
-    assert "/set-password/" in html
+    assert "/one-time-link#" in html
     user = db.session.query(User).filter_by(username="wang.staff").one()
     assert user.institution_id == institution.id and user.password_hash is None
 
@@ -107,14 +107,14 @@ def test_staff_can_only_create_colleagues_in_own_institution(staff_client, staff
     # The form offers staff only their own role and institution: a forged choice is refused outright ...
     forged = staff_client.post("/accounts", data={"username": "sneaky", "display_name": "x", "role": "admin",
                                                   "institution_id": other_institution.id})
-    assert forged.status_code == 200 and "/set-password/" not in forged.get_data(as_text=True)
+    assert forged.status_code == 200 and "/one-time-link#" not in forged.get_data(as_text=True)
     assert db.session.query(User).filter_by(username="sneaky").one_or_none() is None
     # ... and behind the form the view makes every account a staff member creates a colleague: with the role
     # list widened so that "admin" passes the form, the account is still staff of the creator's institution.
     monkeypatch.setattr(permissions, "creatable_roles", lambda user: (STAFF, ADMIN))
     created = staff_client.post("/accounts", data={"username": "sneaky", "display_name": "x", "role": "admin",
                                                    "institution_id": staff.institution_id, "region_code": ""})
-    assert "/set-password/" in created.get_data(as_text=True)
+    assert "/one-time-link#" in created.get_data(as_text=True)
     user = db.session.query(User).filter_by(username="sneaky").one()
     assert (user.role, user.institution_id, user.region_code) == (STAFF, staff.institution_id, None)
 

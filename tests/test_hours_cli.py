@@ -89,6 +89,17 @@ def test_a_changed_payload_fails_its_signature_and_a_damaged_one_is_malformed(ce
     assert result.exit_code == 1 and "INVALID" in result.output and "malformed" in result.output
 
 
+def test_the_certificate_encoded_otherwise_is_malformed_offline_and_with_the_database(certificate, key_set):
+    whole = b"".join(payload.open_token(certificate.token))
+    for other in (base45.b45encode(base45.b45decode(certificate.token) + b"junk").decode(),
+                  base45.b45encode(zlib.compress(whole, 6)).decode()):
+        assert other != certificate.token
+        for keys in (("--keys", str(key_set)), ()):
+            result = run("verify", other, *keys)
+            assert result.exit_code == 1 and "INVALID" in result.output and "malformed" in result.output, keys
+    assert run("verify", certificate.token, "--keys", str(key_set)).exit_code == 0
+
+
 def test_an_image_of_the_qr_code_a_payload_a_url_and_stdin(app, certificate, key_set, tmp_path):
     url = payload.verification_url(app.config["LMS_PUBLIC_URL"], certificate.token)
     picture = tmp_path / "scan.jpg"

@@ -22,8 +22,11 @@ def certificate(db, course, approved_learner, open_class):
 
 def scanned_url(certificate) -> str:
     """The path a phone opens from the certificate's QR code."""
-    url = payload.verification_url("http://localhost", certificate.token)
-    return url[len("HTTP://LOCALHOST"):]
+    return scanned_url_of(certificate.token)
+
+
+def scanned_url_of(token: str) -> str:
+    return payload.verification_url("http://localhost", token)[len("HTTP://LOCALHOST"):]
 
 
 def test_before_the_requirement_the_certificate_is_grey_and_after_it_in_colour(db, course, approved_learner,
@@ -97,6 +100,20 @@ def test_an_edited_payload_is_invalid_on_the_page_and_in_the_api(client, certifi
     assert (body["status"], body["reason"], body["certificate"]) == ("invalid", "signature", None)
 
 
+def test_the_same_certificate_encoded_otherwise_is_invalid_on_the_page_and_in_the_api(client, certificate):
+    """Bytes after the zlib stream, or the signed bytes compressed again at another level: the facts and
+    the signature are the platform's, but only the encoding it issued is accepted."""
+    whole = b"".join(payload.open_token(certificate.token))
+    for other in (base45.b45encode(base45.b45decode(certificate.token) + b"\x00").decode(),
+                  base45.b45encode(zlib.compress(whole, 1)).decode()):
+        assert other != certificate.token
+        body = client.get("/hours/api/verify", query_string={"payload": other}).get_json()
+        assert (body["status"], body["reason"], body["certificate"]) == ("invalid", "format", None)
+        html = client.get(scanned_url_of(other)).get_data(as_text=True)
+        assert 'data-status="invalid"' in html
+    assert client.get("/hours/api/verify", query_string={"payload": certificate.token}).get_json()["status"] == "valid"
+
+
 @pytest.mark.parametrize("code, reason", [("not a code", "format"), ("%%%%", "format"), ("A" * 9000, "format")])
 def test_garbage_codes_are_invalid_not_errors(client, db, code, reason):
     response = client.get("/hours/api/verify", query_string={"payload": code})
@@ -160,6 +177,53 @@ def test_staff_correct_hours_with_a_reason_and_the_regulator_reads_it(db, course
     page = regulator_client.get(f"/hours/learners/{approved_learner.id}").get_data(as_text=True)
     assert "系统故障期间线下学习补录" in page and "+1.5" in page
     assert 'class="correction"' not in page   # regulators read; they do not correct
+
+
+@pytest.mark.parametrize("hours, message", [
+    ("1e999999999", "之间"), ("-1e999999999", "之间"), ("1000.1", "之间"), ("9" * 8, "之间"),
+    ("Infinity", "请输入学时数"), ("-inf", "请输入学时数"), ("NaN", "请输入学时数"), ("sNaN", "请输入学时数"),
+    ("1e-999999999", "请输入学时数"), ("0x10", "请输入学时数"), ("", "请输入学时数")])
+def test_a_correction_of_a_huge_or_non_finite_number_is_a_form_error_not_a_500(db, course, approved_learner,
+                                                                                staff_client, hours, message):
+    url = f"/hours/learners/{approved_learner.id}/courses/{course.id}/corrections"
+    answer = staff_client.post(url, data={"hours": hours, "reason": "补录"})
+    assert answer.status_code == 302
+    page = staff_client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert message in page, hours
+    assert ledger.entries(approved_learner.id) == []
+
+
+def test_ledger_lines_belong_to_the_course_institution_and_others_see_totals_only(
+        app, db, course, approved_learner, staff_client, regulator_client, admin, other_institution,
+        other_regulator):
+    """The learner also applied to institution B (same region): B's staff see the learner, and of A's
+    course only its total, not A's reason nor the username of A's staff member who wrote it."""
+    from lms.accounts.models import STAFF
+    from lms.institutions.models import Institution
+    from lms.institutions.services import apply_to_class
+
+    from .conftest import make_class, make_user, signed_in
+    b = Institution(name="乙 佛山市南海区培训学校", region_code="440605")
+    db.session.add(b)
+    db.session.commit()
+    apply_to_class(approved_learner, make_class(db, b), "T440604197403121235", utcnow(), Actor(approved_learner.user))
+    make_user(db, STAFF, "staff.b", institution_id=b.id)
+    # ... and to a class in Jinan: Jinan's regulators see the learner, but neither the learner nor A is theirs.
+    apply_to_class(approved_learner, make_class(db, other_institution), "T440604197403121235", utcnow(),
+                   Actor(approved_learner.user))
+    staff_client.post(f"/hours/learners/{approved_learner.id}/courses/{course.id}/corrections",
+                      data={"hours": "1.5", "reason": "系统故障期间线下学习补录"})
+    assert [e.tenths for e in ledger.entries(approved_learner.id)] == [15]
+    page_of = {who: client.get(f"/hours/learners/{approved_learner.id}").get_data(as_text=True)
+               for who, client in (("b", signed_in(app, "staff.b")), ("jinan", signed_in(app, "reg.jinan")),
+                                   ("a", staff_client),
+                                   ("regulator", regulator_client), ("admin", signed_in(app, admin.username)))}
+    for who in ("b", "jinan"):
+        assert "系统故障期间线下学习补录" not in page_of[who] and "staff.one" not in page_of[who], who
+        assert 'id="totals-only"' in page_of[who] and "<td>1.5</td>" in page_of[who], who
+    for who in ("a", "regulator", "admin"):
+        assert "系统故障期间线下学习补录" in page_of[who] and "staff.one" in page_of[who], who
+        assert 'id="totals-only"' not in page_of[who], who
 
 
 def test_corrections_by_other_staff_or_for_other_courses_are_refused(app, db, course, approved_learner, other_staff,

@@ -3,6 +3,7 @@ fact is covered by the signature, any damage to the payload is caught and named,
 or an attacker can hand the verifier makes it raise anything but PayloadError, and the QR text
 (the verification URL) carries the payload back intact in alphanumeric mode at a small QR version."""
 import dataclasses
+import hashlib
 import json
 import random
 import zlib
@@ -25,6 +26,8 @@ KEY_2 = Ed25519PrivateKey.from_private_bytes(bytes(range(100, 132)))
 PUBLISHED = {"h1": KEY_1.public_key(), "h2": KEY_2.public_key()}
 QR_ALPHANUMERIC = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 BASE45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+# zlib.compress(level 9) of the bytes in test_the_canonical_compression_is_pinned (zlib 1.2.13)
+PINNED_COMPRESSION_SHA256 = "94365eae7ae9024a2e447ec809b3be1f14e11f90792029468b8a02d23bc49442"
 BASE_URLS = ("http://127.0.0.1:8000", "https://lms.example.gov.cn/", "http://Train.Example.com:8080")
 
 
@@ -166,15 +169,13 @@ def test_same_facts_written_differently_are_refused():
         assert reason_of(reencoded(token, raw)) == "signature"
 
 
-def test_flipping_any_byte_of_the_compressed_payload_never_passes_other_facts():
+def test_flipping_any_byte_of_the_compressed_payload_never_passes():
     """Every byte of a real payload's zlib stream, flipped three ways: refused as format (zlib's own
-    checks, most of all its Adler-32 of the content) or signature. The one exception is deflate's
-    padding: the bits after the final block's end code in the last byte before the checksum are not
-    read, so flipping them gives another token for the very same signed bytes (the facts and the
-    signature are unchanged; nothing can be forged that way)."""
+    checks, most of all its Adler-32 of the content; and deflate's padding, the bits after the final
+    block's end code that zlib does not read, by the canonical-encoding check) or signature."""
     token = payload.sign(make_facts(courses=8), KEY_1)
     compressed = base45.b45decode(token)
-    reasons, padding = set(), set()
+    reasons, passed = set(), set()
     for position in range(len(compressed)):
         for mask in (0x01, 0x80, 0xFF):
             damaged = bytearray(compressed)
@@ -186,11 +187,54 @@ def test_flipping_any_byte_of_the_compressed_payload_never_passes_other_facts():
                 assert error.reason in ("format", "signature"), (position, mask, error.reason)
                 reasons.add(error.reason)
             else:
-                assert facts == make_facts(courses=8)
-                assert payload.open_token(other) == payload.open_token(token)
-                padding.add(position)
+                passed.add((position, mask, facts))
     assert "format" in reasons
-    assert padding <= {len(compressed) - 5}  # the last deflate byte; the 4 after it are the Adler-32
+    assert passed == set()
+
+
+# --- one encoding only: the QR text of a certificate cannot be varied ------------------------------------
+
+@pytest.mark.parametrize("tail", [b"\x00", b"junk", zlib.compress(b"x", 9)])
+def test_bytes_after_the_zlib_stream_are_refused(tail):
+    token = payload.sign(make_facts(), KEY_1)
+    extended = base45.b45encode(base45.b45decode(token) + tail).decode("ascii")
+    with pytest.raises(PayloadError) as caught:
+        payload.verify(extended, PUBLISHED)
+    assert (caught.value.reason, caught.value.detail) == ("format", "trailing data")
+    assert pytest.raises(PayloadError, payload.open_token, extended).value.detail == "trailing data"
+
+
+def _compressed_otherwise(whole: bytes):
+    """The same bytes through zlib with every other level, strategy and window size."""
+    for level in range(10):
+        for strategy in (zlib.Z_DEFAULT_STRATEGY, zlib.Z_FILTERED, zlib.Z_HUFFMAN_ONLY, zlib.Z_RLE, zlib.Z_FIXED):
+            for wbits in (9, 12, 15):
+                squeezer = zlib.compressobj(level, zlib.DEFLATED, wbits, 9, strategy)
+                yield squeezer.compress(whole) + squeezer.flush()
+
+
+def test_the_same_content_compressed_again_differently_is_refused():
+    token = payload.sign(make_facts(), KEY_1)
+    canonical = base45.b45decode(token)
+    whole = b"".join(payload.open_token(token))
+    variants = {other for other in _compressed_otherwise(whole) if other != canonical}
+    assert len(variants) > 10
+    for other in variants:
+        assert zlib.decompress(other) == whole
+        with pytest.raises(PayloadError) as caught:
+            payload.verify(base45.b45encode(other).decode("ascii"), PUBLISHED)
+        assert (caught.value.reason, caught.value.detail) == ("format", "not canonical")
+
+
+def test_the_canonical_compression_is_pinned():
+    """Verification re-compresses the signed bytes and compares: if an upgrade of zlib ever changed
+    the output of level 9, every certificate issued before it would be refused. Fixed bytes shaped
+    like a payload (Ed25519 signatures are deterministic) catch such a change."""
+    raw = json.dumps({"v": 1, "k": "h1", "t": 1795000000, "no": "XS2026AB12CD34", "n": "王建国",
+                      "c": [[f"危险化学品安全基础第{n}部分", 3.5, 81] for n in range(4)]},
+                     ensure_ascii=False, separators=(",", ":")).encode()
+    compressed = zlib.compress(raw + KEY_1.sign(raw), 9)
+    assert hashlib.sha256(compressed).hexdigest() == PINNED_COMPRESSION_SHA256, zlib.ZLIB_RUNTIME_VERSION
 
 
 def test_flipping_any_bit_of_the_signed_bytes_never_passes():

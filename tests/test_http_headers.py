@@ -134,7 +134,7 @@ def test_activation_link_made_behind_the_readme_nginx_carries_the_public_host_an
         "username": "li.staff", "display_name": "李老师", "role": "staff", "institution_id": institution.id,
         "region_code": ""}).get_data(as_text=True)
     link = re.search(r'id="activation-link">\s*([^<\s]+)', page).group(1)
-    assert link.startswith(f"https://{PUBLIC_HOST}/set-password/")
+    assert link.startswith(f"https://{PUBLIC_HOST}/one-time-link#")
 
 
 # --- no-store on everything but static assets ---------------------------------------------------------

@@ -26,7 +26,8 @@ SEES_LEARNER = frozenset({"staff_approving", "staff_applied", "regulator", "admi
 # Who acts on the learner's account (password, face photo) or owns the learner's checks.
 ACTS_FOR_LEARNER = frozenset({"staff_approving", "admin"})
 ENDS_SESSION = {"accounts.logout", "accounts.sign_out_everywhere"}
-EXEMPT_ENDPOINTS = {"static", "player.static", "proctor.static", "learners.static", "quiz.static", "hours.static"}
+EXEMPT_ENDPOINTS = {"static", "player.static", "proctor.static", "learners.static", "quiz.static", "hours.static",
+                    "accounts.static"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ TABLE = [
     Row("accounts.login", "GET", "/login", ALL),
     Row("accounts.login", "POST", "/login", ALL),
     Row("accounts.set_password", "GET", "/set-password/not-a-token", ALL),
+    Row("accounts.open_link", "GET", "/one-time-link", ALL),
+    Row("accounts.open_link", "POST", "/one-time-link", ALL),
     Row("accounts.set_password_form", "GET", "/set-password", ALL),
     Row("accounts.set_password_form", "POST", "/set-password", ALL),
     Row("accounts.manage", "GET", "/accounts", STAFF | ADMIN),

@@ -46,11 +46,14 @@ def _issue_reset_link(staff_client, learner) -> str:
 
 
 def _choose_password_through(app, link: str, password: str):
+    """What a browser does with the link: open its page, post the token from the fragment (the page's
+    script), then choose the password where that leads."""
     client = app.test_client()
-    path = "/" + link.split("://", 1)[-1].split("/", 1)[1]
-    landing = client.get(path)  # the form lives where the link leads (test_one_time_link_token_leaves_...)
-    form_url = landing.headers["Location"] if landing.status_code == 302 else path
-    return client.post(form_url, data={"password": password, "confirm": password})
+    path, _, token = ("/" + link.split("://", 1)[-1].split("/", 1)[1]).partition("#")
+    assert client.get(path).status_code == 200
+    landing = client.post(path, data={"token": token})
+    assert landing.status_code == 302
+    return client.post(landing.headers["Location"], data={"password": password, "confirm": password})
 
 
 # 1. Logout ends the session on the server ------------------------------------------------
@@ -198,21 +201,88 @@ def test_next_after_sign_in_keeps_a_local_path(client, staff):
     assert response.headers["Location"] == "/audit?page=2"
 
 
-# 7. One-time tokens leave the URL on first use ------------------------------------------
+# 7. One-time tokens stay out of every logged URL and work only in the browser that opened them ----------
 
-def test_one_time_link_token_leaves_the_url_on_first_use(app, client, db, admin, actor):
-    _, raw = create_account(STAFF, "new.staff", "新员工", utcnow(), actor, token_lifetime=timedelta(hours=1))
-    landing = client.get(f"/set-password/{raw}")
-    assert landing.status_code == 302 and raw not in landing.headers["Location"]
-    form_page = client.get(landing.headers["Location"])
+class AccessLog:
+    """What gunicorn's access log records of each request: the request line and the Referer."""
+
+    def __init__(self, app):
+        self.lines, self.wrapped, self.app = [], app.wsgi_app, app
+
+    def __call__(self, environ, start_response):
+        query = environ.get("QUERY_STRING", "")
+        self.lines.append(f'{environ["REQUEST_METHOD"]} {environ.get("PATH_INFO", "")}{"?" + query if query else ""} '
+                          f'"{environ.get("HTTP_REFERER", "-")}"')
+        return self.wrapped(environ, start_response)
+
+
+@pytest.fixture()
+def access_log(app):
+    log = AccessLog(app)
+    app.wsgi_app = log
+    yield log
+    app.wsgi_app = log.wrapped
+
+
+def _link_path_and_token(page: str) -> tuple[str, str]:
+    link = re.search(r'id="activation-link">\s*([^<\s]+)', page).group(1)
+    path, _, token = link.partition("#")
+    return path[path.index("/", len("http://")):], token
+
+
+def test_a_one_time_link_carries_its_token_only_in_the_fragment_so_no_logged_url_has_it(app, db, admin, access_log):
+    """The admin creates an account; its owner opens the link (a browser sends the path, never the
+    fragment: the page's script posts the token) and sets a password. No request line and no Referer
+    of the whole journey holds the token."""
+    admin_browser = signed_in(app, admin.username)
+    page = admin_browser.post("/accounts", data={"username": "new.staff", "display_name": "新员工", "role": "admin",
+                                                 "institution_id": 0, "region_code": ""}).get_data(as_text=True)
+    path, raw = _link_path_and_token(page)
+    assert path == "/one-time-link" and len(raw) >= 40
+    owner = app.test_client()
+    opened = owner.get(path, headers={"Referer": "https://chat.example/"})
+    assert opened.status_code == 200 and raw not in opened.get_data(as_text=True)
+    assert 'id="open-link"' in opened.get_data(as_text=True) and "one_time_link.js" in opened.get_data(as_text=True)
+    claimed = owner.post(path, data={"token": raw}, headers={"Referer": f"http://localhost{path}"})
+    assert claimed.status_code == 302 and claimed.headers["Location"] == "/set-password"
+    form_page = owner.get("/set-password", headers={"Referer": f"http://localhost{path}"})
     assert form_page.status_code == 200 and raw not in form_page.get_data(as_text=True)
-    assert client.post(f"/set-password/{raw}", data={"password": "Fresh#Pass1", "confirm": "Fresh#Pass1"}
-                       ).status_code == 405  # the form never posts the token in the URL
-    done = client.post(landing.headers["Location"], data={"password": "Fresh#Pass1", "confirm": "Fresh#Pass1"})
-    assert done.status_code == 302 and raw not in done.headers["Location"]
-    assert login(client, "new.staff", "Fresh#Pass1").status_code == 302
-    assert client.get(f"/set-password/{raw}").status_code == 410
-    assert app.test_client().get("/set-password").status_code == 410  # no token kept in this session
+    done = owner.post("/set-password", data={"password": "Fresh#Pass1", "confirm": "Fresh#Pass1"},
+                      headers={"Referer": "http://localhost/set-password"})
+    assert done.status_code == 302 and login(owner, "new.staff", "Fresh#Pass1").status_code == 302
+    assert len(access_log.lines) >= 6 and not [line for line in access_log.lines if raw in line]
+    assert owner.post(path, data={"token": raw}).status_code == 410   # used
+
+
+def test_an_opened_link_works_only_in_the_browser_that_opened_it(app, db, admin, actor):
+    _, raw = create_account(STAFF, "new.staff", "新员工", utcnow(), actor, token_lifetime=timedelta(hours=1))
+    owner, stranger = app.test_client(), app.test_client()
+    assert owner.post("/one-time-link", data={"token": raw}).status_code == 302
+    refused = stranger.post("/one-time-link", data={"token": raw})
+    assert refused.status_code == 410 and "已在另一个浏览器中打开" in refused.get_data(as_text=True)
+    assert stranger.get("/set-password").status_code == 410
+    assert stranger.post("/set-password", data={"password": "Evil#Pass1", "confirm": "Evil#Pass1"}).status_code == 410
+    assert owner.post("/one-time-link", data={"token": raw}).status_code == 302   # the same browser again
+    assert owner.post("/set-password", data={"password": "Fresh#Pass1", "confirm": "Fresh#Pass1"}).status_code == 302
+    assert login(app.test_client(), "new.staff", "Fresh#Pass1").status_code == 302
+    refusals = db.session.query(AuditLog).filter_by(action="password_link_open", result="failure").all()
+    assert [row.detail for row in refusals] == ["opened_elsewhere"]
+
+
+def test_a_link_of_the_old_form_read_from_the_access_log_is_refused(app, db, admin, actor):
+    """A link issued before the token moved to the fragment (/set-password/<token>) reached the access
+    log when its owner opened it: replayed from there in another browser, it is refused."""
+    _, raw = create_account(STAFF, "new.staff", "新员工", utcnow(), actor, token_lifetime=timedelta(hours=1))
+    owner, replay = app.test_client(), app.test_client()
+    landing = owner.get(f"/set-password/{raw}")
+    assert landing.status_code == 302 and landing.headers["Location"] == "/set-password"
+    assert replay.get(f"/set-password/{raw}").status_code == 410
+    assert replay.get("/set-password").status_code == 410
+    assert replay.post("/set-password", data={"password": "Evil#Pass1", "confirm": "Evil#Pass1"}).status_code == 410
+    assert owner.post("/set-password", data={"password": "Fresh#Pass1", "confirm": "Fresh#Pass1"}).status_code == 302
+    assert login(app.test_client(), "new.staff", "Fresh#Pass1").status_code == 302
+    assert owner.get(f"/set-password/{raw}").status_code == 410
+    assert app.test_client().get("/set-password").status_code == 410  # no link held by a fresh browser
 
 
 # 8. Usernames cannot pass for identity documents ---------------------------------------

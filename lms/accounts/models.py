@@ -70,6 +70,10 @@ class OneTimeToken(db.Model):
     redeemed_at: Mapped[datetime | None]  # a password was set through it
     # When the account's owner was told at sign-in that a reset link was issued or used
     owner_notified_at: Mapped[datetime | None]
+    # The first browser to open the link: its session keeps a random secret, this column its hash.
+    # The link then works only in that browser (a copy of the token is no use anywhere else).
+    opened_at: Mapped[datetime | None]
+    opened_by_hash: Mapped[str | None] = mapped_column(db.String(64))
 
     user = relationship("User", foreign_keys=[user_id])
     created_by = relationship("User", foreign_keys=[created_by_id])

@@ -1,5 +1,6 @@
 """Sign-in, lockout, password policy and one-time links."""
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -266,6 +267,48 @@ def usable_token(raw: str, now: datetime) -> OneTimeToken | None:
     if token is None or token.used_at is not None or token.expires_at <= now:
         return None
     return token
+
+
+LINK_INVALID = "link_invalid"                    # unknown, used, replaced or expired
+LINK_OPENED_ELSEWHERE = "link_opened_elsewhere"  # claimed by another browser
+
+
+def open_link(raw: str, browser_secret: str, now: datetime, actor: Actor) -> OneTimeToken:
+    """The first browser to open a one-time link claims it: the link keeps the hash of
+    ``browser_secret`` (a random value in that browser's session) and from then on works only with it,
+    so a copy of the token (from a log, a chat, a shoulder) is refused. Opening it again in the same
+    browser is fine. Raises RuleViolation LINK_INVALID or LINK_OPENED_ELSEWHERE; a claim and a refused
+    claim are logged; committed."""
+    token = usable_token(raw, now)
+    if token is None:
+        raise RuleViolation(LINK_INVALID)
+    mark = _hash_token(browser_secret)
+    if token.opened_by_hash is None:
+        # Two browsers at once: the conditional update lets exactly one of them claim the link.
+        db.session.execute(update(OneTimeToken).where(OneTimeToken.id == token.id,
+                                                      OneTimeToken.opened_by_hash.is_(None))
+                           .values(opened_at=now, opened_by_hash=mark))
+        db.session.refresh(token)
+        if hmac.compare_digest(token.opened_by_hash, mark):
+            record(actor, "password_link_open", now, user=token.user, target=f"user:{token.user_id}")
+            db.session.commit()
+            return token
+    if not hmac.compare_digest(token.opened_by_hash, mark):
+        record(actor, "password_link_open", now, user=token.user, target=f"user:{token.user_id}",
+               result="failure", detail="opened_elsewhere")
+        db.session.commit()
+        raise RuleViolation(LINK_OPENED_ELSEWHERE)
+    return token
+
+
+def opened_link(token_id, browser_secret: str, now: datetime) -> OneTimeToken | None:
+    """The one-time link this browser claimed (open_link), while it can still be used."""
+    if not isinstance(token_id, int) or not browser_secret:
+        return None
+    token = db.session.get(OneTimeToken, token_id)
+    if token is None or token.used_at is not None or token.expires_at <= now or token.opened_by_hash is None:
+        return None
+    return token if hmac.compare_digest(token.opened_by_hash, _hash_token(browser_secret)) else None
 
 
 def redeem_token(token: OneTimeToken, password: str, now: datetime, actor: Actor) -> None:

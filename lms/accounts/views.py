@@ -1,4 +1,5 @@
 """Sign-in, sign-out, one-time password links and account creation."""
+import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -22,7 +23,8 @@ from .forms import AccountForm, LoginForm, SetPasswordForm
 from .models import ADMIN, LEARNER, REGULATOR, STAFF, User
 from .policy import password_errors
 
-bp = Blueprint("accounts", __name__, template_folder="templates")
+bp = Blueprint("accounts", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/accounts/static")
 
 HOME_ENDPOINTS = {LEARNER: "learners.home", STAFF: "institutions.dashboard",
                   REGULATOR: "institutions.overview", ADMIN: "admin.home"}
@@ -30,8 +32,10 @@ HOME_ENDPOINTS = {LEARNER: "learners.home", STAFF: "institutions.dashboard",
 
 # The Flask session keeps the secret of its server-side record (UserSession) under this key.
 SESSION_SECRET = "sid"
-# A one-time link's token, between opening the link and choosing the password.
-ONE_TIME_TOKEN = "one_time_token"
+# The one-time link this browser opened (its id), between opening it and choosing the password, and the
+# browser's random secret whose hash the link keeps (accounts.services.open_link).
+ONE_TIME_LINK = "one_time_link"
+LINK_SECRET = "one_time_link_secret"
 
 
 @login_manager.user_loader
@@ -172,22 +176,46 @@ def sign_out_everywhere():
     return redirect(url_for("accounts.login"))
 
 
+def one_time_link(raw: str) -> str:
+    """The link handed to an account's owner. The token is in the fragment, which a browser never
+    sends: it is in no request line and no Referer, so in no access log of gunicorn or a proxy.
+    The page reads it and posts it (open_link)."""
+    return url_for("accounts.open_link", _external=True) + "#" + raw
+
+
+@bp.route("/one-time-link", methods=["GET", "POST"])
+def open_link():
+    """GET: the page the link opens; its script posts the token from the fragment and removes it from
+    the address bar and history. POST: this browser claims the link and continues at /set-password."""
+    if request.method == "GET":
+        return render_template("accounts/open_link.html")
+    return _claim_link(request.form.get("token", ""))
+
+
 @bp.route("/set-password/<token>")
 def set_password(token):
-    """A one-time link's first use: the token moves into the session and the browser continues at
-    a URL without it, so it never appears in a Referer header, the history or a later URL."""
-    if services.usable_token(token, utcnow()) is None:
-        return render_template("accounts/link_invalid.html"), 410
-    session[ONE_TIME_TOKEN] = token
+    """Links issued before the token moved to the fragment: the first browser to open one claims it,
+    so the URL that reached the access log is of no use to anyone else afterwards."""
+    return _claim_link(token)
+
+
+def _claim_link(raw: str):
+    secret = session.get(LINK_SECRET) or secrets.token_urlsafe(32)
+    try:
+        token = services.open_link(raw, secret, utcnow(), current_actor())
+    except RuleViolation as refusal:
+        return render_template("accounts/link_invalid.html",
+                               opened_elsewhere=refusal.code == services.LINK_OPENED_ELSEWHERE), 410
+    session[LINK_SECRET], session[ONE_TIME_LINK] = secret, token.id
     return redirect(url_for("accounts.set_password_form"))
 
 
 @bp.route("/set-password", methods=["GET", "POST"])
 def set_password_form():
     now = utcnow()
-    one_time = services.usable_token(session.get(ONE_TIME_TOKEN, ""), now)
+    one_time = services.opened_link(session.get(ONE_TIME_LINK), session.get(LINK_SECRET, ""), now)
     if one_time is None:
-        session.pop(ONE_TIME_TOKEN, None)
+        session.pop(ONE_TIME_LINK, None)
         return render_template("accounts/link_invalid.html"), 410
     form = SetPasswordForm()
     problems = []
@@ -195,7 +223,7 @@ def set_password_form():
         problems = password_errors(form.password.data, services.forbidden_words(one_time.user))
         if not problems:
             services.redeem_token(one_time, form.password.data, now, current_actor())
-            session.pop(ONE_TIME_TOKEN, None)
+            session.pop(ONE_TIME_LINK, None)
             flash(_("Your password is set. Please sign in."), "success")
             return redirect(url_for("accounts.login"))
     return render_template("accounts/set_password.html", form=form, problems=problems, token_user=one_time.user)
@@ -238,7 +266,7 @@ def manage():
             except RuleViolation as refusal:
                 form.username.errors.append(_username_refusal(refusal.code))
             else:
-                link = url_for("accounts.set_password", token=raw, _external=True)
+                link = one_time_link(raw)
                 flash(_("Account %(name)s created. Give this one-time activation link to its owner; it is shown "
                         "only once.", name=user.username), "success")
     accounts = _visible_accounts()
@@ -264,5 +292,5 @@ def reset_link(user_id):
     if not permissions.can_issue_reset_link(current_user, user):
         abort(403)
     raw = services.issue_reset_link(user, utcnow(), current_actor(), _token_lifetime())
-    link = url_for("accounts.set_password", token=raw, _external=True)
+    link = one_time_link(raw)
     return render_template("accounts/reset_link.html", target=user, link=link)

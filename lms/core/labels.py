@@ -52,6 +52,7 @@ LABELS = {
                "class_create": _l("Class created"), "class_publish": _l("Class published"),
                "account_create": _l("Account created"), "password_activation": _l("Account activated"),
                "password_reset": _l("Password reset"), "password_reset_link": _l("Password link issued"),
+               "password_link_open": _l("Password link opened"),
                "institution_create": _l("Institution created"), "hours_rule_update": _l("Hours rule changed"),
                "region_split_save": _l("Regional split saved"), "audit_export": _l("Log exported"),
                "study_session_start": _l("Study session started"), "study_session_end": _l("Study session ended"),

@@ -173,7 +173,7 @@ def verify_token(token: str) -> Verdict:
     except payload.PayloadError as error:
         return Verdict(INVALID, None, None, error.reason)
     certificate = by_number(facts.number)
-    # Compared as the signed bytes, not as text: a spare bit in the last deflate byte may differ.
+    # Compared as the signed bytes (payload.verify has already refused any other encoding of them).
     if certificate is not None and payload.open_token(certificate.token) != payload.open_token(token):
         return Verdict(INVALID, None, None, "not_on_record")
     return _verdict_of(certificate, facts)

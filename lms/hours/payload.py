@@ -6,7 +6,8 @@ use the same code. The wire format, from the inside out:
 1. the certificate's facts as compact JSON (UTF-8, short keys, no spaces); it names its key id
    ("k") and issue time ("t", Unix seconds);
 2. those bytes followed by their 64-byte Ed25519 signature;
-3. zlib-compressed (level 9);
+3. zlib-compressed (level 9); ``verify`` accepts only this encoding (the same bytes compressed
+   otherwise, or followed by anything, are refused), so a certificate has exactly one code;
 4. Base45-encoded (RFC 9285), so that a QR code stores it in alphanumeric mode, as the EU
    digital COVID certificate does.
 
@@ -140,6 +141,8 @@ def _inflate(compressed: bytes) -> bytes:
         raise PayloadError("format", "too large")
     if not inflater.eof:
         raise PayloadError("format", "truncated")
+    if inflater.unused_data:
+        raise PayloadError("format", "trailing data")
     return raw
 
 
@@ -167,8 +170,8 @@ def b45decode(text: str) -> bytes:
     return out
 
 
-def open_token(token: str) -> tuple[bytes, bytes]:
-    """(signed JSON bytes, signature) from a payload, without checking the signature."""
+def _unwrap(token: str) -> tuple[bytes, bytes]:
+    """(the zlib stream, what it inflates to) of a payload."""
     token = (token or "").strip()
     if not token or len(token) > MAX_TOKEN_CHARS:
         raise PayloadError("format", "empty or too long")
@@ -176,10 +179,26 @@ def open_token(token: str) -> tuple[bytes, bytes]:
         compressed = b45decode(token)
     except ValueError as error:
         raise PayloadError("format", "not Base45") from error
-    raw = _inflate(compressed)
+    return compressed, _inflate(compressed)
+
+
+def _split(raw: bytes) -> tuple[bytes, bytes]:
     if len(raw) <= SIGNATURE_BYTES:
         raise PayloadError("format", "too short")
     return raw[:-SIGNATURE_BYTES], raw[-SIGNATURE_BYTES:]
+
+
+def open_token(token: str) -> tuple[bytes, bytes]:
+    """(signed JSON bytes, signature) from a payload, without checking the signature."""
+    return _split(_unwrap(token)[1])
+
+
+def _canonical(compressed: bytes, raw: bytes) -> None:
+    """Only the encoding ``sign`` makes is accepted: the inflated bytes compressed again as ``sign``
+    does must give back the received stream. Otherwise one certificate would have many valid codes
+    (another level or strategy, deflate's unread padding bits, bytes after the stream)."""
+    if zlib.compress(raw, 9) != compressed:
+        raise PayloadError("format", "not canonical")
 
 
 def peek(token: str) -> CertificateFacts:
@@ -190,8 +209,11 @@ def peek(token: str) -> CertificateFacts:
 
 
 def verify(token: str, public_keys: dict[str, Ed25519PublicKey]) -> CertificateFacts:
-    """The facts of a payload whose signature checks with the public key it names; PayloadError otherwise."""
-    raw, signature = open_token(token)
+    """The facts of a payload in its one canonical encoding whose signature checks with the public key
+    it names; PayloadError otherwise."""
+    compressed, whole = _unwrap(token)
+    raw, signature = _split(whole)
+    _canonical(compressed, whole)
     facts = from_json(raw)
     key = public_keys.get(facts.key_id)
     if key is None:

@@ -31,6 +31,21 @@ def can_see_learner_hours(user, learner: Learner) -> bool:
     return user.role != LEARNER and can_view_learner(user, learner)
 
 
+def can_see_ledger_lines(user, learner: Learner, course: Course) -> bool:
+    """The lines of a course's ledger (each entry, its reason, who wrote it) belong to the course's
+    institution: its staff and the admin read them, and regulators, who audit, read them when the
+    course's institution or the learner is in their region. Anyone else who may see the learner's
+    hours (staff of another institution the learner applied to) sees the course's total only."""
+    if user.role == ADMIN:
+        return True
+    if user.role == STAFF:
+        return course.institution_id == user.institution_id
+    if user.role == REGULATOR:
+        return region_covers(user.region_code, course.institution.region_code) or \
+            region_covers(user.region_code, learner.region_code)
+    return False
+
+
 def can_correct(user, learner: Learner, course: Course) -> bool:
     """Staff of the course's institution, for a learner that institution approved."""
     return user.role == STAFF and course.institution_id == user.institution_id and \

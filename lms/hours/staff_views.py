@@ -41,26 +41,36 @@ def _learner_for(learner_id) -> Learner:
 @login_required
 def learner_hours(learner_id):
     learner = _learner_for(learner_id)
-    entries = progress.entries(learner.id)
     courses = {course.id: course for course in progress.credited_or_class_courses(learner.id)}
+    lines_of = [c.id for c in courses.values() if permissions.can_see_ledger_lines(current_user, learner, c)]
+    entries = progress.entries(learner.id, lines_of)
+    totals_only = [c for c in courses.values() if c.id not in lines_of]
     totals = progress.balances(learner.id)
     classes = [progress.class_progress(learner.id, c) for c in progress.approved_classes(learner.id)]
     correctable = [c for c in courses.values() if permissions.can_correct(current_user, learner, c)]
     return render_template("hours/learner_hours.html", learner=learner, entries=entries, courses=courses,
-                           totals=totals, progress=classes, correctable=correctable, kinds=ENTRY_KINDS,
+                           totals=totals, totals_only=totals_only, progress=classes, correctable=correctable, kinds=ENTRY_KINDS,
                            certificates=[c for c in certificates.certificates_of(learner.id)
                                          if permissions.can_see_certificate(current_user, c)],
                            status_text=STATUS)
 
 
 def _tenths_from(text: str) -> int:
+    """Signed tenths of an hour from the form's text. Only exact operations on the Decimal (no
+    context arithmetic, which overflows on "1e999999999"): a non-number, an infinity, a NaN or more
+    than one decimal is a format error, a finite number beyond the limit is out of range."""
     try:
         value = Decimal((text or "").strip())
     except InvalidOperation:
         raise HoursError("hours_format") from None
-    if not value.is_finite() or abs(value) > MAX_CORRECTION_HOURS or value != value.quantize(Decimal("0.1")):
+    if not value.is_finite():
         raise HoursError("hours_format")
-    return int(value * 10)
+    if value.copy_abs() > MAX_CORRECTION_HOURS:   # comparisons are exact
+        raise HoursError("out_of_range")
+    tenths = value.quantize(Decimal("0.1"))       # at most 5 digits now: cannot overflow
+    if tenths != value:
+        raise HoursError("hours_format")
+    return int(tenths.scaleb(1))
 
 
 @bp.route("/hours/learners/<int:learner_id>/courses/<int:course_id>/corrections", methods=["POST"])
