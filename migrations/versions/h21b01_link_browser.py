@@ -1,13 +1,13 @@
 """A one-time link is bound to the browser that opened it first
 
 Revision ID: h21b01_link_browser
-Revises: 14a01_hours
+Revises: h21d01_no_plain_birth_year
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = 'h21b01_link_browser'
-down_revision = '14a01_hours'
+down_revision = 'h21d01_no_plain_birth_year'
 branch_labels = None
 depends_on = None
 
