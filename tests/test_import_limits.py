@@ -117,3 +117,32 @@ def test_a_bank_of_thousands_of_questions_is_within_every_limit(app):
     assert len(data) <= LIMIT
     parsed = transfer.parse_import(data, "bank.xlsx", [], LIMIT)
     assert len(parsed.drafts) == 3000 and not parsed.errors
+
+
+# --- the other parser with no bound of its own: ffprobe on an uploaded video -----------------------
+
+def test_probing_a_source_that_never_ends_is_stopped(app, tmp_path, monkeypatch):
+    import os
+
+    from lms.player import transcode
+    monkeypatch.setattr("lms.core.limits.PROBE_SECONDS", 1)
+    fifo = tmp_path / "source.mp4"
+    os.mkfifo(fifo)  # opening it blocks until a writer comes: none will
+    with pytest.raises(transcode.TranscodeError) as caught:
+        transcode.probe(fifo)
+    assert caught.value.code == "unreadable" and "longer than 1 s" in caught.value.detail
+
+
+def test_a_video_wider_than_8k_is_refused_before_transcoding(app, tmp_path):
+    import subprocess
+
+    from lms.player import transcode
+    from lms.player.messages import video_error
+    source = tmp_path / "wide.mp4"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "color=c=gray:size=8208x16:d=0.2:r=5",
+                    "-c:v", "libx264", "-preset", "ultrafast", str(source)], check=True)
+    with pytest.raises(transcode.TranscodeError) as caught:
+        transcode.probe(source)
+    assert caught.value.code == "dimensions"
+    with app.test_request_context():
+        assert video_error("dimensions") == "视频画面大于 8K（8192 × 4320），请以较小尺寸导出后再上传。"

@@ -32,6 +32,9 @@ RATIO_FROM = 1024 * 1024
 MAX_XML_DEPTH = 32               # elements nested in one XML part (a worksheet needs 6)
 MAX_SECONDS = 20.0               # parsing one file: 5,000 questions take 1.5 s, 7 s on a machine loaded 8-fold
 CHUNK = 64 * 1024
+PROBE_SECONDS = 60               # ffprobe on an uploaded video (it reads a few MB; a FIFO or a hostile file hangs)
+MAX_VIDEO_SIDE = 8192            # a video frame's side: 8K; one frame of 16,384 x 16,384 decodes to 400 MB
+MAX_VIDEO_PIXELS = 8192 * 4320
 
 MESSAGES = {
     "unpacked_too_large": _l("The workbook is too large when unpacked. Please split it into several files."),
