@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from lms.audit.models import AuditLog
+from lms.core import limits
 from lms.core.cells import guard, unguard
 from lms.core.clock import utcnow
 from lms.core.context import Actor
@@ -160,7 +161,7 @@ def test_files_that_cannot_be_read_as_a_whole_are_refused_with_a_reason(app):
     assert refusal(b"not a zip at all", "bank.xlsx") == "broken"
     assert refusal(good[: len(good) // 2], "bank.xlsx") == "broken"
     assert refusal(zip_bytes({"hello.txt": b"hi"}), "bank.xlsx") == "broken"
-    assert refusal(zip_bytes({"xl/worksheets/sheet1.xml": b"\0" * (transfer.MAX_UNPACKED + 1)}), "bank.xlsx") == \
+    assert refusal(zip_bytes({"xl/worksheets/sheet1.xml": b"\0" * (limits.MAX_MEMBER_BYTES + 1)}), "bank.xlsx") == \
         "unpacked_too_large"
     assert refusal(xlsx_bytes([]), "bank.xlsx") == "empty"
     assert refusal(xlsx_bytes([HEADER]), "bank.xlsx") == "empty"

@@ -71,6 +71,7 @@ def video_error(code: str | None) -> str:
         "unreadable": _("The file could not be read as a video (damaged or unsupported format)."),
         "format": str(UNSUPPORTED_FORMAT),
         "no_video": _("The file has no video track."),
+        "dimensions": _("The video's picture is larger than 8K (8192 x 4320). Please export it at a smaller size."),
         "no_duration": _("The video's length could not be determined."),
         "ffmpeg_failed": _("Transcoding failed. Please check the file and upload it again."),
         "too_many_attempts": _("Transcoding was interrupted too many times."),

@@ -3,10 +3,14 @@
 One ffmpeg process decodes the source once, splits it, and writes every
 rendition: H.264/AAC MP4 with the index at the front for progressive playback.
 """
+import json
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
+
+from ..core import limits
 
 # (name, height): 流畅 360p, 标清 480p, 高清 720p
 LADDER = (("360p", 360), ("480p", 480), ("720p", 720))
@@ -66,12 +70,28 @@ def container_of(head: bytes) -> str | None:
     return None
 
 
+def _ffprobe(path: Path) -> dict:
+    """ffprobe's JSON about a file (as ffmpeg.probe, which has no time limit), stopped after
+    limits.PROBE_SECONDS: a source that would keep it reading (or a path that blocks) is unreadable."""
+    options = [part for key, value in INPUT_OPTIONS.items() for part in (f"-{key}", str(value))]
+    try:
+        result = subprocess.run(["ffprobe", "-show_format", "-show_streams", "-of", "json", *options, str(path)],
+                                capture_output=True, timeout=limits.PROBE_SECONDS, check=False)
+    except subprocess.TimeoutExpired:
+        raise TranscodeError("unreadable", f"ffprobe took longer than {limits.PROBE_SECONDS} s") from None
+    if result.returncode != 0:
+        raise ffmpeg.Error("ffprobe", result.stdout, result.stderr)
+    return json.loads(result.stdout.decode("utf-8", "replace"))
+
+
 def probe(path: Path) -> SourceInfo:
     try:
-        info = ffmpeg.probe(str(path), **INPUT_OPTIONS)
+        info = _ffprobe(path)
     except ffmpeg.Error as error:
         stderr = error.stderr.decode("utf-8", "replace")
         raise TranscodeError("format" if "not on whitelist" in stderr else "unreadable", stderr[-300:]) from None
+    except ValueError:  # not JSON
+        raise TranscodeError("unreadable") from None
     container = CONTAINERS.get(info.get("format", {}).get("format_name"))
     if container is None:
         raise TranscodeError("format", info.get("format", {}).get("format_name", ""))
@@ -85,6 +105,8 @@ def probe(path: Path) -> SourceInfo:
     if duration <= 0:
         raise TranscodeError("no_duration")
     width, height = int(video["width"]), int(video["height"])
+    if max(width, height) > limits.MAX_VIDEO_SIDE or width * height > limits.MAX_VIDEO_PIXELS:
+        raise TranscodeError("dimensions", f"{width}x{height}")
     rotation = _rotation(video)
     if rotation in (90, 270):
         width, height = height, width

@@ -10,7 +10,6 @@ import csv
 import io
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -18,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..audit.services import record
+from ..core import limits, xlsx
 from ..core.cells import guard, unguard
 from ..core.context import Actor
 from ..core.inputs import CONTROL_CHARACTERS
@@ -38,13 +38,11 @@ TRUE_WORDS = {"正确", "对", "√", "✓", "✔", "A", "TRUE", "T"}
 FALSE_WORDS = {"错误", "错", "×", "✗", "✘", "X", "B", "FALSE", "F"}
 ANSWER_SEPARATORS = re.compile(r"[\s,，、;；/|]+")
 
-MAX_ROWS = 5000                    # questions in one file
-MAX_UNPACKED = 64 * 1024 * 1024    # an XLSX is a zip: what it may unpack to (a zip bomb is refused unread)
+MAX_ROWS = 5000                    # questions in one file; what parsing a file may cost: lms.core.limits
 
 FILE_PROBLEMS = {
     "empty": _l("The file holds no questions."),
     "too_large": _l("The file is larger than %(megabytes)s MB. Please split it into several files."),
-    "unpacked_too_large": _l("The workbook is too large when unpacked. Please split it into several files."),
     "format": _l("Please choose an Excel workbook (.xlsx) or a CSV file (.csv). An old .xls workbook: save it as "
                  ".xlsx in Excel first."),
     "broken": _l("The file could not be read as an Excel workbook (.xlsx); it may be damaged. Please save it again "
@@ -54,6 +52,7 @@ FILE_PROBLEMS = {
     "headers": _l("The first row must hold the column headers of the template; missing: %(missing)s."),
     "duplicate_header": _l("The column %(name)s appears twice in the first row."),
     "too_many_rows": _l("The file holds more than %(limit)s questions. Please split it into several files."),
+    **limits.MESSAGES,
 }
 ROW_PROBLEMS = {
     "control": _l("The text contains characters that are not allowed (control characters)."),
@@ -115,9 +114,10 @@ def read_table(data: bytes, filename: str, max_bytes: int) -> list[tuple[int, li
 
 
 def _collect(rows) -> list[tuple[int, list[str]]]:
-    """Row 1 (the header) and every non-blank row after it, numbered from 1; at most MAX_ROWS questions."""
+    """Row 1 (the header) and every non-blank row after it, from (spreadsheet row, values) in file
+    order; at most MAX_ROWS questions."""
     table = []
-    for number, values in enumerate(rows, start=1):
+    for number, values in rows:
         cells = [_cell_text(value) for value in values]
         if number == 1 or any(cells):
             table.append((number, cells))
@@ -139,31 +139,12 @@ def _cell_text(value) -> str:
 
 
 def _xlsx_table(data: bytes) -> list[tuple[int, list[str]]]:
-    import openpyxl  # only imports and exports need it
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        return _collect(xlsx.first_sheet_rows(data, limits.Deadline.after()))
+    except xlsx.WorkbookUnreadable:
         raise TransferError("broken") from None
-    if unpacked > MAX_UNPACKED:  # zipfile never inflates a member beyond its declared size
-        raise TransferError("unpacked_too_large")
-    workbook = None
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        if not workbook.worksheets:
-            raise TransferError("empty")
-        sheet = workbook.worksheets[0]
-        if not hasattr(sheet, "reset_dimensions"):  # a chart sheet
-            raise TransferError("empty")
-        sheet.reset_dimensions()  # the stored size may be wrong (or say A1:XFD1048576): read the cells
-        return _collect(sheet.iter_rows(values_only=True))
-    except TransferError:
-        raise
-    except Exception:  # noqa: BLE001 - openpyxl fails on a damaged or hostile file with many exception types
-        raise TransferError("broken") from None
-    finally:
-        if workbook is not None:
-            workbook.close()
+    except limits.LimitExceeded as error:
+        raise TransferError(error.code, **error.details) from None
 
 
 def decode_csv(data: bytes) -> str:
@@ -185,13 +166,31 @@ def decode_csv(data: bytes) -> str:
 
 
 def _csv_table(data: bytes) -> list[tuple[int, list[str]]]:
+    deadline = limits.Deadline.after()
     text = decode_csv(data)
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     try:
-        return _collect(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        return _collect(_csv_records(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), deadline))
     except csv.Error:
         raise TransferError("broken_csv") from None
+    except limits.LimitExceeded as error:
+        raise TransferError(error.code, **error.details) from None
+
+
+def _csv_records(reader, deadline: limits.Deadline):
+    """(row number, cells) of each CSV record, counted against the limits of lms.core.limits; empty
+    cells after the last non-empty one are dropped."""
+    counter = limits.TableCounter(deadline)
+    for number, cells in enumerate(reader, start=1):
+        counter.record()
+        last = 0
+        for column, text in enumerate(cells, start=1):
+            counter.cell()
+            if text.strip():
+                counter.value(number, column, text)
+                last = column
+        yield number, cells[:last]
 
 
 def _header_name(text: str) -> str:
