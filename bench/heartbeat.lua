@@ -27,7 +27,7 @@ function request()
   local position = 0
   if started[index] == nil then started[index] = os.time() else position = os.time() - started[index] end
   local body = string.format(
-    '{"playback":"%s","seq":%d,"position":%d,"playing":true,"visible":true,"focused":true,"rate":1,"interacted":true}',
+    '{"playback":"%s","seq":%d,"position":%d,"playing":true,"buffering":false,"visible":true,"focused":true,"rate":1,"interacted":true}',
     e.token, s, position)
   local headers = {["Content-Type"] = "application/json", ["Cookie"] = e.cookie, ["X-CSRFToken"] = e.csrf}
   return wrk.format("POST", "/api/player/heartbeat", headers, body)

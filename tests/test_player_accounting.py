@@ -17,8 +17,8 @@ def state(**changes):
     return PlaybackState(**base)
 
 
-def beat(seq=2, position=110.0, playing=True, visible=True, focused=True, rate=1.0, client_time=None):
-    return Beat(seq, position, playing, visible, focused, rate, client_time)
+def beat(seq=2, position=110.0, playing=True, visible=True, focused=True, rate=1.0, client_time=None, **claims):
+    return Beat(seq, position, playing, visible, focused, rate, client_time, **claims)
 
 
 def at(seconds):
@@ -79,6 +79,43 @@ def test_the_stretch_before_a_pause_or_the_end_still_counts():
     assert ended.credited == 8.0 and ended.covered == (100.0, 108.0)
     # Playing at the anchor, but the report claims more than the clock allows: still refused.
     assert judge(state(), beat(position=300.0, playing=False), at(8), RULES).credited == 0
+
+
+def test_an_honest_stall_while_buffering_is_not_frozen_and_earns_nothing():
+    # Playing at 100 s; 2 s played, then the video waited 10 s for data. Said as playing, it looks frozen ...
+    assert judge(state(), beat(position=102.0), at(12), RULES).reason == "frozen"
+    # ... said as buffering, it is not: the 2 s played count (as before a pause), the stall earns nothing.
+    stalled = judge(state(), beat(position=102.0, buffering=True), at(12), RULES)
+    assert stalled.reason == "buffering" and stalled.credited == 2.0 and stalled.covered == (100.0, 102.0)
+    assert not stalled.anchor_playing and stalled.clock_reserve == 0 and stalled.anchor_position == 102.0
+    # Stalled at once: nothing at all.
+    at_once = judge(state(), beat(position=100.0, buffering=True), at(12), RULES)
+    assert (at_once.reason, at_once.credited, at_once.covered) == ("buffering", 0, None)
+    # Still stalled 10 s later: nothing, not frozen.
+    still = judge(state(anchor_at=at(12), anchor_position=102.0, anchor_playing=False, last_seq=2, furthest=102.0),
+                  beat(seq=3, position=102.0, buffering=True), at(22), RULES)
+    assert (still.reason, still.credited) == ("buffering", 0)
+    # Playing again: 5 s played since the data came earn 5 s, from where it stalled.
+    resumed = judge(state(anchor_at=at(22), anchor_position=102.0, anchor_playing=False, last_seq=3, furthest=102.0),
+                    beat(seq=4, position=107.0), at(32), RULES)
+    assert (resumed.reason, resumed.credited, resumed.covered) == (None, 5.0, (102.0, 107.0))
+    # What a page hides behind "buffering" is judged like any other report: more progress than the clock
+    # allows earns nothing, and a hidden page is named hidden.
+    assert judge(state(furthest=600), beat(position=260.0, buffering=True), at(10), RULES).credited == 0
+    assert judge(state(), beat(position=110.0, buffering=True, visible=False), at(10), RULES).reason == "hidden"
+
+
+def test_a_page_that_says_buffering_for_ever_earns_nothing():
+    current = state(anchor_playing=False, anchor_at=None, anchor_position=None, last_seq=0, furthest=0.0)
+    total = 0.0
+    for seq in range(1, 30):   # 10 s apart, the position moving on at 1x as if playing
+        verdict = judge(current, beat(seq=seq, position=10.0 * (seq - 1), buffering=True), at(10 * seq), RULES)
+        assert verdict.reason in ("started", "buffering"), verdict
+        total += verdict.credited
+        current = state(anchor_at=verdict.anchor_at, anchor_position=verdict.anchor_position,
+                        anchor_playing=verdict.anchor_playing, clock_reserve=verdict.clock_reserve, last_seq=seq,
+                        furthest=max(current.furthest, verdict.anchor_position or 0.0))
+    assert total == 0
 
 
 def test_waiting_before_pressing_play_is_not_a_frozen_video():

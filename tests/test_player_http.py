@@ -76,12 +76,33 @@ def test_heartbeat_fields_must_have_their_json_types_and_ranges(db, course, lear
     token = start(learner_client, course.lessons[0].id)["playback"]
     for bad in (dict(playing="false"), dict(visible=0), dict(focused=None), dict(position="12"), dict(rate="1"),
                 dict(seq=True), dict(seq=1.0), dict(seq="1"), dict(position=1e308), dict(position=-1.0),
-                dict(rate=100.0), dict(client_time="now"), dict(interacted="yes"), dict(playback=["x"])):
+                dict(rate=100.0), dict(client_time="now"), dict(interacted="yes"), dict(playback=["x"]),
+                dict(buffering="true"), dict(buffering=1), dict(buffering=None)):
         fields = {"seq": 1, "position": 0.0, **bad}
         response = heartbeat(learner_client, fields.pop("playback", token), fields.pop("seq"), fields.pop("position"),
                              **fields)
         assert response.status_code == 400 and response.get_json()["code"] == "malformed", bad
     assert db.session.query(Heartbeat).count() == 0   # nothing of them was kept
+
+
+def test_a_stall_said_as_buffering_earns_nothing_and_is_not_flagged_frozen(db, course, learner_client,
+                                                                              approved_learner):
+    token = start(learner_client, course.lessons[0].id)["playback"]
+    assert heartbeat(learner_client, token, 1, 0.0).get_json()["reason"] == "started"
+    time.sleep(2.1)   # the video waits for data: no progress
+    stalled = heartbeat(learner_client, token, 2, 0.0, buffering=True).get_json()
+    assert (stalled["reason"], stalled["credited"]) == ("buffering", 0)
+    assert stalled["message"] == "视频正在加载（缓冲中），播放恢复后继续计时。"
+    time.sleep(2.1)
+    again = heartbeat(learner_client, token, 3, 0.0, buffering=True).get_json()
+    assert (again["reason"], again["credited"]) == ("buffering", 0)
+    # A page that does not say buffering (an older one) is judged as before: playing without moving is frozen.
+    heartbeat(learner_client, token, 4, 0.0)
+    time.sleep(2.1)
+    assert heartbeat(learner_client, token, 5, 0.0).get_json()["reason"] == "frozen"
+    reasons = [b.reason for b in db.session.query(Heartbeat).order_by(Heartbeat.seq)]
+    assert reasons == ["started", "buffering", "buffering", None, "frozen"]
+    assert db.session.query(LessonProgress).filter_by(learner_id=approved_learner.id).one().effective_seconds == 0
 
 
 def test_a_report_numbered_far_ahead_does_not_end_the_playback(db, course, learner_client):

@@ -7,6 +7,7 @@ from random import Random
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from lms.core.clock import utcnow
 from lms.core.context import Actor
@@ -14,10 +15,11 @@ from lms.institutions.services import apply_to_class, approve_application
 from lms.player.models import LessonProgress
 from lms.quiz import attempts, bank, grading, practice
 from lms.quiz.bank import QuizError
-from lms.quiz.models import (FINISHED, Attempt, AttemptQuestion, Favourite, PracticeAnswer, Question,
-                             WrongQuestion)
+from lms.quiz.models import (FINISHED, Attempt, AttemptQuestion, Favourite, MockSubmission, PracticeAnswer,
+                             Question, WrongQuestion)
 
 from .conftest import signed_in
+from .test_player_parallel_start import run_together
 
 T0 = datetime(2026, 3, 2, 1, 30)
 SECRET = "practice-test-secret"
@@ -263,13 +265,89 @@ def test_a_mock_paper_is_graded_recorded_and_fills_the_wrong_book(db, course, qu
     assert len(recorded) == 5 and {a.mode for a in recorded} == {"mock"} and {a.answered_at for a in recorded} == {at(600)}
     assert set(book(db, learner_id)) == {wrong_id}
     assert db.session.scalar(select(func.count(Attempt.id))) == 0   # never a test attempt
-    # Three right: 60 points, not passed; an unanswered question scores zero and goes to the book.
+    # A new paper, three right: 60 points, not passed; an unanswered question scores zero and goes to the book.
     choices = mock_answers(paper, by_id, 3)
     del choices[4]
+    token = practice.sign_mock(paper, learner_id, course.id, at(650), SECRET)
     result = practice.submit_mock(token, choices, learner_id, course.id, at(700), SECRET, 80)
     assert (result.score, result.passed) == (60, False)
     assert result.rows[3].response == "" and not result.rows[3].correct
     assert len(book(db, learner_id)) == 2
+
+
+def mock_records(db) -> tuple[int, int]:
+    """(mock papers recorded, mock answers recorded)."""
+    return (db.session.scalar(select(func.count(MockSubmission.id))),
+            db.session.scalar(select(func.count(PracticeAnswer.id)).where(PracticeAnswer.mode == practice.MOCK)))
+
+
+def test_a_signed_mock_paper_is_recorded_once(db, course, questions, learner_id):
+    paper = practice.compose_mock(course.id, Random(5))
+    token = practice.sign_mock(paper, learner_id, course.id, at(0), SECRET)
+    by_id = {q.id: q for q in questions}
+    first = practice.submit_mock(token, mock_answers(paper, by_id, 4), learner_id, course.id, at(600), SECRET, 80)
+    assert not first.already_recorded and first.submitted_at == at(600)
+    wrong_book = {qid: entry.times_wrong for qid, entry in book(db, learner_id).items()}
+    # Sent again, with other answers: nothing is graded or written, the first result comes back.
+    again = practice.submit_mock(token, mock_answers(paper, by_id, 5), learner_id, course.id, at(660), SECRET, 80)
+    assert again.already_recorded and again.submitted_at == at(600)
+    assert (again.score, again.passed) == (first.score, first.passed) == (80, True)
+    assert [(r.position, r.question.id, r.item, r.response, r.correct, r.score) for r in again.rows] == \
+        [(r.position, r.question.id, r.item, r.response, r.correct, r.score) for r in first.rows]
+    assert mock_records(db) == (1, 5)
+    assert {qid: entry.times_wrong for qid, entry in book(db, learner_id).items()} == wrong_book
+    # The same paper with its signature written another way (base64's spare bits) is the same paper.
+    body, signature = token.rsplit(".", 1)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(signature[-1])
+    for spare in range(4):   # 20 bytes in 27 letters: the last letter's 2 lowest bits are not read
+        variant = body + "." + signature[:-1] + alphabet[(last & ~3) | spare]
+        try:
+            result = practice.submit_mock(variant, {}, learner_id, course.id, at(700), SECRET, 80)
+        except QuizError as error:
+            assert error.code == "mock_tampered"
+            continue
+        assert result.already_recorded and result.score == 80
+    assert mock_records(db) == (1, 5)
+    # Recorded after 24 hours too (the recorded result is shown, not "expired"); a new paper is recorded anew.
+    late = practice.submit_mock(token, {}, learner_id, course.id, at(0) + timedelta(days=2), SECRET, 80)
+    assert late.already_recorded and late.score == 80
+    fresh = practice.sign_mock(paper, learner_id, course.id, at(0), SECRET)
+    assert fresh != token and practice.paper_digest(fresh) != practice.paper_digest(token)
+    assert not practice.submit_mock(fresh, {}, learner_id, course.id, at(700), SECRET, 80).already_recorded
+    assert mock_records(db) == (2, 10)
+
+
+def test_the_database_refuses_a_second_record_of_one_paper(db, course, questions, learner_id):
+    """What holds two submissions at the same moment apart: the paper's digest is unique in the table."""
+    row = dict(learner_id=learner_id, course_id=course.id, paper_digest="a" * 64, score=0, passed=False, rows="[]",
+               submitted_at=at(0))
+    db.session.add(MockSubmission(**row))
+    db.session.commit()
+    db.session.add(MockSubmission(**row))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_two_submissions_of_one_paper_at_the_same_moment_record_it_once(app, db, course, questions, learner_id):
+    paper = practice.compose_mock(course.id, Random(5))
+    choices = [mock_answers(paper, {q.id: q for q in questions}, right) for right in (4, 2)]
+    course_id = course.id
+    db.session.remove()   # the threads use their own sessions
+
+    for rounds in range(1, 4):
+        token = practice.sign_mock(paper, learner_id, course_id, at(0), SECRET)
+
+        def submit(index, token=token):
+            with app.app_context():
+                result = practice.submit_mock(token, choices[index], learner_id, course_id, at(60), SECRET, 80)
+                return result.score, result.already_recorded
+
+        results = run_together(submit)
+        assert sorted(flag for _, flag in results) == [False, True]   # one recorded it, the other was shown it
+        assert len({score for score, _ in results}) == 1
+        assert mock_records(db) == (rounds, 5 * rounds)
 
 
 def test_a_tampered_or_foreign_mock_paper_is_refused(db, course, questions, learner_id, classmate):
@@ -462,12 +540,19 @@ def test_the_mock_page_holds_no_key_and_grades_on_submit(app, db, course, questi
     assert result.status_code == 200 and "100/100" in text and "通过" in text
     assert all(q.explanation in text for q in questions)
     assert text.count('class="inline star-form"') == 5   # each question may be starred from the result
+    assert answers_count(db) == 5 and "已提交过" not in text
+    # Sent again (a double click, the browser's back and resend): the recorded result, recorded once.
+    wrong_choices = dict(form, **{f"q{position}": ["9"] for position in choices})
+    again = me_client.post(f"/quiz/courses/{course.id}/practice/mock", data=wrong_choices)
+    text = again.get_data(as_text=True)
+    assert again.status_code == 200 and "100/100" in text and "此模拟试卷已于" in text and "只记录一次" in text
     assert answers_count(db) == 5
     # A changed paper (another learner's token, a forged one) is refused in Chinese and writes nothing.
     forged = dict(form, paper=token[:-3] + "abc")
     refused = me_client.post(f"/quiz/courses/{course.id}/practice/mock", data=forged)
     assert refused.status_code == 400 and "模拟试卷已被改动" in refused.get_data(as_text=True)
-    malformed = dict(form, q1="x")
+    fresh = me_client.get(f"/quiz/courses/{course.id}/practice/mock").get_data(as_text=True)
+    malformed = dict(form, paper=fresh.split('name="paper" value="')[1].split('"')[0], q1="x")
     refused = me_client.post(f"/quiz/courses/{course.id}/practice/mock", data=malformed)
     assert refused.status_code == 400 and "第 1 题" in refused.get_data(as_text=True)
     assert answers_count(db) == 5

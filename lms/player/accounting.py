@@ -7,7 +7,9 @@ trusted beyond what the server's own clock and the video's length allow:
 1. only inside a live learning session;
 2. only for the learner's one active playback;
 3. never more than the server clock advanced between accepted heartbeats;
-4. only for contiguous forward progress at 1x (no jump, rate change or frozen video);
+4. only for contiguous forward progress at 1x (no jump, rate change or frozen video); a page that says
+   its video is waiting for data ("buffering") earns nothing for the stall and is not flagged frozen, but
+   gets no more than a pause would: only the forward stretch played before it, within the server clock;
 5. not while a later rule blocks credit (a face check that is due);
 6. not above the daily cap.
 
@@ -27,7 +29,7 @@ from datetime import datetime, timezone
 REFUSALS = ("session_ended", "superseded", "replay", "sequence", "concurrent", "client_clock", "beyond_length", "jump", "rate_change",
             "server_clock", "frozen", "gap", "idle", "daily_cap", "check_due", "face_missed")
 # Reasons that earn nothing in normal use.
-PAUSES = ("paused", "hidden", "unfocused", "seek_back", "started")
+PAUSES = ("paused", "buffering", "hidden", "unfocused", "seek_back", "started")
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class Beat:
     focused: bool
     rate: float
     client_time: float | None = None  # epoch seconds by the client's clock
+    buffering: bool = False           # asked to play, but waiting for data (HTML media readyState < HAVE_FUTURE_DATA)
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,8 @@ def _stopped_reason(beat: Beat) -> str | None:
         return "unfocused"
     if not beat.playing:
         return "paused"
+    if beat.buffering:   # a stall is no progress: judged as a pause, never as a frozen video
+        return "buffering"
     return None
 
 

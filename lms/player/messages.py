@@ -49,6 +49,7 @@ REASONS = {
     "logout": _l("You signed out, so study stopped. Sign in again to continue."),
     "signed_out": _l("You are no longer signed in, so study stopped. Sign in again to continue."),
     "paused": _l("Paused."),
+    "buffering": _l("The video is loading (buffering); timing resumes when it plays again."),
     "hidden": _l("The page went to the background; timing is paused."),
     "unfocused": _l("The window lost focus; timing is paused."),
     "seek_back": _l("Going back is fine; timing continues from here."),

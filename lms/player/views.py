@@ -269,7 +269,8 @@ def _beat_from(payload) -> accounting.Beat | None:
             seq=seq, position=_number(payload["position"], MAX_POSITION), playing=_flag(payload["playing"]),
             visible=_flag(payload["visible"]), focused=_flag(payload["focused"]),
             rate=_number(payload["rate"], MAX_RATE),
-            client_time=None if client_time is None else _number(client_time, 1e11))
+            client_time=None if client_time is None else _number(client_time, 1e11),
+            buffering=_flag(payload.get("buffering", False)))
     except (KeyError, ValueError):
         return None
 

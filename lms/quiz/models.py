@@ -161,6 +161,29 @@ class PracticeAnswer(db.Model):
     answered_at: Mapped[datetime]
 
 
+class MockSubmission(db.Model):
+    """A mock exam paper as graded and recorded. A signed paper is recorded once: ``paper_digest`` (the
+    SHA-256 of the signed text of its token) is unique, so a second submission of the same paper, also
+    one at the same moment, records nothing and is shown this result."""
+
+    __tablename__ = "quiz_mock_submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    learner_id: Mapped[int] = mapped_column(db.ForeignKey("learners.id"), index=True)
+    course_id: Mapped[int] = mapped_column(db.ForeignKey("courses.id"))
+    paper_digest: Mapped[str] = mapped_column(db.String(64), unique=True)
+    score: Mapped[int]
+    passed: Mapped[bool]
+    fallback: Mapped[bool] = mapped_column(default=False)
+    # JSON: [[question_id, points, [shown order], response, correct, score], ...] in the paper's order
+    rows: Mapped[str] = mapped_column(db.Text)
+    submitted_at: Mapped[datetime]
+
+    @property
+    def row_list(self) -> list:
+        return json.loads(self.rows)
+
+
 class WrongQuestion(db.Model):
     """A question the learner got wrong (in practice or a finished test) and has not since cleared."""
 

@@ -5,10 +5,15 @@ Grading happens here, on the server. The key and the explanation of a question a
 once the learner's answer to it is recorded, now or before (in practice or a finished test).
 A mock exam's paper (question ids, points, option orders) travels to the page and back signed with
 the app's secret, so that a paper changed in the browser is refused; it never counts as a test attempt.
+A signed paper is graded and recorded once (quiz_mock_submissions, unique by the paper's digest): sent again,
+also at the same moment, it records nothing and the result recorded the first time is shown.
 Practice closes while the learner's test of the course is in progress: its questions come from the
 same bank.
 """
-from dataclasses import dataclass
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from random import Random
 
@@ -19,8 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from . import bank, grading, papers
 from .bank import QuizError
-from .models import (FINISHED, MANUAL, OPEN, Attempt, AttemptQuestion, Favourite, PracticeAnswer, Question,
-                     WrongQuestion)
+from .models import (FINISHED, MANUAL, OPEN, Attempt, AttemptQuestion, Favourite, MockSubmission, PracticeAnswer,
+                     Question, WrongQuestion)
 
 SEQUENTIAL, MOCK, WRONG, FAVOURITE, SEARCH = "sequential", "mock", "wrong", "favourite", "search"
 SINGLE_MODES = (SEQUENTIAL, WRONG, FAVOURITE, SEARCH)   # one question answered at a time
@@ -73,12 +78,21 @@ def record_answer(learner_id: int, question: Question, shown: list, mode: str, n
     return _save(learner_id, [(question.id, response, correct)], mode, now)[0]
 
 
-def _save(learner_id: int, graded: list[tuple[int, str, bool]], mode: str, now: datetime) -> list[PracticeAnswer]:
+class MockAlreadyRecorded(Exception):
+    """The mock paper was recorded by another submission (a concurrent one, or one just before)."""
+
+
+def _save(learner_id: int, graded: list[tuple[int, str, bool]], mode: str, now: datetime,
+          submission: MockSubmission | None = None) -> list[PracticeAnswer]:
     """Record graded answers and note them in the wrong-question book, all in one transaction. A
     concurrent request that added the same wrong question first makes the insert fail: once more,
-    then the entry exists and is counted up."""
+    then the entry exists and is counted up. A mock paper's ``submission`` is inserted first: when the
+    database already holds its paper, nothing is written and MockAlreadyRecorded is raised."""
     for tries_left in (1, 0):
         try:
+            if submission is not None:
+                db.session.add(submission)
+                db.session.flush()   # the paper's unique digest: a second submission fails here
             answers = []
             for question_id, response, correct in graded:
                 answer = PracticeAnswer(learner_id=learner_id, question_id=question_id, mode=mode, response=response,
@@ -90,6 +104,8 @@ def _save(learner_id: int, graded: list[tuple[int, str, bool]], mode: str, now: 
             return answers
         except IntegrityError:
             db.session.rollback()
+            if submission is not None and recorded_mock(learner_id, submission.paper_digest) is not None:
+                raise MockAlreadyRecorded() from None
             if not tries_left:
                 raise QuizError("practice_conflict") from None
     raise AssertionError("unreachable")
@@ -308,23 +324,38 @@ def _epoch(moment: datetime) -> int:
     return int(moment.replace(tzinfo=timezone.utc).timestamp())
 
 
-def sign_mock(paper: MockPaper, learner_id: int, course_id: int, now: datetime, secret: str) -> str:
-    """The paper as a signed token for the page (readable, but holds no keys: ids, points, orders)."""
+def sign_mock(paper: MockPaper, learner_id: int, course_id: int, now: datetime, secret: str,
+              nonce: str | None = None) -> str:
+    """The paper as a signed token for the page (readable, but holds no keys: ids, points, orders). The
+    random ``nonce`` makes each paper one of its own, even two equal drawings in the same second."""
     return _serializer(secret).dumps({
         "l": learner_id, "c": course_id, "i": _epoch(now), "f": paper.fallback,
+        "n": nonce if nonce is not None else secrets.token_urlsafe(12),
         "q": [[item.question_id, item.points, list(item.order)] for item in paper.items]})
 
 
-def open_mock(token: str, learner_id: int, course_id: int, now: datetime, secret: str) -> MockPaper:
-    """The paper a page sent back. Refused: a token not signed by us (mock_tampered), one issued to
-    another learner or course (mock_tampered), older than MOCK_MAX_AGE (mock_expired), or one the bank
-    no longer fits (mock_stale: a question retired or its options changed since)."""
+def paper_digest(token: str) -> str:
+    """What identifies a signed paper: the SHA-256 of the text its signature covers. Only the signature
+    part of a token can be written in more than one way (base64 padding bits), so it is left out."""
+    return hashlib.sha256(token.rsplit(".", 1)[0].encode()).hexdigest()
+
+
+def _signed_data(token: str, learner_id: int, course_id: int, secret: str) -> dict:
+    """The content of a token signed by us for this learner and course, else QuizError mock_tampered."""
     try:
         data = _serializer(secret).loads(token if isinstance(token, str) else "")
     except BadSignature:
         raise QuizError("mock_tampered") from None
     if not isinstance(data, dict) or data.get("l") != learner_id or data.get("c") != course_id:
         raise QuizError("mock_tampered")
+    return data
+
+
+def open_mock(token: str, learner_id: int, course_id: int, now: datetime, secret: str) -> MockPaper:
+    """The paper a page sent back. Refused: a token not signed by us (mock_tampered), one issued to
+    another learner or course (mock_tampered), older than MOCK_MAX_AGE (mock_expired), or one the bank
+    no longer fits (mock_stale: a question retired or its options changed since)."""
+    data = _signed_data(token, learner_id, course_id, secret)
     issued = data.get("i")
     if type(issued) is not int or _epoch(now) - issued > MOCK_MAX_AGE.total_seconds():
         raise QuizError("mock_expired")
@@ -380,6 +411,8 @@ class MockResult:
     score: int
     passed: bool
     fallback: bool
+    submitted_at: datetime | None = None
+    already_recorded: bool = False   # this paper had been submitted before: the result recorded then
 
 
 def grade_mock(paper: MockPaper, questions: dict[int, Question], choices: dict[int, list], pass_score: int,
@@ -401,10 +434,49 @@ def grade_mock(paper: MockPaper, questions: dict[int, Question], choices: dict[i
 
 def submit_mock(token: str, choices: dict[int, list], learner_id: int, course_id: int, now: datetime, secret: str,
                 pass_score: int) -> MockResult:
-    """Grade a mock paper sent back by the page, record every answer (mode mock) and note the wrong
-    ones in the wrong-question book. Refused as open_mock and grade_mock refuse, with nothing written.
-    Committed."""
+    """Grade a mock paper sent back by the page, record it with every answer (mode mock) and note the
+    wrong ones in the wrong-question book. A paper recorded before (also by a submission at the same
+    moment) is not graded or recorded again: its recorded result comes back, ``already_recorded``.
+    Refused as open_mock and grade_mock refuse, with nothing written. Committed."""
+    _signed_data(token, learner_id, course_id, secret)
+    digest = paper_digest(token)
+    recorded = recorded_mock(learner_id, digest)
+    if recorded is not None:
+        return recorded
     paper = open_mock(token, learner_id, course_id, now, secret)
     result = grade_mock(paper, mock_questions(paper, course_id), choices, pass_score)
-    _save(learner_id, [(row.question.id, row.response, row.correct) for row in result.rows], MOCK, now)
-    return result
+    submission = MockSubmission(learner_id=learner_id, course_id=course_id, paper_digest=digest, score=result.score,
+                                passed=result.passed, fallback=result.fallback, rows=_rows_json(result),
+                                submitted_at=now)
+    try:
+        _save(learner_id, [(row.question.id, row.response, row.correct) for row in result.rows], MOCK, now,
+              submission)
+    except MockAlreadyRecorded:
+        return recorded_mock(learner_id, digest)
+    return replace(result, submitted_at=now)
+
+
+def _rows_json(result: MockResult) -> str:
+    return json.dumps([[row.question.id, row.item.points, list(row.item.order), row.response, row.correct, row.score]
+                       for row in result.rows])
+
+
+def recorded_mock(learner_id: int, digest: str) -> MockResult | None:
+    """The learner's mock paper recorded under this digest, as it was graded then; None if not recorded."""
+    submission = db.session.scalar(select(MockSubmission).where(MockSubmission.paper_digest == digest,
+                                                                MockSubmission.learner_id == learner_id))
+    if submission is None:
+        return None
+    rows = submission.row_list
+    questions = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_([r[0] for r in rows])))}
+    return MockResult(
+        tuple(MockRow(position, questions[qid], MockItem(qid, points, _order_now(questions[qid], order)), response,
+                      correct, score)
+              for position, (qid, points, order, response, correct, score) in enumerate(rows, start=1)),
+        submission.score, submission.passed, submission.fallback, submission.submitted_at, already_recorded=True)
+
+
+def _order_now(question: Question, order: list[int]) -> tuple[int, ...]:
+    """The recorded order of the options, or the original order when the question's options changed since."""
+    count = grading.option_count(question.kind, question.option_list)
+    return tuple(order) if sorted(order) == list(range(count)) else tuple(original_order(question))

@@ -8,7 +8,9 @@
 - a heartbeat answer that is not JSON, or no answer at all, is said on the page, which carries on;
 - a face check that the worker settles as missed before the page's next heartbeat: that heartbeat's answer
   (HTTP 401, the learner is signed out) still says why study stopped, and the figures drop the voided time;
-- after a blur the page keeps saying that the window lost focus until the learner plays again.
+- after a blur the page keeps saying that the window lost focus until the learner plays again;
+- a video that stalls while buffering (its byte ranges held back) says so on the page and in its reports, earns
+  nothing while it waits and is never flagged frozen; it earns again once the data comes.
 
 With Playwright's sync API a route handler runs only while the test is inside a Playwright call: where
 requests are routed, the test waits with page.wait_for_timeout (pump_until), never with time.sleep.
@@ -92,6 +94,7 @@ class ThrottledMedia:
         self.page, self.chunk, self.ahead, self.on_refused = page, chunk, ahead, on_refused
         self.pending, self.answers = [], []   # answers: (url, range asked for, status)
         self.serving = False
+        self.held = False                     # True: nothing is served (the network stalls) until it is False
         page.route(MEDIA_URL, lambda route: self._arrived(route))  # a plain function: Playwright tags it
 
     def _arrived(self, route):
@@ -112,7 +115,7 @@ class ThrottledMedia:
         """Answer the oldest waiting requests while the page needs more; call it often (in pump_until's checks).
         Playwright calls made here let other handlers run, which may arrive here again: only the outer call
         serves."""
-        if self.serving:
+        if self.serving or self.held:
             return
         self.serving = True
         try:
@@ -271,6 +274,61 @@ def test_an_expired_video_link_mid_lesson_restarts_with_fresh_links_and_study_st
     assert len(media.refused()) == 1, media.refused()
     expect(page.locator("#player-status")).to_have_text(zh(app, COUNTING))
     shot(page, artifacts, "02-counting-after-the-restart.png")
+
+
+# --- 1c. a stall while buffering -----------------------------------------------------------------
+
+BUFFERING = "The video is loading (buffering); timing resumes when it plays again."
+
+
+def test_a_video_that_stalls_while_buffering_says_so_earns_nothing_meanwhile_and_is_never_frozen(
+        app, db, live_server, desk, fast_player, staff, open_class, approved_learner, long_video,  # noqa: F811
+        artifacts, request):
+    """Reports every 3 s (a playing report that has not moved for 2 s or more is "frozen"). The video plays on a
+    slow network; then its byte ranges are held back, so the video runs out of data and waits. Its reports
+    must say buffering, earn nothing while it waits and never be flagged frozen; once the data comes again,
+    study counts again. Every wait is for a premise, with generous deadlines."""
+    fast_player["LMS_HEARTBEAT_SECONDS"] = 3
+    fast_player["LMS_HEARTBEAT_MAX_GAP"] = 30
+    learner = approved_learner
+    (lesson,) = lesson_ids(ready_course(db, staff, open_class, [long_video]))
+    page = desk.new_page()
+    media = ThrottledMedia(page)
+    request.addfinalizer(lambda: page.unroute_all(behavior="ignoreErrors"))
+    sign_in(page, live_server, learner.id_number)
+    open_lesson(page, live_server, lesson)
+    video = page.locator(VIDEO)
+    video.click()
+    pump_until(page, lambda: media.serve() or video.evaluate("v => !v.paused && v.currentTime > 2"), timeout=30,
+               message="the video playing")
+
+    media.held = True   # the network stalls: the video plays what it holds, then waits for data
+    pump_until(page, lambda: video.evaluate("v => !v.paused && v.readyState < 3"), timeout=30,
+               message="the video waiting for data")
+    stalled_at = video.evaluate("v => v.currentTime")
+    before = [b.seq for b in heartbeats(db, learner)]
+    # Three periodic reports while the video waits (the first may still earn what played before the stall).
+    waiting = pump_until(page, lambda: len(found := [b for b in heartbeats(db, learner) if b.seq > max(before)]) >= 4
+                         and found, timeout=45, message=lambda: f"reports while waiting: {described(heartbeats(db, learner))}")
+    shot(page, artifacts, "01-buffering.png")
+    assert video.evaluate("(v, t) => !v.paused && v.readyState < 3 && v.currentTime < t + 1", stalled_at), \
+        "the premise: the video still waits for data"
+    beats = heartbeats(db, learner)
+    assert "frozen" not in [b.reason for b in beats], f"an honest stall was flagged frozen: {described(beats)}"
+    assert {b.reason for b in waiting} == {"buffering"}, described(beats)
+    assert credited(waiting[1:]) == 0, described(beats)
+    said(page, zh(app, BUFFERING))
+    expect(page.locator("#player-status")).to_have_text(zh(app, BUFFERING))
+
+    media.held = False   # the data comes again: the video plays on and study counts again
+    credit_then = effective(db, learner, lesson)
+    pump_until(page, lambda: media.serve() or effective(db, learner, lesson) >= credit_then + 3, timeout=45,
+               message=lambda: f"credit after the stall: {described(heartbeats(db, learner))}")
+    shot(page, artifacts, "02-playing-again.png")
+    beats = heartbeats(db, learner)
+    assert not refusals(beats), f"honest watching with a stall was refused: {described(beats)}"
+    pump_until(page, lambda: media.serve() or page.locator("#player-status").text_content() == zh(app, COUNTING),
+               timeout=15, message="the status line counting again")
 
 
 # --- a broken answer ------------------------------------------------------------------------------

@@ -14,7 +14,9 @@
            pausedFor: null,                // why the page itself paused the video (PAUSED_FOR), until the learner plays
            restarts: 0,                    // fresh links fetched after video errors, since the video last played
            restarting: false,              // fresh links are on their way: answers about the old playback are stale
-           wasPlaying: false};             // playing, or stopped only by an error (which pauses the video)
+           wasPlaying: false,              // playing, or stopped only by an error (which pauses the video)
+           waiting: false};                // asked to play but waiting for data ('waiting'), until 'playing'
+  var HAVE_FUTURE_DATA = 3;   // HTMLMediaElement.readyState: below it a playing video cannot move on
   // What the status line says while the video stays paused for the page's own reason.
   var PAUSED_FOR = {hidden: cfg.reasons.hidden, unfocused: cfg.reasons.unfocused, check: cfg.reasons.check_due,
                     idle: cfg.texts.idlePaused};
@@ -122,6 +124,28 @@
   video.addEventListener('play', function () { s.wasPlaying = true; });   // asked to play: data may be on its way
   video.addEventListener('playing', function () { s.restarts = 0; s.wasPlaying = true; });
   video.addEventListener('pause', function () { if (!video.error) s.wasPlaying = false; });
+
+  // Buffering is not playing: a video that waits for data says so, earns nothing while it waits, and is not
+  // taken for a frozen one. The server hears of it at once ('waiting', or 'stalled' with too little data) and
+  // again when the video moves on ('playing'), so that the stall is one stretch without credit.
+  function buffering() {
+    return !video.paused && !video.ended && (s.waiting || video.readyState < HAVE_FUTURE_DATA);
+  }
+  function startWaiting() {
+    if (video.paused || s.waiting) return;
+    s.waiting = true;
+    if (!s.checking && !s.ended) show(cfg.reasons.buffering);
+    beat();
+  }
+  video.addEventListener('waiting', startWaiting);
+  video.addEventListener('stalled', function () { if (video.readyState < HAVE_FUTURE_DATA) startWaiting(); });
+  video.addEventListener('playing', function () {
+    if (!s.waiting) return;
+    s.waiting = false;
+    beat();
+  });
+  video.addEventListener('pause', function () { s.waiting = false; });
+  video.addEventListener('emptied', function () { s.waiting = false; });
   video.addEventListener('ended', function () { s.wasPlaying = false; });
 
   function beat() {
@@ -132,7 +156,7 @@
     s.seq += 1;
     var token = s.token;
     var body = {playback: token, seq: s.seq, position: video.currentTime, playing: !video.paused && !video.ended,
-                visible: document.visibilityState === 'visible', focused: s.focused,
+                buffering: buffering(), visible: document.visibilityState === 'visible', focused: s.focused,
                 rate: video.playbackRate, client_time: Date.now() / 1000, interacted: s.interacted};
     s.interacted = false;
     s.sending = true;
