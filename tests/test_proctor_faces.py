@@ -1,5 +1,8 @@
 """Face rules on the real test photos: enrolment quality and the decision on a check's frames."""
 import io
+import os
+import subprocess
+import sys
 from random import Random
 
 import pytest
@@ -9,6 +12,7 @@ from lms.proctor import decisions, faces
 from lms.proctor.decisions import CAMERA, DOUBTFUL, FAIL, LEFT, PASS, PHOTOS, RIGHT, Challenge, Thresholds
 
 from .conftest import face_bytes
+from .photos import ROOT, faces_folder
 from .face_frames import blank_frame, following, frame, handheld_photo, still
 
 T = Thresholds()
@@ -135,3 +139,44 @@ def test_frame_counts_per_mode():
     rng = Random(7)
     phone, webcam = decisions.pick_challenge(PHOTOS, rng, 10, 3), decisions.pick_challenge(CAMERA, rng, 10, 3)
     assert decisions.frame_count_ok(2, phone) and decisions.frame_count_ok(10, webcam)
+
+
+# --- analyses in several threads at once (issue 21) -----------------------------------------------------
+
+_THREADED = """
+import sys, threading
+sys.path.insert(0, sys.argv[1])
+from lms.proctor import faces
+from tests.face_frames import frame, posed
+frames = [frame("obama_2.jpg"), frame("obama_3.jpg"), posed("biden_2.jpg", False, 1), frame("alex_1.png"),
+          frame("two_people.jpg")]
+rgbs = [faces.load_rgb(data, faces.FRAME_MAX_SIDE) for data in frames]
+def summary(analysis):
+    return [(face.box, [round(x, 5) for x in face.encoding]) for face in analysis.faces], analysis.small_faces
+alone = [summary(faces.analyse(rgb, search_small=True)) for rgb in rgbs]
+differing = []
+def work(offset):
+    for index in range(6):
+        which = (index + offset) % len(rgbs)
+        if summary(faces.analyse(rgbs[which], search_small=True)) != alone[which]:
+            differing.append(which)
+threads = [threading.Thread(target=work, args=(offset,)) for offset in range(4)]
+[thread.start() for thread in threads]
+[thread.join() for thread in threads]
+print("differing", len(differing))
+"""
+
+
+def test_four_threads_analysing_at_once_get_what_one_thread_gets():
+    """dlib computes without the GIL: four request threads of a worker judging answers at once must neither
+    crash the process (it did: SIGSEGV, SIGABRT) nor get each other's faces. In a child process, so that a
+    crash fails this test instead of ending the run."""
+    face_bytes("obama_2.jpg")  # skips without the photos
+    env = {**os.environ, "LMS_TEST_FACES": str(faces_folder())}
+    try:
+        child = subprocess.run([sys.executable, "-W", "ignore", "-c", _THREADED, str(ROOT)], capture_output=True,
+                               text=True, timeout=180, env=env)
+    except subprocess.TimeoutExpired:
+        pytest.fail("24 analyses in 4 threads took more than 3 minutes (the threads spun)")
+    assert child.returncode == 0, f"the process ended with {child.returncode}: {child.stderr[-500:]}"
+    assert child.stdout.split()[-2:] == ["differing", "0"]

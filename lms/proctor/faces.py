@@ -7,7 +7,9 @@ detection time grows with the pixel count and a face in a 1-inch photo or a webc
 is large enough at a few hundred pixels.
 """
 import io
-import threading
+import os
+import queue
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import cv2
@@ -54,23 +56,47 @@ class Analysis:
         return self.faces[0] if len(self.faces) == 1 else None
 
 
-class _Models:
-    """dlib's models, loaded once per process (about 100 MB, half a second)."""
+def _places(count: int) -> queue.LifoQueue:
+    places = queue.LifoQueue()
+    for _ in range(count):
+        places.put(None)
+    return places
 
-    _lock = threading.Lock()
-    _loaded = None
+
+class _Models:
+    """dlib's models (about 90 MB and half a second to load per set), lent to one thread at a time.
+
+    dlib releases the GIL while it computes, and its detector, shape predictor and encoder keep
+    working memory in the object (none of them is documented as thread-safe): four threads analysing
+    with one shared set crashed the process (SIGSEGV, SIGABRT "munmap_chunk(): invalid pointer") or
+    ran for minutes and found hundreds of faces (issue 21). So each analysis borrows a set of its own.
+    Sets are loaded when first needed, up to SETS per process (one per core: more cannot compute at
+    once anyway), and kept for reuse; a thread that finds every set lent waits for one. A lock around
+    one shared set would let a worker analyse one answer at a time; per-thread sets would load one per
+    gunicorn thread that ever judges an answer (32 per worker, about 3 GB)."""
+
+    SETS = max(os.cpu_count() or 1, 1)
+    _free = _places(SETS)  # loaded sets on top (reused first), None for a set not loaded yet
 
     @classmethod
-    def get(cls):
-        with cls._lock:
-            if cls._loaded is None:
-                import dlib
-                import face_recognition_models as models
-                cls._loaded = (dlib.get_frontal_face_detector(),
-                               dlib.shape_predictor(models.pose_predictor_model_location()),
-                               dlib.face_recognition_model_v1(models.face_recognition_model_location()),
-                               dlib)
-            return cls._loaded
+    @contextmanager
+    def borrowed(cls):
+        """(detector, shape predictor, encoder) for this thread alone, until the block ends."""
+        models = cls._free.get()
+        try:
+            if models is None:
+                models = cls._load()
+            yield models
+        finally:
+            cls._free.put(models)
+
+    @staticmethod
+    def _load():
+        import dlib
+        import face_recognition_models as models
+        return (dlib.get_frontal_face_detector(),
+                dlib.shape_predictor(models.pose_predictor_model_location()),
+                dlib.face_recognition_model_v1(models.face_recognition_model_location()))
 
 
 def load_rgb(data: bytes, max_side: int) -> np.ndarray:
@@ -102,20 +128,20 @@ def image_size(data: bytes) -> tuple[int, int]:
 def analyse(rgb: np.ndarray, search_small: bool = False) -> Analysis:
     """Find every face; for each, its encoding and the landmark measurements. ``search_small`` also
     looks for further faces down to about 40 px wide (a second person further back)."""
-    detector, predictor, encoder, dlib = _Models.get()
-    boxes = list(detector(rgb, 0))
     grey = _grey(rgb)
-    faces = []
-    for box in boxes:
-        shape = predictor(rgb, box)
-        points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
-        encoding = np.array(encoder.compute_face_descriptor(rgb, shape))
-        height, width = rgb.shape[:2]
-        whole = bool(points.min() >= 0 and points[:, 0].max() < width and points[:, 1].max() < height)
-        faces.append(Face(_clip(box, rgb.shape), encoding, _yaw(points),
-                          _patch(grey, _clip(box, rgb.shape)), whole, points))
+    with _Models.borrowed() as (detector, predictor, encoder):
+        boxes = list(detector(rgb, 0))
+        faces = []
+        for box in boxes:
+            shape = predictor(rgb, box)
+            points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+            encoding = np.array(encoder.compute_face_descriptor(rgb, shape))
+            height, width = rgb.shape[:2]
+            whole = bool(points.min() >= 0 and points[:, 0].max() < width and points[:, 1].max() < height)
+            faces.append(Face(_clip(box, rgb.shape), encoding, _yaw(points),
+                              _patch(grey, _clip(box, rgb.shape)), whole, points))
+        small = _small_faces(detector, rgb, [face.box for face in faces]) if search_small else 0
     sharpness = face_sharpness(grey, faces[0].box) if len(faces) == 1 else 0.0
-    small = _small_faces(detector, rgb, [face.box for face in faces]) if search_small else 0
     return Analysis(tuple(faces), (rgb.shape[1], rgb.shape[0]), sharpness, small)
 
 
