@@ -15,6 +15,7 @@ thread only for the permission check. Command-line options override these values
 `--workers 4`, or `--worker-class sync --threads 1` for the behaviour before issue 11).
 """
 import os
+import re
 import sys
 import threading
 
@@ -41,17 +42,27 @@ APP_THREADS_DEFAULT = 2
 GIL_SWITCH_SECONDS = 0.0005
 
 
+# Judging a face answer takes a second or more of CPU (dlib); with both application threads of a worker
+# judging, a heartbeat waited for one of them: p99 19.6 s while four answers were judged at once
+# (BENCHMARKS.md, issue 21). So face answers may hold at most all but one of the application threads.
+HEAVY_PATH = re.compile(r"^/api/proctor/checks/\d+/attempts$")
+
+
 def post_worker_init(worker):
     switch = float(os.environ.get("LMS_GIL_SWITCH_SECONDS", GIL_SWITCH_SECONDS))
     if switch > 0:
         sys.setswitchinterval(switch)
     limit = int(os.environ.get("LMS_APP_THREADS", APP_THREADS_DEFAULT))
     if 0 < limit < worker.cfg.threads:
-        worker.wsgi = _limit_concurrency(worker.wsgi, threading.BoundedSemaphore(limit))
+        heavy = threading.BoundedSemaphore(limit - 1) if limit > 1 else None
+        worker.wsgi = _limit_concurrency(worker.wsgi, threading.BoundedSemaphore(limit), heavy)
 
 
-def _limit_concurrency(app, gate):
+def _limit_concurrency(app, gate, heavy_gate=None):
     def limited(environ, start_response):
+        if heavy_gate is not None and HEAVY_PATH.match(environ.get("PATH_INFO", "")):
+            with heavy_gate, gate:
+                return app(environ, start_response)
         with gate:
             return app(environ, start_response)
     return limited
