@@ -30,7 +30,8 @@ from ..conftest import FACES, PASSWORD, full_materials, learner_profile, ready_c
 from .camera_feed import follow_prompt, poses, shown_in, unused_pose
 from .conftest import ARTIFACTS
 from .test_enrolment_flow import sign_in, zh
-from .test_face_checks import (CHECK_TIMEOUT, MATCHED, MIN_TURN, PASSED_TEXT, answer_by_phone,  # noqa: F401
+from .test_face_checks import (CHECK_TIMEOUT, MATCHED, MIN_TURN, PASSED_TEXT, PHOTOS_REVIEW_TEXT,  # noqa: F401
+                               answer_by_phone,
                                attempts_of, camera, desk, face_player, fast_player, front,
                                no_check_inside_the_video, pass_check, phone_context, phone_photos, retry_text,
                                rows, server_asks_for, start_studying, study_video, turn_as_asked)
@@ -139,7 +140,8 @@ def test_a_passing_answer_sent_again_at_later_checks_is_refused_as_replayed(
         app, db, live_server, camera, staff, open_class, learner, study_video)
     frames = captured["frames"]
     assert captured["nonce"] == captured_challenge["nonce"] and len(frames) == captured_challenge["frame_count"]
-    (start,) = rows(db, FaceCheck, FaceCheck.learner_id == learner.id)
+    # On a loaded machine the random check may already be open (it is timed from the answer's arrival).
+    (start,) = rows(db, FaceCheck, FaceCheck.learner_id == learner.id, FaceCheck.purpose == START)
     assert start.status == PASSED
 
     # The learner walks away; the camera shows an empty room. The random check comes, the page's own try fails,
@@ -376,5 +378,6 @@ def test_genuine_learners_pass_on_the_first_try_and_the_arrow_points_their_own_w
 
     assert camera_passed == PASS_RATE_TRIALS, report   # a genuine learner must pass on the first try
     assert phone_passed == 1, report
-    assert all(t[-1] == zh(app, PASSED_TEXT) for t in trials + [phone]), report
+    assert all(t[-1] == zh(app, PASSED_TEXT) for t in trials), report
+    assert phone[-1] == zh(app, PHOTOS_REVIEW_TEXT), report   # photos that pass go to staff review (fallback.py)
     assert shots, "no screenshot of the arrow"

@@ -30,7 +30,7 @@ from lms.proctor.models import MISSED, OPEN, FaceCheck
 
 from ..conftest import ready_course
 from .test_enrolment_flow import shot, sign_in, zh
-from .test_face_checks import (PASSED_TEXT, answer_by_phone, face_player, no_check_inside_the_video,  # noqa: F401
+from .test_face_checks import (PHOTOS_REVIEW_TEXT, answer_by_phone, face_player, no_check_inside_the_video,  # noqa: F401
                                phone_context, phone_photos, rows, study_video)
 from .test_player import (VIDEO, desk, effective, fast_player, heartbeats, lesson_ids,  # noqa: F401 (fixtures)
                           long_video, open_lesson, play, progress, shot_screen, statuses, study_one_lesson,
@@ -367,7 +367,8 @@ def test_a_heartbeat_answer_that_is_not_json_or_never_comes_is_said_and_the_page
 def test_a_check_the_worker_settles_before_the_next_heartbeat_still_says_why_study_stopped(
         app, db, live_server, browser, pw, face_player, staff, open_class, approved_learner, study_video,  # noqa: F811
         phone_photos, artifacts):  # noqa: F811
-    """A phone without a camera API: the learner passes the start check with two photos, studies, and leaves
+    """A phone without a camera API: the learner answers the start check with two photos (staff review them),
+    studies, and leaves
     the next check's photo dialog unanswered. The worker marks the check missed and signs the learner out
     before the page reports again: the page's next heartbeat is answered 401, and that answer must still end
     the session on the page with the reason, and the figures must drop the voided time."""
@@ -381,7 +382,7 @@ def test_a_check_the_worker_settles_before_the_next_heartbeat_still_says_why_stu
         open_lesson(page, live_server, lesson)
         no_check_inside_the_video(db, learner)
         _, _, verdict = answer_by_phone(app, page, phone_photos)
-        assert verdict == zh(app, PASSED_TEXT)
+        assert verdict == zh(app, PHOTOS_REVIEW_TEXT)   # photos go to staff review; study goes on meanwhile
         expect(page.locator("#face-check")).to_be_hidden(timeout=5_000)
         if video_state(page)["paused"]:
             play(page)
