@@ -37,6 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from heartbeat_bench import ROOT, build_database, own_environment, pass_start_checks, sign_in, start_server  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
+from tests.test_proctor_concurrency import workers_of  # noqa: E402 (gunicorn's worker pids, as the test reads them)
+
 BENCH_DATABASE = "postgresql://postgres@127.0.0.1:5432/lms_face_conc_bench"
 FACE_SETTINGS = ("LMS_FACE_FRAME_INTERVAL_MS = 1\nLMS_FACE_ANSWER_SLACK_SECONDS = 900\n"
                  "LMS_FACE_CHECK_ATTEMPTS = 1000\nLMS_FACE_CHECK_WINDOW_SECONDS = 3600\n"
@@ -154,18 +156,6 @@ def answer_rounds(answerers: list[Client], rounds: int) -> list:
     [thread.start() for thread in threads]
     [thread.join() for thread in threads]
     return results
-
-
-def workers_of(pid: int) -> set[int]:
-    found = set()
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                if entry.isdigit() and int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.add(int(entry))
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
 
 
 def on_gunicorn(args) -> dict:
