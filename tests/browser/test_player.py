@@ -384,14 +384,16 @@ def test_a_second_tab_on_the_same_lesson_takes_over(
 def test_idle_prompt_answered_keeps_studying_unanswered_ends_the_session(
         app, db, live_server, desk, fast_player, staff, open_class, approved_learner, short_video, artifacts):
     fast_player["LMS_IDLE_SECONDS"] = 3
-    fast_player["LMS_IDLE_GRACE_SECONDS"] = 3
+    # The grace leaves room for a loaded machine: the click below comes after a screenshot (it once came 1 s too late
+    # with a 3 s grace while CI ran the PostgreSQL pass beside the browser tests).
+    fast_player["LMS_IDLE_GRACE_SECONDS"] = 12
     lesson, page = study_one_lesson(db, staff, open_class, approved_learner, short_video, desk, live_server)
     dialog, ended = page.locator("#idle-dialog"), page.locator("#session-ended")
 
     # No input for the idle limit: the prompt, with a countdown, and the video stops.
     play(page)
     expect(dialog).to_be_visible(timeout=6_000)
-    expect(page.locator("#idle-countdown")).to_have_text(re.compile(r"^[123]$"))
+    expect(page.locator("#idle-countdown")).to_have_text(re.compile(r"^([1-9]|1[0-2])$"))
     assert video_state(page)["paused"]
     shot_screen(page, artifacts, "01-idle-prompt.png")
 
@@ -408,7 +410,7 @@ def test_idle_prompt_answered_keeps_studying_unanswered_ends_the_session(
 
     # Not answered: the session ends for being idle, and the page says so.
     expect(dialog).to_be_visible(timeout=6_000)
-    expect(ended).to_be_visible(timeout=6_000)
+    expect(ended).to_be_visible(timeout=30_000)   # after the 12 s grace
     idle_message = zh(app, "Signed out of study after a period without activity; time is not counted.")
     expect(page.locator("#session-ended-message")).to_have_text(idle_message)
     expect(dialog).to_be_hidden()
