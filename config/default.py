@@ -80,13 +80,18 @@ LMS_FACE_MATCH_DISTANCE = 0.60      # encoding distance below which a frame show
 LMS_FACE_DOUBTFUL_BAND = 0.05       # results this close to the threshold go to staff review
 LMS_FACE_MIN_YAW_CHANGE = 0.12      # liveness: how far the head must turn toward the asked side after the prompt
 LMS_FACE_MIN_PARALLAX = 0.06        # ... moving the nose off where a flat picture would put it (README, "Face checks")
-LMS_FACE_FRAMES = 10                # frames per camera attempt, ...
-# One answer's JSON body: LMS_FACE_FRAMES 640x480 JPEG frames (quality 0.85) as base64 data URLs, or two photos
-# of at most 1280 px (lms/proctor/static/facecheck.js). A real webcam frame is 25-80 KB, pure sensor noise 230 KB:
-# 10 of those are 3.1 MB as base64, two 1280 px noise photos 2.5 MB. Scale it with LMS_FACE_FRAMES.
-LMS_MAX_FACE_ATTEMPT_BYTES = 6 * 1024 * 1024
-LMS_FACE_FRAME_INTERVAL_MS = 350    # ... this far apart (3.2 s), with the prompt before a random frame 2..6 ...
-LMS_FACE_REACTION_FRAMES = 3        # ... and the turn reached within 3 frames after it (0.5-1.2 s)
+LMS_FACE_MIN_PITCH_CHANGE = 0.08    # ... or nod up or down (faces._pitch)
+# A camera attempt: a random 2-4 "hold" frames this far apart while the head looks ahead, then the prompt, then a
+# dense burst in which the move must be seen happening (lms/proctor/motion.py): 18 frames 80 ms apart (1.44 s).
+LMS_FACE_HOLD_FRAMES = (2, 4)
+LMS_FACE_FRAME_INTERVAL_MS = 300
+LMS_FACE_BURST_FRAMES = 18
+LMS_FACE_BURST_INTERVAL_MS = 80
+LMS_FACE_ACTIONS = ("left", "right", "up", "down")   # the moves a challenge picks from at random
+# One answer's JSON body: up to 22 640x480 JPEG frames as base64 data URLs (hold frames at quality 0.85, burst
+# frames at 0.75), or two photos of at most 1280 px (lms/proctor/static/facecheck.js). A real webcam frame is
+# 25-80 KB, pure sensor noise 230 KB (22 of those: 6.9 MB as base64). Scale it with the frame counts.
+LMS_MAX_FACE_ATTEMPT_BYTES = 10 * 1024 * 1024
 LMS_FACE_ANSWER_SLACK_SECONDS = 10  # the answer must arrive within this long after its last frame was due
 LMS_FACE_PHOTO_SECONDS = 180        # no camera: time to take the two photos and send them
 # No camera (the page's word only): at most this many photo challenges per learner in any 24 hours, over all

@@ -117,6 +117,9 @@ def _test_config(tmp_root: Path) -> dict:
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
         "LMS_FACE_CHECKS": False,  # on in the face-check tests (fixture face_checks_on)
+        # Answers in tests are cut from turn_a.gif (a turn to each side); up and down need the webcam footage
+        # (tests/footage.py), and the tests that use it ask for them.
+        "LMS_FACE_ACTIONS": ("left", "right"),
     }
 
 
@@ -432,3 +435,4 @@ def me(approved_learner):
 def quick_capture(app, monkeypatch):
     """Over HTTP the server's clock runs: frames 1 ms apart, so that an answer posted at once is not early."""
     monkeypatch.setitem(app.config, "LMS_FACE_FRAME_INTERVAL_MS", 1)
+    monkeypatch.setitem(app.config, "LMS_FACE_BURST_INTERVAL_MS", 1)

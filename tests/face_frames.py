@@ -1,9 +1,11 @@
 """Camera-like frames made from the real test photos in ../shared/testdata/faces (read where they lie)."""
 import io
+from functools import cache
 
+import pytest
 from PIL import Image, ImageOps
 
-from .photos import face_path
+from .photos import ROOT, face_path
 
 
 def frame(name: str, scale: float = 1.0, shift: tuple[int, int] = (0, 0), angle: float = 0.0,
@@ -71,10 +73,85 @@ def posed(name: str, flip: bool, index: int, quality=85) -> bytes:
     return buffer.getvalue()
 
 
-def following(challenge, pair: int = 0, turn_after: int = 1, action: str | None = None) -> list[bytes]:
-    """Frames that answer ``challenge`` (anything with mode, action, prompt_frame, frame_count): still up
-    to the prompt frame, turned from ``turn_after`` frames after it. ``action`` turns another way than asked;
-    ``turn_after`` <= 0 turns before the prompt, a large one too late."""
-    still_pose, turned_pose = TURNS[action or challenge.action][pair]
-    turn_at = challenge.prompt_frame + turn_after
-    return [posed(*(still_pose if index < turn_at else turned_pose), index) for index in range(challenge.frame_count)]
+def following(challenge, pair: int = 0, action: str | None = None) -> list[bytes]:
+    """A genuine answer to ``challenge`` by the clip's person (enrol the learner with enrol_on_clip): the clip's
+    real turn for a camera challenge, two of its frames as phone photos (``pair`` 0 or 1, each usable once per
+    learner) for a photos challenge. ``action`` turns another way than asked."""
+    if challenge.mode == "photos":
+        return clip_photos(challenge, action, frames=((1, 14), (28, 6))[pair])
+    if pair:
+        raise ValueError("the clip has one real turn: a learner can pass one camera check with it")
+    return clip_answer(challenge, action=action)
+
+
+# --- real head motion: the turn_a.gif clip --------------------------------------------------------------
+# 30 frames (15 fps) of one real person, turning her head to her own right in frames 3-6 (yaw -0.04 ->
+# -0.26, lms.proctor.faces) and back part of the way; mirrored, the same turn goes to her own left. The
+# learner of clip answers is enrolled on frame CLIP_ENROLMENT, which no answer below uses.
+CLIP = ROOT.parent / "shared" / "testdata" / "headturn" / "turn_a.gif"
+CLIP_ENROLMENT = 26
+CLIP_MISSING = "the head-turn clip ../shared/testdata/headturn/turn_a.gif is not there"
+_CLIP_STILL = (1, 2)     # frames before the turn starts (yaw -0.026, -0.043)
+_CLIP_TURN_START = 3     # the first frame of the turn
+
+
+@cache
+def _clip_images() -> tuple[Image.Image, ...]:
+    if not CLIP.is_file():
+        pytest.skip(CLIP_MISSING)
+    gif = Image.open(CLIP)
+    images = []
+    for index in range(gif.n_frames):
+        gif.seek(index)
+        images.append(gif.convert("RGB").resize((640, 480), Image.Resampling.BILINEAR))
+    return tuple(images)
+
+
+@cache
+def clip_frame(index: int, mirror: bool = False, quality: int = 85) -> bytes:
+    """Frame ``index`` of the clip as a 640x480 camera frame (JPEG), mirrored left-right if asked."""
+    image = _clip_images()[index]
+    if mirror:
+        image = ImageOps.mirror(image)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def clip_indexes(challenge, reaction: int = 2) -> list[int]:
+    """Which clip frame each frame of the answer shows: the still frames alternate up to the prompt and for
+    ``reaction`` burst frames after it, then the turn plays on at one clip frame per burst frame (15 fps
+    against the page's 12.5: a little quicker than the person turned)."""
+    still = [_CLIP_STILL[index % 2] for index in range(challenge.prompt_frame + reaction)]
+    moving = list(range(_CLIP_TURN_START, CLIP_ENROLMENT))
+    frames = (still + moving)[:challenge.frame_count]
+    return frames + [frames[-1 - (index % 2)] for index in range(challenge.frame_count - len(frames))]
+
+
+def clip_answer(challenge, reaction: int = 2, action: str | None = None, quality: int = 85) -> list[bytes]:
+    """Frames that answer ``challenge`` (mode, action, prompt_frame, frame_count) with the clip's real turn,
+    toward ``action`` (default: the asked one; left or right). ``reaction`` burst frames pass before the turn
+    starts: 0 or 1 is a turn no one could have begun in time."""
+    mirror = (action or challenge.action) == "left"
+    return [clip_frame(index, mirror, quality) for index in clip_indexes(challenge, reaction)]
+
+
+def clip_photos(challenge, action: str | None = None, frames=(1, 14)) -> list[bytes]:
+    """Two phone photos of the clip's person: facing the camera, then turned toward ``action`` (frames 28
+    and 6 make another pair: the server refuses photos, and their mirror images, it has seen)."""
+    mirror = (action or challenge.action) == "left"
+    return [clip_frame(frames[0], mirror), clip_frame(frames[1], mirror)]
+
+
+@cache
+def clip_encoding_text() -> str:
+    from lms.proctor import faces
+    return faces.encoding_to_text(faces.analyse_bytes(clip_frame(CLIP_ENROLMENT)).face.encoding)
+
+
+def enrol_on_clip(learner) -> None:
+    """Make the clip's person the learner's enrolled face (the enrolment photo's print stays obama_1's)."""
+    from lms.extensions import db
+    from lms.proctor.services import active_enrolment
+    active_enrolment(learner.id).encoding = clip_encoding_text()
+    db.session.commit()

@@ -20,7 +20,7 @@ from ..audit.services import record
 from ..core.context import Actor
 from ..extensions import db
 from ..files.storage import CheckedImage, UploadRejected, check_image, files_kept_only_if_committed, store_image
-from . import decisions, faces, fallback, fingerprints
+from . import decisions, faces, fallback, fingerprints, motion
 from .models import FAILED, MISSED, OPEN, PASSED, REVIEW, FaceChallenge, FaceCheck, FaceCheckAttempt, \
     FaceReview
 from .services import (FRAME_KIND, MAX_FRAME_BYTES, FaceError, _set_status, _sign_out, expire_if_overdue, miss_check,
@@ -31,19 +31,31 @@ _rng = SystemRandom()  # the learner must not be able to predict the challenge o
 
 @dataclass(frozen=True)
 class CaptureSettings:
-    frames: int
-    interval_ms: int
-    reaction_frames: int
-    answer_slack: float     # seconds after the last frame is due
-    photo_seconds: float    # no camera: time to take and send two photos
-    upsampled_frames: int   # frames per attempt searched for small second faces
+    hold_frames: tuple[int, int]  # fewest and most frames before the prompt ...
+    interval_ms: int              # ... this far apart
+    burst_frames: int             # frames after the prompt ...
+    burst_interval_ms: int        # ... this far apart
+    actions: tuple[str, ...]
+    answer_slack: float           # seconds after the last frame is due
+    photo_seconds: float          # no camera: time to take and send two photos
+    upsampled_frames: int         # frames per attempt searched for small second faces
+
+    @property
+    def most_frames(self) -> int:
+        return self.hold_frames[1] + self.burst_frames
 
 
 def capture_settings() -> CaptureSettings:
     config = current_app.config
-    return CaptureSettings(int(config["LMS_FACE_FRAMES"]), int(config["LMS_FACE_FRAME_INTERVAL_MS"]),
-                           int(config["LMS_FACE_REACTION_FRAMES"]), float(config["LMS_FACE_ANSWER_SLACK_SECONDS"]),
-                           float(config["LMS_FACE_PHOTO_SECONDS"]), int(config["LMS_FACE_UPSAMPLED_FRAMES"]))
+    low, high = (int(value) for value in config["LMS_FACE_HOLD_FRAMES"])
+    actions = tuple(config["LMS_FACE_ACTIONS"])
+    if not 1 <= low <= high or not actions or set(actions) - set(decisions.ACTIONS):
+        raise ValueError("LMS_FACE_HOLD_FRAMES needs 1 <= fewest <= most; LMS_FACE_ACTIONS some of "
+                         f"{decisions.ACTIONS}")
+    return CaptureSettings((low, high), int(config["LMS_FACE_FRAME_INTERVAL_MS"]), int(config["LMS_FACE_BURST_FRAMES"]),
+                           int(config["LMS_FACE_BURST_INTERVAL_MS"]), actions,
+                           float(config["LMS_FACE_ANSWER_SLACK_SECONDS"]), float(config["LMS_FACE_PHOTO_SECONDS"]),
+                           int(config["LMS_FACE_UPSAMPLED_FRAMES"]))
 
 
 # --- the challenge ------------------------------------------------------------------------------------
@@ -64,17 +76,14 @@ def issue_challenge(check: FaceCheck, camera: bool, now: datetime, actor: Actor)
     if claimed != 1:
         db.session.rollback()
         raise FaceError("busy")  # another try of this check started meanwhile
-    chosen = decisions.pick_challenge(decisions.CAMERA if camera else decisions.PHOTOS, _rng, settings.frames,
-                                      settings.reaction_frames)
-    if camera:
-        deadline = now + timedelta(milliseconds=settings.interval_ms * (chosen.frame_count - 1),
-                                   seconds=settings.answer_slack)
-    else:
-        deadline = now + timedelta(seconds=settings.photo_seconds)
+    chosen = decisions.pick_challenge(decisions.CAMERA if camera else decisions.PHOTOS, _rng, settings.hold_frames,
+                                      settings.burst_frames, settings.actions)
     challenge = FaceChallenge(check_id=check.id, nonce=secrets.token_urlsafe(24), mode=chosen.mode,
                               action=chosen.action, prompt_frame=chosen.prompt_frame, frame_count=chosen.frame_count,
                               reaction_frames=chosen.reaction_frames, interval_ms=settings.interval_ms,
-                              issued_at=now, deadline=deadline, ip=actor.ip[:64])
+                              burst_interval_ms=settings.burst_interval_ms, issued_at=now, ip=actor.ip[:64])
+    challenge.deadline = (earliest_answer(challenge) + timedelta(seconds=settings.answer_slack) if camera
+                          else now + timedelta(seconds=settings.photo_seconds))
     db.session.add(challenge)
     if not camera:
         fallback.log_use(check, now, actor)
@@ -98,8 +107,11 @@ def current_challenge(check_id: int) -> FaceChallenge | None:
 
 
 def earliest_answer(challenge: FaceChallenge) -> datetime:
-    """The page takes its frames interval_ms apart once it has the challenge: no answer comes sooner."""
-    return challenge.issued_at + timedelta(milliseconds=challenge.interval_ms * (challenge.frame_count - 1))
+    """Once it has the challenge the page takes the hold frames interval_ms apart, shows the prompt one
+    interval after the last, and takes the burst frames burst_interval_ms apart: no answer comes sooner."""
+    burst = challenge.frame_count - challenge.prompt_frame
+    return challenge.issued_at + timedelta(milliseconds=challenge.interval_ms * challenge.prompt_frame
+                                           + challenge.burst_interval_ms * burst)
 
 
 def as_rule(challenge: FaceChallenge) -> decisions.Challenge:
@@ -139,7 +151,7 @@ def submit_attempt(check: FaceCheck, frames: list[bytes], nonce: str, now: datet
 
 def max_frames() -> int:
     """The most frames an answer may hold (a camera attempt's; two photos otherwise)."""
-    return max(capture_settings().frames, 2)
+    return max(capture_settings().most_frames, 2)
 
 
 def _checked_frame(data: bytes) -> CheckedImage:
@@ -150,7 +162,7 @@ def _checked_frame(data: bytes) -> CheckedImage:
 
 
 def _judge(check, challenge, images, nonce, now) -> tuple[decisions.AttemptVerdict, list]:
-    """The verdict, and the fingerprints of the faces found (none when the answer was refused unread)."""
+    """The verdict, and the fingerprints to keep (none when the answer was refused unread)."""
     if not secrets.compare_digest(nonce.encode(), challenge.nonce.encode()):
         return decisions.failed("stale"), []
     if now > challenge.deadline:
@@ -162,42 +174,66 @@ def _judge(check, challenge, images, nonce, now) -> tuple[decisions.AttemptVerdi
         return decisions.failed("challenge"), []
     if fingerprints.byte_replay(check.learner_id, [fingerprints.digest_of(image.data) for image in images]):
         return decisions.failed("replayed"), []
-    analyses = _analyse(images, rule)
-    found = [(image.data, face) for image, analysis in zip(images, analyses, strict=True) for face in analysis.faces]
-    prints = [fingerprints.of_face(data, face) for data, face in found]
+    analyses, greys = _analyse(images, rule)
+    steps = _steps(analyses, greys) if rule.mode == decisions.CAMERA else None
     verdict = decisions.judge_attempt(analyses, faces.encoding_from_text(check.enrolment.encoding), rule,
-                                      thresholds())
-    if _replayed(check.learner_id, found, prints, rule):
+                                      thresholds(), steps)
+    if any(a.face is None for a in analyses):
+        return verdict, []
+    found = [(image.data, a.face) for image, a in zip(images, analyses, strict=True)]
+    if rule.mode == decisions.CAMERA:
+        moving = decisions.moving_frames([face for _, face in found], rule, thresholds())
+    else:
+        moving = [True] * len(found)   # two photos: each is compared and kept
+    if _replayed(check.learner_id, found, moving, rule):
         verdict = replace(verdict, outcome=decisions.FAIL, reason="replayed")  # whatever else it showed
-    return verdict, prints
+    return verdict, [fingerprints.of_face(data, face) for (data, face), keep in zip(found, moving, strict=True) if keep]
 
 
-def _replayed(learner_id: int, found: list[tuple[bytes, faces.Face]], prints: list,
+def _steps(analyses: list[faces.Analysis], greys: list) -> list[motion.Step] | None:
+    """How each frame follows the one before (motion.py), when every frame shows one face."""
+    if any(a.face is None for a in analyses):
+        return None
+    return [motion.step(greys[i], greys[i + 1], analyses[i].face.points, analyses[i + 1].face.points,
+                        analyses[i].face.box) for i in range(len(analyses) - 1)]
+
+
+REPLAY_MIN_FRAMES = 3   # moving frames an answer must share with earlier ones to be a replay
+
+
+def _replayed(learner_id: int, found: list[tuple[bytes, faces.Face]], moving: list[bool],
               rule: decisions.Challenge) -> bool:
-    """Any face seen in an earlier try of the learner's, as it is or flipped left-right (a flipped
-    answer turns the other way, so one recording would otherwise answer both sides). A face and its
-    own mirror image differ by more than the near-duplicate threshold (faces are not that symmetric:
-    0.33 against 0.22 at the closest, README), so new pictures of a learner who turned the other way
-    last time are not refused. Two photos from the album are also compared with the enrolment photo:
-    it is the one photo of the learner that everybody involved has. Camera frames are not: a camera
-    answer made of a photo held up fails as flat anyway."""
-    if not prints:
+    """Does the answer reuse an earlier one? Only the frames with the move are compared: a learner who
+    looks ahead gives near-duplicate still frames in every check (measured on webcam footage), so
+    still frames prove nothing, while the move of a recording replayed shows the same faces again.
+    Each face is compared as it is and flipped left-right (a flipped answer turns the other way, so one
+    recording would otherwise answer both sides). Two photos from the album are also compared with the
+    enrolment photo: it is the one photo of the learner that everybody involved has."""
+    chosen = [(data, face) for (data, face), keep in zip(found, moving, strict=True) if keep]
+    if not chosen:
         return False
-    flipped = [fingerprints.of_face(data, faces.mirrored(face)) for data, face in found]
-    return bool(fingerprints.find_replays(learner_id, prints + flipped,
-                                          with_enrolment=rule.mode == decisions.PHOTOS))
+    prints = [fingerprints.of_face(data, face) for data, face in chosen]
+    flipped = [fingerprints.of_face(data, faces.mirrored(face)) for data, face in chosen]
+    photos = rule.mode == decisions.PHOTOS
+    hits = fingerprints.find_replays(learner_id, prints + flipped, with_enrolment=photos)
+    frames_seen = {index % len(chosen) for index in hits}
+    return len(frames_seen) >= (1 if photos else min(REPLAY_MIN_FRAMES, len(chosen)))
 
 
-def _analyse(images: list[CheckedImage], rule: decisions.Challenge) -> list[faces.Analysis]:
-    """Every frame at the usual cost; some, picked at random, also searched for a small second face
-    (every photo in PHOTOS mode: there are only two)."""
+def _analyse(images: list[CheckedImage], rule: decisions.Challenge) -> tuple[list[faces.Analysis], list]:
+    """Every frame at the usual cost, and its grey image for the motion rules; some frames, picked at
+    random, are also searched for a small second face (every photo in PHOTOS mode: there are only two)."""
     count = len(images) if rule.mode == decisions.PHOTOS else min(capture_settings().upsampled_frames, len(images))
     closer = set(_rng.sample(range(len(images)), count))
+    analyses, greys = [], []
     try:
-        return [faces.analyse_bytes(image.data, search_small=index in closer)
-                for index, image in enumerate(images)]
+        for index, image in enumerate(images):
+            rgb = faces.load_rgb(image.data, faces.FRAME_MAX_SIDE)
+            analyses.append(faces.analyse(rgb, search_small=index in closer))
+            greys.append(motion.grey(rgb) if rule.mode == decisions.CAMERA else None)
     except faces.FaceImageError:
         raise FaceError("frame_invalid") from None
+    return analyses, greys
 
 
 def _keep_attempt(check, challenge, images, verdict, prints, now, actor) -> AttemptResult:

@@ -34,6 +34,7 @@ class Face:
     patch: np.ndarray                # 32x32 grey crop of the face, to tell identical frames apart
     whole: bool                      # every landmark lies inside the picture (no part of the face cut off)
     points: np.ndarray = None        # the 68 landmarks (x, y) in the analysed image, for geometry rules
+    pitch: float = 0.0               # nose position between the eyes and the chin: grows when the head looks down
 
     @property
     def width(self) -> int:
@@ -139,7 +140,7 @@ def analyse(rgb: np.ndarray, search_small: bool = False) -> Analysis:
             height, width = rgb.shape[:2]
             whole = bool(points.min() >= 0 and points[:, 0].max() < width and points[:, 1].max() < height)
             faces.append(Face(_clip(box, rgb.shape), encoding, _yaw(points),
-                              _patch(grey, _clip(box, rgb.shape)), whole, points))
+                              _patch(grey, _clip(box, rgb.shape)), whole, points, _pitch(points)))
         small = _small_faces(detector, rgb, [face.box for face in faces]) if search_small else 0
     sharpness = face_sharpness(grey, faces[0].box) if len(faces) == 1 else 0.0
     return Analysis(tuple(faces), (rgb.shape[1], rgb.shape[0]), sharpness, small)
@@ -260,6 +261,21 @@ def _yaw(points: np.ndarray) -> float:
     left, right, nose = points[0], points[16], points[30]
     axis = right - left
     return float(np.dot(nose - left, axis) / (np.dot(axis, axis) + 1e-9) - 0.5)
+
+
+def _pitch(points: np.ndarray) -> float:
+    """The nose tip (30) in the frame of the eyes and the mouth: how far it lies from the eyes' midpoint
+    toward the mouth's centre, as a part of that distance, after taking out its share along the eye line.
+
+    The nose stands out of the face, so when the head looks down its tip moves toward the mouth in the
+    picture, and away from it when the head looks up. Any flat picture moved, scaled, rotated, stretched
+    or sheared in front of the camera keeps these coordinates (they are affine-invariant)."""
+    left_eye, right_eye = points[36:42].mean(axis=0), points[42:48].mean(axis=0)
+    eyes, mouth = (left_eye + right_eye) / 2, points[48:68].mean(axis=0)
+    basis = np.column_stack([right_eye - left_eye, mouth - eyes])
+    if abs(np.linalg.det(basis)) < 1e-9:
+        return 0.0
+    return float(np.linalg.solve(basis, points[30] - eyes)[1])
 
 
 def _patch(grey: np.ndarray, box) -> np.ndarray:

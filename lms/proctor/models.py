@@ -123,11 +123,12 @@ class FaceChallenge(db.Model):
     check_id: Mapped[int] = mapped_column(db.ForeignKey("face_checks.id"), index=True)
     nonce: Mapped[str] = mapped_column(db.String(64), unique=True)
     mode: Mapped[str] = mapped_column(db.String(16))          # camera | photos (the page found no camera)
-    action: Mapped[str] = mapped_column(db.String(16))        # left | right: the learner's own side
+    action: Mapped[str] = mapped_column(db.String(16))        # left | right (the learner's own side) | up | down
     prompt_frame: Mapped[int]
     frame_count: Mapped[int]
     reaction_frames: Mapped[int]
-    interval_ms: Mapped[int]
+    interval_ms: Mapped[int]                                   # between the frames before the prompt
+    burst_interval_ms: Mapped[int] = mapped_column(server_default="80")  # between the frames after it
     issued_at: Mapped[datetime]
     deadline: Mapped[datetime]
     answered_at: Mapped[datetime | None]

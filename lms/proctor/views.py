@@ -98,7 +98,8 @@ def api_challenge(check_id):
         return _api_error(face_error(error.code), 409, error.code)
     return jsonify(nonce=challenge.nonce, mode=challenge.mode, action=challenge.action,
                    prompt_frame=challenge.prompt_frame, frame_count=challenge.frame_count,
-                   interval_ms=challenge.interval_ms,
+                   hold_frames=challenge.prompt_frame, burst_frames=challenge.frame_count - challenge.prompt_frame,
+                   interval_ms=challenge.interval_ms, burst_interval_ms=challenge.burst_interval_ms,
                    answer_within=(challenge.deadline - challenge.issued_at).total_seconds())
 
 

@@ -4,7 +4,7 @@
    arrow appears, a nonce), take the frames on the server's schedule, showing the arrow only at its
    moment, and post them with the nonce. Without a camera API the server gives the same challenge for
    two photos. The dialog's data-phase (starting, hold, prompt, judging, result, photos) and data-action
-   (left, right) say where it is, for people and for tests. */
+   (left, right, up, down) say where it is, for people and for tests. */
 (function () {
   'use strict';
   var cfg = JSON.parse(document.getElementById('face-check-config').textContent);
@@ -74,35 +74,41 @@
     }).catch(function () { say(cfg.texts.network, 'error'); $('face-retry').hidden = false; });
   }
 
-  // Frames at 0, interval, 2*interval, ...; the arrow appears half an interval before frame prompt_frame.
+  // The server's schedule: hold_frames frames interval_ms apart while the head holds still; the arrow one
+  // interval after the last of them; then burst_frames frames burst_interval_ms apart, in which the move
+  // must be seen happening. Each frame is due at a fixed time from the start, so a late timer does not
+  // delay the frames after it.
   function capture(st, c) {
-    var frames = [], start = performance.now();
+    var frames = [], start = performance.now(), promptAt = c.hold_frames * c.interval_ms;
     phase('hold');
     $('face-countdown').textContent = cfg.texts.hold;
+    function dueAt(index) {
+      return index < c.hold_frames ? index * c.interval_ms
+                                   : promptAt + (index - c.hold_frames + 1) * c.burst_interval_ms;
+    }
     setTimeout(function () {
       phase('prompt', c.action);
       showArrow(c.action);
       $('face-countdown').textContent = cfg.texts[c.action];
-    }, Math.max((c.prompt_frame - 0.5) * c.interval_ms, 0));
+    }, promptAt);
     function next() {
-      frames.push(grab());
+      frames.push(grab(frames.length < c.hold_frames ? 0.85 : 0.75));
       if (frames.length >= c.frame_count) {
         showArrow(null);
         $('face-countdown').textContent = '';
         send(st, frames);
         return;
       }
-      var due = start + frames.length * c.interval_ms;
-      setTimeout(next, Math.max(due - performance.now(), 0));
+      setTimeout(next, Math.max(start + dueAt(frames.length) - performance.now(), 0));
     }
     next();
   }
 
-  function grab() {
+  function grab(quality) {
     var canvas = document.createElement('canvas');
     canvas.width = WIDTH; canvas.height = HEIGHT;
     canvas.getContext('2d').drawImage($('face-video'), 0, 0, WIDTH, HEIGHT);
-    return canvas.toDataURL('image/jpeg', 0.85);
+    return canvas.toDataURL('image/jpeg', quality);
   }
 
   function fallback(st) {
