@@ -264,8 +264,12 @@ def enrolment_photo(name: str = "obama_1.jpg"):
 
 def register(profile: Profile, actor: Actor, now=None):
     """A learner registered with the full materials and the session's enrolment photo."""
+    from .face_frames import CLIP, enrol_on_clip
     photo, enrolment = enrolment_photo()
-    return register_learner(profile, PASSWORD, full_materials(photo), now or utcnow(), actor, enrolment=enrolment)
+    learner = register_learner(profile, PASSWORD, full_materials(photo), now or utcnow(), actor, enrolment=enrolment)
+    if faces_folder() is not None and CLIP.is_file():
+        enrol_on_clip(learner)   # camera answers in tests show the head-turn clip's person (face_frames.py)
+    return learner
 
 
 @pytest.fixture()

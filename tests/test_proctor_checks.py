@@ -23,7 +23,7 @@ from lms.proctor.models import (ACTIVE, FAILED, IN_VIDEO, MISSED, OPEN, PASSED, 
                                 FaceCheck, FaceCheckAttempt, FaceEnrolment, FaceReview)
 
 from .conftest import face_bytes, login
-from .face_frames import frame, following, posed, still
+from .face_frames import forget_prints, frame, following, posed, still
 from .test_registration import assert_nothing_written, post as post_registration
 
 RULES = Rules(heartbeat_interval=2, max_gap=10, daily_cap_seconds=3600)
@@ -86,7 +86,9 @@ def answer(check, frames_for, now, actor, camera=True):
 
 def pass_check(db, learner, actor, seconds, pair=0):
     """The learner follows the prompt. The server refuses pictures it has seen from the learner before,
-    so each pass of one learner needs its own ``pair`` of pictures (tests/face_frames.py TURNS)."""
+    so a later pass (``pair`` above 0) is played as a new capture (tests/face_frames.py forget_prints)."""
+    if pair:
+        forget_prints(learner.id)
     result = answer(open_check(db, learner), lambda challenge: following(challenge, pair), at(seconds), actor)
     assert result.status == PASSED, result
     return result
