@@ -78,7 +78,7 @@ def following(challenge, pair: int = 0, action: str | None = None) -> list[bytes
     real turn for a camera challenge, two of its frames as phone photos (``pair`` 0 or 1, each usable once per
     learner) for a photos challenge. ``action`` turns another way than asked."""
     if challenge.mode == "photos":
-        return clip_photos(challenge, action, frames=((1, 14), (28, 6))[pair])
+        return clip_photos(challenge, action, frames=((1, 14), (27, 15))[pair])
     return clip_answer(challenge, action=action)   # the same for every pair: see forget_prints
 
 
@@ -135,8 +135,8 @@ def clip_answer(challenge, reaction: int = 2, action: str | None = None, quality
 
 
 def clip_photos(challenge, action: str | None = None, frames=(1, 14)) -> list[bytes]:
-    """Two phone photos of the clip's person: facing the camera, then turned toward ``action`` (frames 28
-    and 6 make another pair: the server refuses photos, and their mirror images, it has seen)."""
+    """Two phone photos of the clip's person: facing the camera, then turned toward ``action`` (frames 27
+    and 15 make another pair: the server refuses photos, and their mirror images, it has seen)."""
     mirror = (action or challenge.action) == "left"
     return [clip_frame(frames[0], mirror), clip_frame(frames[1], mirror)]
 

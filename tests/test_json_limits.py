@@ -155,6 +155,8 @@ def noise_frame(size=(640, 480)) -> str:
 
 def test_a_face_answer_of_realistic_size_is_accepted(app, db, learner, check, monkeypatch):
     monkeypatch.setitem(app.config, "LMS_FACE_FRAME_INTERVAL_MS", 1)  # the answer may come at once
+    monkeypatch.setitem(app.config, "LMS_FACE_BURST_INTERVAL_MS", 1)
+    monkeypatch.setitem(app.config, "LMS_FACE_HOLD_FRAMES", (4, 4))   # the most frames an answer has
     client = signed_in(app, learner.id_number)
     challenge = client.post(f"/api/proctor/checks/{check.id}/challenges", json={"camera": True}).get_json()
     frames = [noise_frame() for _ in range(challenge["frame_count"])]
