@@ -34,7 +34,7 @@ from .photos import MISSING, ROOT, missing_photos
 
 ROUNDS = 25
 ANSWERERS = 4
-FRAMES = 6            # frames per answer (production: 10): the same calls into dlib, less CPU on a CI machine
+FRAMES = 6            # frames per answer (production: 20-22): the same calls into dlib, less CPU on a CI machine
 REQUEST_TIMEOUT = 240  # seconds: a request not answered by then counts as hung
 ANSWERS = [(("obama_2.jpg", True), ("obama_2.jpg", False), "wrong_way"),   # the enrolled learner turning the
            (("obama_3.jpg", False), ("obama_3.jpg", True), "wrong_way"),   # wrong way (a live head, failing)
@@ -50,7 +50,8 @@ def server_settings(app, instance) -> dict:
     instance.mkdir(exist_ok=True)
     (instance / "config.py").write_text(
         "WTF_CSRF_ENABLED = False\nRATELIMIT_ENABLED = False\nRATELIMIT_STORAGE_URI = 'memory://'\n"
-        f"LMS_FACE_CHECKS = True\nLMS_FACE_FRAMES = {FRAMES}\nLMS_FACE_FRAME_INTERVAL_MS = 1\n"
+        f"LMS_FACE_CHECKS = True\nLMS_FACE_HOLD_FRAMES = (2, 2)\nLMS_FACE_BURST_FRAMES = {FRAMES - 2}\n"
+        "LMS_FACE_FRAME_INTERVAL_MS = 1\nLMS_FACE_BURST_INTERVAL_MS = 1\n"
         "LMS_FACE_ANSWER_SLACK_SECONDS = 900\nLMS_FACE_CHECK_ATTEMPTS = 1000\nLMS_FACE_CHECK_WINDOW_SECONDS = 3600\n"
         "LMS_FACE_CHECK_MIN_SECONDS = 900\nLMS_FACE_CHECK_MAX_SECONDS = 900\n")
     config = app.config

@@ -10,7 +10,7 @@ from random import Random
 import numpy as np
 
 from .faces import Analysis, Face, distance, nose_parallax, patch_difference, proportions
-from .motion import Continuity, Step, continuous
+from .motion import DEFAULT_CONTINUITY, Continuity, Step, continuous
 
 PASS, DOUBTFUL, FAIL = "pass", "doubtful", "fail"
 CAMERA, PHOTOS = "camera", "photos"   # frames from getUserMedia, or two photos from <input capture>
@@ -112,7 +112,7 @@ def failed(reason: str, counts: list[int] | None = None) -> AttemptVerdict:
 
 
 def judge_attempt(analyses: list[Analysis], enrolled: np.ndarray, challenge: Challenge, t: Thresholds,
-                  steps: list[Step] | None = None, c: Continuity = Continuity()) -> AttemptVerdict:
+                  steps: list[Step] | None = None, c: Continuity = DEFAULT_CONTINUITY) -> AttemptVerdict:
     """Exactly one large enough face in each frame, all of them the enrolled person, and a live head
     that did what the challenge asked, when it asked; ``steps`` (motion.step between consecutive camera
     frames) show it as one continuous movement."""
@@ -160,7 +160,7 @@ def moving_frames(faces: list[Face], challenge: Challenge, t: Thresholds) -> lis
 
 
 def judge_liveness(faces: list[Face], steps: list[Step], challenge: Challenge, t: Thresholds,
-                   c: Continuity = Continuity()) -> tuple[str, float]:
+                   c: Continuity = DEFAULT_CONTINUITY) -> tuple[str, float]:
     """The head holds still up to the prompt, then moves the asked way, continuously, after a person
     could react and in time, and the move is a real one. Returns the liveness word and the change
     toward the asked side:
