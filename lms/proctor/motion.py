@@ -70,11 +70,12 @@ def _outside(shape: tuple[int, ...], box: tuple[int, int, int, int]) -> np.ndarr
 @dataclass(frozen=True)
 class Continuity:
     """Thresholds measured with bench/motion_threshold.py (README, "Face checks"). Consecutive frames of real
-    head turns (turn_a.gif at 66 ms, and 200 ms apart; webcam footage at 80 ms): landmarks followed 0.60-1.0,
-    error 0.006-0.017 of the face's width, scene followed 0.875-1.0. Pictures switched (another photo, a photo
-    and its mirror image, a clip frame and its mirror image): landmarks followed 0.0-0.41, error 0.013-1.0,
-    scene 0.0-0.31; the one switch whose landmarks follow (a near-frontal face and its mirror) fails on
-    the scene."""
+    head moves (turn_a.gif 66 and 200 ms apart, the latter a page whose timers ran late; webcam footage
+    80 ms apart): landmarks followed 0.41-1.0, error 0.0005-0.018 of the face's width, scene followed
+    0.69-1.0. Pictures switched (another photo of the person, a photo or a clip frame and its mirror image):
+    landmarks followed 0.0-0.87, error 0.0099-2.3, scene 0.0-0.61, and no switch passes all three but a
+    frontal photo and its own mirror image, which hardly changes the pose; the mirror image of a turned face
+    jumps the pose most of the way in one step, which decisions.judge_liveness refuses as a cut too."""
     min_landmarks_followed: float = 0.35
     max_landmark_error: float = 0.05
     min_scene_followed: float = 0.5
