@@ -44,6 +44,8 @@ def failed_check(app, db, approved_learner, institution, staff, face_checks_on, 
     as a frame sequence; the learner appealed and staff upheld the failure. The answers carry another
     try's nonce (failed as "stale"), so that no face needs to be judged."""
     monkeypatch.setitem(app.config, "LMS_FACE_CHECK_ATTEMPTS", 2)
+    monkeypatch.setitem(app.config, "LMS_FACE_HOLD_FRAMES", (2, 2))   # 10 frames: 2 still, 8 in the burst
+    monkeypatch.setitem(app.config, "LMS_FACE_BURST_FRAMES", 8)
     me = Actor(approved_learner.user, "10.0.0.9", "pytest")
     check = proctor.open_check(approved_learner.id, "test_context", 1, START, at(0), "10.0.0.9",
                                owner_institution_id=institution.id)
