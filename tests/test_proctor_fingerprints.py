@@ -16,7 +16,7 @@ from PIL import Image
 from sqlalchemy import insert, inspect, select, text
 
 from lms.core.clock import utcnow
-from lms.proctor import faces, fingerprints
+from lms.proctor import decisions, faces, fingerprints, replays
 from lms.proctor.models import FaceEnrolment, FaceFingerprint
 
 from .conftest import ROOT, face_bytes
@@ -117,6 +117,11 @@ def test_version_1_rows_still_match_their_unchanged_copies(db, learner):
     copy_face = faces.analyse(faces.load_rgb(copy, faces.FRAME_MAX_SIDE)).face
     assert fingerprints.find_replays(learner.id, [fingerprints.of_face(copy, copy_face, version=1)]) == [0]
     assert fingerprints.find_replays(learner.id, [fingerprints.of_face(copy, copy_face)]) == []  # v2: not compared
+    # replays.py makes the version 1 prints itself.
+    assert replays.replayed_answer(learner.id, [(copy, (copy_face,))], [False], decisions.PHOTOS)
+    other = camera_frame("obama_2.jpg")
+    other_face = faces.analyse(faces.load_rgb(other, faces.FRAME_MAX_SIDE)).face
+    assert not replays.replayed_answer(learner.id, [(other, (other_face,))], [False], decisions.PHOTOS)
 
 
 # --- recycled frames ----------------------------------------------------------------------------------
