@@ -237,8 +237,9 @@ def geometry_distance(a: Fingerprint, b: Fingerprint) -> float:
 
 def near_duplicate(a: Fingerprint, b: Fingerprint, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> bool:
     """Both the pixels and the geometry of the face are close. The hash test is the prefilter
-    find_replays applies to stored prints; it is part of the rule so that both always agree."""
-    return (hamming(a.phash, b.phash) <= thresholds.hash_bits
+    find_replays applies to stored prints; it is part of the rule so that both always agree. Prints
+    of different versions are never near-duplicates: their numbers mean different things."""
+    return (a.version == b.version and hamming(a.phash, b.phash) <= thresholds.hash_bits
             and patch_distance(a, b) <= thresholds.patch
             and geometry_distance(a, b) <= thresholds.geometry)
 

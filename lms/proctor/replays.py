@@ -35,7 +35,10 @@ from collections.abc import Sequence
 from . import decisions, faces, fingerprints
 from .fingerprints import DEFAULT_THRESHOLDS, Fingerprint, Source, Thresholds
 
-REPLAY_MIN_FRAMES = 3   # replays of a stored turn matched 8-19 of its 11-19 moving frames (cap12 copies)
+# Warped replays of a real webcam clip's turns matched all their moving frames but at most one (7-21 of them,
+# bench/fingerprint_threshold.py); 3 leaves room for a missed copy and is above the 1-2 stray matches seen
+# between some genuine moves in different directions (README, "Face checks").
+REPLAY_MIN_FRAMES = 3
 
 
 def replayed_answer(learner_id: int, frames: Sequence[tuple[bytes, Sequence[faces.Face]]], moving: Sequence[bool],
