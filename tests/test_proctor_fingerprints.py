@@ -13,10 +13,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from PIL import Image
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import insert, inspect, select, text
 
 from lms.core.clock import utcnow
-from lms.proctor import faces, fingerprints
+from lms.proctor import decisions, faces, fingerprints, replays
 from lms.proctor.models import FaceEnrolment, FaceFingerprint
 
 from .conftest import ROOT, face_bytes
@@ -63,7 +63,7 @@ def synthetic_print(rng: np.random.Generator, index: int) -> dict:
     return dict(digest=fingerprints.digest_of(f"synthetic {index}".encode()),
                 phash=int(rng.integers(-2**63, 2**63 - 1, dtype=np.int64)),
                 patch=rng.integers(0, 256, 256, dtype=np.uint8).tobytes(),
-                geometry=rng.normal(0, 0.2, 136).astype(np.float16).tobytes())
+                geometry=rng.normal(0, 0.2, 136).astype(np.float16).tobytes(), version=fingerprints.PRINT_VERSION)
 
 
 # --- the print ------------------------------------------------------------------------------------
@@ -87,6 +87,41 @@ def test_geometry_ignores_position_scale_and_in_plane_rotation():
     turn = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
     moved = (points - 300) @ turn * 1.37 + [120, -45]
     assert np.allclose(fingerprints.normalised_geometry(points), fingerprints.normalised_geometry(moved), atol=1e-9)
+
+
+def test_version_2_geometry_ignores_stretch_and_shear():
+    rng = np.random.default_rng(3)
+    points = rng.normal(0, 40, (68, 2)) + 300
+    points[36:42] += [-60, -40]
+    points[42:48] += [60, -40]
+    for stretch_and_shear in ([[1.2, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 0.8]], [[1.0, 0.15], [0.0, 1.0]],
+                              [[0.9, -0.15], [0.1, 1.25]]):
+        moved = points @ np.array(stretch_and_shear).T * 0.7 + [40, -25]
+        assert np.allclose(fingerprints.affine_normalised_geometry(points),
+                           fingerprints.affine_normalised_geometry(moved), atol=1e-9)
+    # A similarity-normalised (version 1) geometry does not: what let a stretched replay through.
+    stretched = points @ np.array([[1.2, 0.0], [0.0, 1.0]]).T
+    assert not np.allclose(fingerprints.normalised_geometry(points), fingerprints.normalised_geometry(stretched),
+                           atol=0.05)
+
+
+@needs_faces
+def test_version_1_rows_still_match_their_unchanged_copies(db, learner):
+    data = camera_frame("obama_3.jpg")
+    face = faces.analyse(faces.load_rgb(data, faces.FRAME_MAX_SIDE)).face
+    fingerprints.keep(learner.id, [fingerprints.of_face(data, face, version=1)], utcnow() - timedelta(days=2))
+    db.session.commit()
+    assert db.session.scalar(select(FaceFingerprint.version).where(
+        FaceFingerprint.digest == fingerprints.digest_of(data))) == 1
+    copy = recycled(data, scale=0.9, quality=70)
+    copy_face = faces.analyse(faces.load_rgb(copy, faces.FRAME_MAX_SIDE)).face
+    assert fingerprints.find_replays(learner.id, [fingerprints.of_face(copy, copy_face, version=1)]) == [0]
+    assert fingerprints.find_replays(learner.id, [fingerprints.of_face(copy, copy_face)]) == []  # v2: not compared
+    # replays.py makes the version 1 prints itself.
+    assert replays.replayed_answer(learner.id, [(copy, (copy_face,))], [False], decisions.PHOTOS)
+    other = camera_frame("obama_2.jpg")
+    other_face = faces.analyse(faces.load_rgb(other, faces.FRAME_MAX_SIDE)).face
+    assert not replays.replayed_answer(learner.id, [(other, (other_face,))], [False], decisions.PHOTOS)
 
 
 # --- recycled frames ----------------------------------------------------------------------------------
@@ -177,17 +212,39 @@ def test_retention_purges_old_prints_with_the_old_frames(db, learner):
     assert db.session.scalars(mine).all() == []
 
 
-def test_the_fingerprint_migration_round_trips(db):
-    path = ROOT / "migrations" / "versions" / "10a02_face_fingerprints.py"
-    spec = importlib.util.spec_from_file_location("migration_10a02", path)
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
+def migration(name: str):
+    path = ROOT / "migrations" / "versions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"migration_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(conn, step) -> None:
+    with Operations.context(MigrationContext.configure(conn, opts={"render_as_batch": True})):
+        step()
+
+
+def test_the_fingerprint_migrations_round_trip(db):
+    prints, versions = migration("10a02_face_fingerprints"), migration("h21p01_print_version")
     with db.engine.begin() as conn:
-        with Operations.context(MigrationContext.configure(conn, opts={"render_as_batch": True})):
-            migration.downgrade()
+        run(conn, versions.downgrade)
+        assert "version" not in {column["name"] for column in inspect(conn).get_columns("face_fingerprints")}
+        run(conn, prints.downgrade)
         assert "face_fingerprints" not in inspect(conn).get_table_names()
-        with Operations.context(MigrationContext.configure(conn, opts={"render_as_batch": True})):
-            migration.upgrade()
+        run(conn, prints.upgrade)
+        run(conn, versions.upgrade)
     with db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), db.metadata) == []
 
+
+def test_prints_stored_before_version_2_are_version_1(db, learner):
+    versions = migration("h21p01_print_version")
+    row = {key: value for key, value in synthetic_print(np.random.default_rng(4), 1).items() if key != "version"}
+    with db.engine.begin() as conn:
+        run(conn, versions.downgrade)
+        conn.execute(text("INSERT INTO face_fingerprints (learner_id, created_at, digest, phash, patch, geometry) "
+                          "VALUES (:learner_id, :created_at, :digest, :phash, :patch, :geometry)"),
+                     dict(learner_id=learner.id, created_at=utcnow(), **row))
+        run(conn, versions.upgrade)
+    assert db.session.scalar(select(FaceFingerprint.version)) == 1

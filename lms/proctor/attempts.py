@@ -20,7 +20,7 @@ from ..audit.services import record
 from ..core.context import Actor
 from ..extensions import db
 from ..files.storage import CheckedImage, UploadRejected, check_image, files_kept_only_if_committed, store_image
-from . import decisions, faces, fallback, fingerprints, motion
+from . import decisions, faces, fallback, fingerprints, motion, replays
 from .models import FAILED, MISSED, OPEN, PASSED, REVIEW, FaceChallenge, FaceCheck, FaceCheckAttempt, \
     FaceReview
 from .services import (FRAME_KIND, MAX_FRAME_BYTES, FaceError, _set_status, _sign_out, expire_if_overdue, miss_check,
@@ -180,14 +180,14 @@ def _judge(check, challenge, images, nonce, now) -> tuple[decisions.AttemptVerdi
                                       thresholds(), steps)
     if any(a.face is None for a in analyses):
         return verdict, []
-    found = [(image.data, a.face) for image, a in zip(images, analyses, strict=True)]
+    found = [(image.data, a.faces) for image, a in zip(images, analyses, strict=True)]
     if rule.mode == decisions.CAMERA:
-        moving = decisions.moving_frames([face for _, face in found], rule, thresholds())
+        moving = decisions.moving_frames([a.face for a in analyses], rule, thresholds())
     else:
         moving = [True] * len(found)   # two photos: each is compared and kept
-    if _replayed(check.learner_id, found, moving, rule):
+    if replays.replayed_answer(check.learner_id, found, moving, rule.mode):
         verdict = replace(verdict, outcome=decisions.FAIL, reason="replayed")  # whatever else it showed
-    return verdict, [fingerprints.of_face(data, face) for (data, face), keep in zip(found, moving, strict=True) if keep]
+    return verdict, replays.prints_to_keep(found, moving, rule.mode)
 
 
 def _steps(analyses: list[faces.Analysis], greys: list) -> list[motion.Step] | None:
@@ -196,28 +196,6 @@ def _steps(analyses: list[faces.Analysis], greys: list) -> list[motion.Step] | N
         return None
     return [motion.step(greys[i], greys[i + 1], analyses[i].face.points, analyses[i + 1].face.points,
                         analyses[i].face.box) for i in range(len(analyses) - 1)]
-
-
-REPLAY_MIN_FRAMES = 3   # moving frames an answer must share with earlier ones to be a replay
-
-
-def _replayed(learner_id: int, found: list[tuple[bytes, faces.Face]], moving: list[bool],
-              rule: decisions.Challenge) -> bool:
-    """Does the answer reuse an earlier one? Only the frames with the move are compared: a learner who
-    looks ahead gives near-duplicate still frames in every check (measured on webcam footage), so
-    still frames prove nothing, while the move of a recording replayed shows the same faces again.
-    Each face is compared as it is and flipped left-right (a flipped answer turns the other way, so one
-    recording would otherwise answer both sides). Two photos from the album are also compared with the
-    enrolment photo: it is the one photo of the learner that everybody involved has."""
-    chosen = [(data, face) for (data, face), keep in zip(found, moving, strict=True) if keep]
-    if not chosen:
-        return False
-    prints = [fingerprints.of_face(data, face) for data, face in chosen]
-    flipped = [fingerprints.of_face(data, faces.mirrored(face)) for data, face in chosen]
-    photos = rule.mode == decisions.PHOTOS
-    hits = fingerprints.find_replays(learner_id, prints + flipped, with_enrolment=photos)
-    frames_seen = {index % len(chosen) for index in hits}
-    return len(frames_seen) >= (1 if photos else min(REPLAY_MIN_FRAMES, len(chosen)))
 
 
 def _analyse(images: list[CheckedImage], rule: decisions.Challenge) -> tuple[list[faces.Analysis], list]:

@@ -169,3 +169,6 @@ class FaceFingerprint(db.Model):
     phash: Mapped[int] = mapped_column(db.BigInteger)                 # 64-bit hash as a signed integer
     patch: Mapped[bytes] = mapped_column(db.LargeBinary)              # 16x16 uint8
     geometry: Mapped[bytes] = mapped_column(db.LargeBinary)           # 68x2 float16
+    # How the patch and geometry were normalised (fingerprints.PRINT_VERSION): rows compare only with
+    # prints of their own version. Rows from before the column are version 1.
+    version: Mapped[int] = mapped_column(db.SmallInteger, server_default="1")

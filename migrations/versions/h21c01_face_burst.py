@@ -1,7 +1,7 @@
 """a camera challenge takes a dense burst of frames after the prompt
 
 Revision ID: h21c01_face_burst
-Revises: h21m01_mock_papers
+Revises: h21p01_print_version
 Create Date: 2026-12-07 17:50:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'h21c01_face_burst'
-down_revision = 'h21m01_mock_papers'
+down_revision = 'h21p01_print_version'
 branch_labels = None
 depends_on = None
 
