@@ -27,42 +27,36 @@ the same inputs, so model loading (about half a second per library) is excluded 
      naive = face_recognition.load_image_file on the full-size photo + face_locations + face_encodings
    Interleaved. Target: ours median <= 300 ms.
 
-3. A whole answer of 10 frames, before and after the checks of issue 10 (target: after/before
-   <= 1.10). The answer is what tests/face_frames.py `following` makes for a camera challenge
-   "turn left" with the prompt at frame 5: 6 frames of obama_2 then 4 of obama_3, each 640x480
-   JPEG q85 on a grey canvas, moved by a pixel or two so that no two frames are the same bytes.
-     before = per frame: storage.check_image + faces.analyse_bytes (upsample 0) + faces.distance to
-              the enrolled encoding. The old liveness rule (yaw and patch differences) costs
-              microseconds and is left out.
-     after  = per frame storage.check_image, then the real lms.proctor.attempts._judge, whatever it
-              does today (when this was written: (a) digest_of + fingerprints.byte_replay, (b)
-              faces.analyse_bytes of every frame, one picked at random also searched for small faces
-              (grey, upsample 1), (c)
-              fingerprints.of_face of every face and of its mirror image, the old rule's distances,
-              (f) decisions.judge_liveness with nose parallax and proportions, (d)
-              fingerprints.find_replays of the prints and their mirrors), then (e) fingerprints.keep
-              + flush (the INSERTs; the commit, which the answer needed before too, is left out and
-              the rows are rolled back, so the number of stored prints stays what is measured).
-   The database is a temporary SQLite file (WAL, as the app sets it) built by the migrations, with
-   one learner whose STORED prints are made as bench/fingerprint_threshold.py makes them: real
-   prints of obama_1/2/3 and of their mirror images with noise (about 20 hash bits from their
-   source, the hard case for the hash prefilter, for the answer's prints and their mirrors alike). Measured at each --stored count: 0; 3,000 = a heavy learner's year (a check
-   every ~10 minutes during 40 hours of study, 10 frames each, plus retries); 9,000 = that learner
-   over the 1,095 days prints are kept (LMS_FACE_EVIDENCE_DAYS); 40,000. Before and after
-   alternate, the order flipping every round. Each run is timed in wall time and in CPU time of
-   the thread (time.thread_time: it leaves out what other processes take from the core, and is
-   the steadier figure on a shared machine). The parts (a)-(f) are timed by thin wrappers around
-   the lms functions (about a microsecond per call, on both sides); (b) is the upsampled frame's
-   analysis minus the median of the other frames' in the same answer. Ratios: of the p50s, of the
-   p95s, the median of the pairs' ratios, and 1 + (sum of the parts, p50) / before p50.
+3. A whole answer of the issue 21 protocol: 3 hold frames (LMS_FACE_HOLD_FRAMES is 2-4) and a burst of
+   LMS_FACE_BURST_FRAMES (18), what tests/face_frames.py `clip_answer` makes from the real head-turn clip
+   ../shared/testdata/headturn/turn_a.gif for a camera challenge "turn left" (skipped without the clip);
+   the learner is enrolled on the clip's person (`clip_encoding_text`). The answer goes through what
+   submit_attempt does up to its commit: storage.check_image of every frame, the real
+   lms.proctor.attempts._judge (digests + byte_replay; per frame faces.load_rgb, faces.analyse at
+   upsample 0, LMS_FACE_UPSAMPLED_FRAMES of them picked at random also searched for small faces, and
+   motion.grey; attempts._steps (optical flow between consecutive frames); decisions.judge_attempt with
+   judge_liveness; replays.replayed_answer at the CAMERA_COPY thresholds; replays.prints_to_keep), then
+   fingerprints.keep + flush (the INSERTs; the commit is left out and the rows are rolled back, so the
+   number of stored prints stays what is measured).
+   The database is a temporary SQLite file (WAL, as the app sets it) built by the migrations, with one
+   learner whose STORED prints are version 2 prints of the clip person's faces in the frames of her
+   turn, as seen and mirrored, each with the noise of bench/fingerprint_threshold.py `noisy_face` (about
+   20 hash bits from its source: the hard case for the hash prefilter, far from it in patch and
+   geometry). Measured at each --stored count: 0; 3,000 = a heavy learner's year; 9,000 = that learner
+   over the 1,095 days prints are kept (LMS_FACE_EVIDENCE_DAYS); 40,000. Each answer is timed in wall
+   time and in CPU time of the thread (time.thread_time: it leaves out what other processes take from
+   the core, and is the steadier figure on a shared machine). The parts are timed by thin wrappers
+   around the lms functions (about a microsecond per call); the upsampled frame's part is its analysis
+   minus the median of the other frames' in the same answer, and "other" is what no part accounts for.
    The verdict of the answer is printed: it must pass, with no replay found.
 
 4. The upsampled frame (b), other ways to search it for a second face 40 px wide: what each adds to
-   the analysis of its frame (CPU ms over the 10 answer frames), and which widths of a second face
-   (alex_2, alex_1 or biden_1 pasted beside the learner as tests/test_proctor_challenges.py
-   `_with_small_face` does, at three places, in the first and last answer frame) it finds. Also the
-   faces it finds on the answer frames and the test photos, to show that it finds nothing more.
-   With part 3 in the same run, the answer's ratio with each option for (b) is projected.
+   the analysis of its frame (CPU ms over the 10 posed photo frames of the old answer: 6 x obama_2 then
+   4 x obama_3, 640x480 q85 on a grey canvas), and which widths of a second face (alex_2, alex_1 or
+   biden_1 pasted beside the learner as tests/test_proctor_challenges.py `_with_small_face` did, at
+   three places, in the first and last of those frames) it finds. Also the faces it finds on those
+   frames and the test photos, to show that it finds nothing more.
+   With part 3 in the same run, part 3's answer CPU time with each option for (b) is projected.
 
 The test photos are read where they lie, never copied. Figures go to BENCHMARKS.md.
 """
@@ -694,7 +688,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=10, help="rounds over the 7 frames")
     parser.add_argument("--runs", type=int, default=7, help="runs per enrolment photo")
-    parser.add_argument("--answer-rounds", type=int, default=20, help="before/after pairs per stored-print count")
+    parser.add_argument("--answer-rounds", type=int, default=20, help="answers timed per stored-print count")
     parser.add_argument("--stored", default="0,3000,9000,40000", help="stored prints of the learner, comma-separated")
     parser.add_argument("--option-rounds", type=int, default=3, help="rounds over the 10 frames per option")
     parser.add_argument("--parts", default="1,2,3,4", help="which measurements to run, comma-separated")
