@@ -27,42 +27,36 @@ the same inputs, so model loading (about half a second per library) is excluded 
      naive = face_recognition.load_image_file on the full-size photo + face_locations + face_encodings
    Interleaved. Target: ours median <= 300 ms.
 
-3. A whole answer of 10 frames, before and after the checks of issue 10 (target: after/before
-   <= 1.10). The answer is what tests/face_frames.py `following` makes for a camera challenge
-   "turn left" with the prompt at frame 5: 6 frames of obama_2 then 4 of obama_3, each 640x480
-   JPEG q85 on a grey canvas, moved by a pixel or two so that no two frames are the same bytes.
-     before = per frame: storage.check_image + faces.analyse_bytes (upsample 0) + faces.distance to
-              the enrolled encoding. The old liveness rule (yaw and patch differences) costs
-              microseconds and is left out.
-     after  = per frame storage.check_image, then the real lms.proctor.attempts._judge, whatever it
-              does today (when this was written: (a) digest_of + fingerprints.byte_replay, (b)
-              faces.analyse_bytes of every frame, one picked at random also searched for small faces
-              (grey, upsample 1), (c)
-              fingerprints.of_face of every face and of its mirror image, the old rule's distances,
-              (f) decisions.judge_liveness with nose parallax and proportions, (d)
-              fingerprints.find_replays of the prints and their mirrors), then (e) fingerprints.keep
-              + flush (the INSERTs; the commit, which the answer needed before too, is left out and
-              the rows are rolled back, so the number of stored prints stays what is measured).
-   The database is a temporary SQLite file (WAL, as the app sets it) built by the migrations, with
-   one learner whose STORED prints are made as bench/fingerprint_threshold.py makes them: real
-   prints of obama_1/2/3 and of their mirror images with noise (about 20 hash bits from their
-   source, the hard case for the hash prefilter, for the answer's prints and their mirrors alike). Measured at each --stored count: 0; 3,000 = a heavy learner's year (a check
-   every ~10 minutes during 40 hours of study, 10 frames each, plus retries); 9,000 = that learner
-   over the 1,095 days prints are kept (LMS_FACE_EVIDENCE_DAYS); 40,000. Before and after
-   alternate, the order flipping every round. Each run is timed in wall time and in CPU time of
-   the thread (time.thread_time: it leaves out what other processes take from the core, and is
-   the steadier figure on a shared machine). The parts (a)-(f) are timed by thin wrappers around
-   the lms functions (about a microsecond per call, on both sides); (b) is the upsampled frame's
-   analysis minus the median of the other frames' in the same answer. Ratios: of the p50s, of the
-   p95s, the median of the pairs' ratios, and 1 + (sum of the parts, p50) / before p50.
+3. A whole answer of the issue 21 protocol: 3 hold frames (LMS_FACE_HOLD_FRAMES is 2-4) and a burst of
+   LMS_FACE_BURST_FRAMES (18), what tests/face_frames.py `clip_answer` makes from the real head-turn clip
+   ../shared/testdata/headturn/turn_a.gif for a camera challenge "turn left" (skipped without the clip);
+   the learner is enrolled on the clip's person (`clip_encoding_text`). The answer goes through what
+   submit_attempt does up to its commit: storage.check_image of every frame, the real
+   lms.proctor.attempts._judge (digests + byte_replay; per frame faces.load_rgb, faces.analyse at
+   upsample 0, LMS_FACE_UPSAMPLED_FRAMES of them picked at random also searched for small faces, and
+   motion.grey; attempts._steps (optical flow between consecutive frames); decisions.judge_attempt with
+   judge_liveness; replays.replayed_answer at the CAMERA_COPY thresholds; replays.prints_to_keep), then
+   fingerprints.keep + flush (the INSERTs; the commit is left out and the rows are rolled back, so the
+   number of stored prints stays what is measured).
+   The database is a temporary SQLite file (WAL, as the app sets it) built by the migrations, with one
+   learner whose STORED prints are version 2 prints of the clip person's faces in the frames of her
+   turn, as seen and mirrored, each with the noise of bench/fingerprint_threshold.py `noisy_face` (about
+   20 hash bits from its source: the hard case for the hash prefilter, far from it in patch and
+   geometry). Measured at each --stored count: 0; 3,000 = a heavy learner's year; 9,000 = that learner
+   over the 1,095 days prints are kept (LMS_FACE_EVIDENCE_DAYS); 40,000. Each answer is timed in wall
+   time and in CPU time of the thread (time.thread_time: it leaves out what other processes take from
+   the core, and is the steadier figure on a shared machine). The parts are timed by thin wrappers
+   around the lms functions (about a microsecond per call); the upsampled frame's part is its analysis
+   minus the median of the other frames' in the same answer, and "other" is what no part accounts for.
    The verdict of the answer is printed: it must pass, with no replay found.
 
 4. The upsampled frame (b), other ways to search it for a second face 40 px wide: what each adds to
-   the analysis of its frame (CPU ms over the 10 answer frames), and which widths of a second face
-   (alex_2, alex_1 or biden_1 pasted beside the learner as tests/test_proctor_challenges.py
-   `_with_small_face` does, at three places, in the first and last answer frame) it finds. Also the
-   faces it finds on the answer frames and the test photos, to show that it finds nothing more.
-   With part 3 in the same run, the answer's ratio with each option for (b) is projected.
+   the analysis of its frame (CPU ms over the 10 posed photo frames of the old answer: 6 x obama_2 then
+   4 x obama_3, 640x480 q85 on a grey canvas), and which widths of a second face (alex_2, alex_1 or
+   biden_1 pasted beside the learner as tests/test_proctor_challenges.py `_with_small_face` did, at
+   three places, in the first and last of those frames) it finds. Also the faces it finds on those
+   frames and the test photos, to show that it finds nothing more.
+   With part 3 in the same run, part 3's answer CPU time with each option for (b) is projected.
 
 The test photos are read where they lie, never copied. Figures go to BENCHMARKS.md.
 """
@@ -102,7 +96,7 @@ with warnings.catch_warnings():  # face_recognition_models imports pkg_resources
     warnings.simplefilter("ignore", UserWarning)
     import face_recognition  # noqa: E402
     from lms.files.storage import check_image  # noqa: E402
-    from lms.proctor import attempts, decisions, faces, fingerprints, services  # noqa: E402
+    from lms.proctor import attempts, decisions, faces, fingerprints, motion, replays, services  # noqa: E402
 
 
 # --- inputs, built in memory ---------------------------------------------------------------------
@@ -210,15 +204,19 @@ def bench_enrolment(runs: int) -> dict:
     return result
 
 
-# --- 3. a whole answer of 10 frames, before and after issue 10 ------------------------------------
+# --- 3. a whole answer of the issue 21 protocol: hold frames, then a burst ------------------------
 
-ANSWER_FRAMES = 10            # config/default.py LMS_FACE_FRAMES
-ANSWER_CHALLENGE = decisions.Challenge(decisions.CAMERA, decisions.LEFT, prompt_frame=5, frame_count=ANSWER_FRAMES,
-                                       reaction_frames=3)
-ANSWER_POSES = (("obama_2.jpg", False), ("obama_3.jpg", False))   # tests/face_frames.py TURNS["left"][0]
-STORED_SOURCES = ("obama_1.jpg", "obama_2.jpg", "obama_3.jpg")    # as bench/fingerprint_threshold.py
-PARTS = {"a": "a digests + byte_replay", "b": "b upsampled frame, added", "c": "c of_face, every face",
-         "d": "d find_replays", "e": "e keep + flush (INSERTs)", "f": "f judge_liveness"}
+HOLD_FRAMES = 3               # LMS_FACE_HOLD_FRAMES is (2, 4): the middle of it
+# Part 4 still searches the 10 posed photo frames of the old answer (prompt at frame 5) for second faces.
+POSED_CHALLENGE = decisions.Challenge(decisions.CAMERA, decisions.LEFT, prompt_frame=5, frame_count=10,
+                                      reaction_frames=3)
+POSED_POSES = (("obama_2.jpg", False), ("obama_3.jpg", False))   # the old tests/face_frames.py TURNS["left"][0]
+# Parts of the answer's cost, in the order submit_attempt meets them (the frames analysed, "other" is the
+# rest: the nonce and time checks, distances, moving_frames, the wrappers).
+PARTS = {"check": "check_image, every frame", "a": "digests + byte_replay", "decode": "decode (load_rgb)",
+         "analyse": "analyse, upsample 0", "b": "upsampled frame, added", "grey": "grey images (motion)",
+         "steps": "motion steps (_steps)", "liveness": "judge_liveness", "replays": "replays.replayed_answer",
+         "to_keep": "prints_to_keep (of_face)", "e": "keep + flush (INSERTs)", "other": "other"}
 
 
 def posed(name: str, flip: bool, index: int, quality=85) -> bytes:
@@ -234,10 +232,10 @@ def posed(name: str, flip: bool, index: int, quality=85) -> bytes:
     return out.getvalue()
 
 
-def following(challenge=ANSWER_CHALLENGE, turn_after=1) -> list[bytes]:
-    """tests/face_frames.py `following`: still up to the prompt frame, turned from the frame after it."""
+def following(challenge=POSED_CHALLENGE, turn_after=1) -> list[bytes]:
+    """The old tests/face_frames.py `following`: still up to the prompt frame, turned from the frame after it."""
     turn_at = challenge.prompt_frame + turn_after
-    return [posed(*ANSWER_POSES[index >= turn_at], index) for index in range(challenge.frame_count)]
+    return [posed(*POSED_POSES[index >= turn_at], index) for index in range(challenge.frame_count)]
 
 
 def clocked(fn, *args, **kwargs):
@@ -250,8 +248,8 @@ def clocked(fn, *args, **kwargs):
 
 class PartClock:
     """Wraps lms functions by module attribute (which is how attempts._judge and decisions reach them)
-    and adds up wall and CPU time spent in each, outermost calls only: digest_of inside of_face is
-    of_face's."""
+    and adds up wall and CPU time spent in each, outermost calls only: digest_of inside of_face inside
+    replayed_answer is replayed_answer's."""
 
     def __init__(self):
         self.sink, self._depth, self._restore = None, 0, []
@@ -279,17 +277,22 @@ class PartClock:
     def unwrap(self):
         for module, name, original in reversed(self._restore):
             setattr(module, name, original)
-        self._restore = []
 
 
-def before_answer(frames: list[bytes], enrolled: np.ndarray):
-    """What an answer cost before issue 10: every frame checked, analysed at upsample 0 and compared."""
-    return [ours_frame(data, enrolled) for data in frames]
+def clip_challenge(burst_frames: int) -> decisions.Challenge:
+    """What decisions.pick_challenge gives for a camera check with HOLD_FRAMES hold frames, turning left
+    (tests/face_frames.py clip_answer plays the clip mirrored for it)."""
+    return decisions.Challenge(decisions.CAMERA, decisions.LEFT, prompt_frame=HOLD_FRAMES,
+                               frame_count=HOLD_FRAMES + burst_frames, reaction_frames=burst_frames)
 
 
-def after_answer(frames: list[bytes], context) -> tuple:
+def answer(frames: list[bytes], context) -> tuple:
     """submit_attempt's work up to its commit: the frames checked, attempts._judge, the prints kept."""
-    images = [check_image(data, MAX_FRAME_BYTES, min_side=120, max_side=5000) for data in frames]
+    images = []
+    for data in frames:
+        wall, cpu, image = clocked(check_image, data, MAX_FRAME_BYTES, min_side=120, max_side=5000)
+        context.clock.add("check", wall, cpu)
+        images.append(image)
     verdict, prints = attempts._judge(context.check, context.challenge, images, context.challenge.nonce, context.now)
     wall, cpu, _ = clocked(keep_and_flush, context.check.learner_id, prints, context.now)
     context.clock.add("e", wall, cpu)
@@ -329,22 +332,29 @@ def bench_app(tmp: Path):
     return app, context, learner.id
 
 
-def store_prints(learner_id: int, count: int, first_index: int, rng: np.random.Generator) -> None:
-    """``count`` more stored prints for the learner: real prints of obama_1/2/3 and of their mirror
-    images (a year of answers turns both ways) with noise, as bench/fingerprint_threshold.py makes them."""
+def stored_sources() -> list:
+    """The clip person's faces in every frame of the turn, as seen and mirrored: what a year of her
+    genuine answers turning both ways would have stored (the hard case for the hash prefilter)."""
+    from tests.face_frames import CLIP_ENROLMENT, _CLIP_TURN_START, clip_frame
+    found = [faces.analyse_bytes(clip_frame(index)).face for index in range(_CLIP_TURN_START, CLIP_ENROLMENT)]
+    return found + [faces.mirrored(face) for face in found]
+
+
+def store_prints(learner_id: int, count: int, first_index: int, sources: list, rng: np.random.Generator) -> None:
+    """``count`` more stored version 2 prints for the learner, each another capture's worth of noise away
+    from one of ``sources`` (bench/fingerprint_threshold.py noisy_face: about 20 hash bits from its
+    source, far from it in patch and geometry), kept for no attempt (one source of their own)."""
     from sqlalchemy import insert
 
     from fingerprint_threshold import noisy_face  # bench/, next to this file
     from lms.core.clock import utcnow
     from lms.proctor.models import FaceFingerprint
 
-    frames = [canvas_frame(FACES_DIR / name) for name in STORED_SOURCES]
-    sources = [faces.analyse_bytes(data).face for data in frames + [mirror_frame(data) for data in frames]]
     now, rows = utcnow(), []
     for index in range(first_index, first_index + count):
         p = fingerprints.of_face(f"stored {index}".encode(), noisy_face(sources[index % len(sources)], rng))
         rows.append(dict(learner_id=learner_id, created_at=now - timedelta(minutes=index), digest=p.digest,
-                         phash=p.phash, patch=p.patch, geometry=p.geometry))
+                         phash=p.phash, patch=p.patch, geometry=p.geometry, version=p.version))
         if len(rows) == 5000:
             db_session().execute(insert(FaceFingerprint), rows)
             rows = []
@@ -353,20 +363,15 @@ def store_prints(learner_id: int, count: int, first_index: int, rng: np.random.G
     db_session().commit()
 
 
-def mirror_frame(data: bytes) -> bytes:
-    out = io.BytesIO()
-    ImageOps.mirror(Image.open(io.BytesIO(data)).convert("RGB")).save(out, "JPEG", quality=85)
-    return out.getvalue()
-
-
 def prefilter_passes(learner_id: int, prints: list) -> list[int]:
-    """How many stored prints pass the hash prefilter, per frame of the answer (for the report)."""
+    """How many stored prints of the print's version pass the hash prefilter, per print (for the report)."""
     from sqlalchemy import select
 
     from lms.proctor.models import FaceFingerprint
     hashes = np.array(db_session().scalars(select(FaceFingerprint.phash).where(
-        FaceFingerprint.learner_id == learner_id)).all(), dtype=np.int64)
-    gate = fingerprints.DEFAULT_THRESHOLDS.hash_bits
+        FaceFingerprint.learner_id == learner_id, FaceFingerprint.version == fingerprints.PRINT_VERSION)).all(),
+        dtype=np.int64)
+    gate = replays.CAMERA_COPY.hash_bits
     return [int((fingerprints.hamming_many(p.phash, hashes) <= gate).sum()) if len(hashes) else 0 for p in prints]
 
 
@@ -374,90 +379,93 @@ def summary(values: list[float]) -> dict:
     return {"p50": pct(values, 50), "p95": pct(values, 95)}
 
 
-def bench_answer(rounds: int, stored_counts: list[int]) -> dict:
-    enrolled = face_recognition.face_encodings(face_recognition.load_image_file(FACES_DIR / "obama_1.jpg"))[0]
-    frames = following()
-    tmp = Path(tempfile.mkdtemp(prefix="face-bench-"))
-    app, app_context, learner_id = bench_app(tmp)
-    clock = PartClock()
+def clock_judge(clock: PartClock) -> None:
     clock.wrap(fingerprints, "digest_of", "a")
     clock.wrap(fingerprints, "byte_replay", "a")
-    clock.wrap(faces, "analyse_bytes", lambda args, kwargs: "upsampled" if kwargs.get("search_small") else "analyse")
-    clock.wrap(fingerprints, "of_face", "c")
-    clock.wrap(fingerprints, "find_replays", "d")
-    clock.wrap(decisions, "judge_liveness", "f")
+    clock.wrap(faces, "load_rgb", "decode")
+    clock.wrap(faces, "analyse", lambda args, kwargs: "upsampled" if kwargs.get("search_small") else "analyse")
+    clock.wrap(motion, "grey", "grey")
+    clock.wrap(attempts, "_steps", "steps")
+    clock.wrap(decisions, "judge_liveness", "liveness")
+    clock.wrap(replays, "replayed_answer", "replays")
+    clock.wrap(replays, "prints_to_keep", "to_keep")
+
+
+def split(sink: dict, total: dict) -> dict:
+    """Wall and CPU ms per part of one answer; b is the upsampled frame's analysis minus the median of the
+    other frames' (which goes to "analyse"), "other" what no part accounts for."""
+    parts = {}
+    for measure, at in (("wall", 0), ("cpu", 1)):
+        one_frame = float(np.median([t[at] for t in sink["analyse"]]))
+        upsampled = [t[at] for t in sink.get("upsampled", [])]
+        row = {key: sum(t[at] for t in sink.get(key, [])) for key in PARTS if key not in ("b", "other")}
+        row["analyse"] += one_frame * len(upsampled)
+        row["b"] = sum(upsampled) - one_frame * len(upsampled)
+        row["other"] = total[measure] - sum(row.values())
+        parts[measure] = row
+    return parts
+
+
+def bench_answer(rounds: int, stored_counts: list[int]) -> dict:
+    from tests.face_frames import CLIP, CLIP_MISSING, clip_answer, clip_encoding_text
+    if not CLIP.is_file():
+        return {"skipped": CLIP_MISSING}
+    tmp = Path(tempfile.mkdtemp(prefix="face-bench-"))
+    app, app_context, learner_id = bench_app(tmp)
+    challenge = clip_challenge(int(app.config["LMS_FACE_BURST_FRAMES"]))
+    frames = clip_answer(challenge)
+    clock = PartClock()
+    clock_judge(clock)
     from lms.core.clock import utcnow
     now = utcnow()
-    interval_ms = int(app.config["LMS_FACE_FRAME_INTERVAL_MS"])
+    interval_ms, burst_ms = int(app.config["LMS_FACE_FRAME_INTERVAL_MS"]), int(app.config["LMS_FACE_BURST_INTERVAL_MS"])
     context = SimpleNamespace(   # the FaceCheck and FaceChallenge fields attempts._judge reads
         clock=clock, now=now,
-        check=SimpleNamespace(learner_id=learner_id,
-                              enrolment=SimpleNamespace(encoding=faces.encoding_to_text(enrolled))),
-        challenge=SimpleNamespace(nonce="bench-nonce", interval_ms=interval_ms, deadline=now + timedelta(hours=1),
-                                  issued_at=now - timedelta(milliseconds=interval_ms * len(frames), seconds=1),
-                                  **dataclasses.asdict(ANSWER_CHALLENGE)))
-    result = {"frames": len(frames), "frame_bytes": [len(data) for data in frames], "rounds": rounds, "stored": {}}
-    rng, stored_now = np.random.default_rng(10), 0
+        check=SimpleNamespace(learner_id=learner_id, enrolment=SimpleNamespace(encoding=clip_encoding_text())),
+        challenge=SimpleNamespace(
+            nonce="bench-nonce", interval_ms=interval_ms, burst_interval_ms=burst_ms,
+            deadline=now + timedelta(hours=1),
+            issued_at=now - timedelta(milliseconds=interval_ms * challenge.prompt_frame
+                                      + burst_ms * (challenge.frame_count - challenge.prompt_frame), seconds=1),
+            **dataclasses.asdict(challenge)))
+    result = {"hold": challenge.prompt_frame, "burst": challenge.frame_count - challenge.prompt_frame,
+              "frames": len(frames), "frame_bytes": [len(data) for data in frames], "rounds": rounds,
+              "upsampled_frames": int(app.config["LMS_FACE_UPSAMPLED_FRAMES"]), "stored": {}}
+    rng, stored_now, sources = np.random.default_rng(21), 0, stored_sources()
     try:
         for count in sorted(stored_counts):
             started = time.perf_counter()
-            store_prints(learner_id, count - stored_now, stored_now, rng)
+            store_prints(learner_id, count - stored_now, stored_now, sources, rng)
             made_s, stored_now = time.perf_counter() - started, count
 
             clock.sink = {}
-            verdict, prints = after_answer(frames, context)   # warm-up, and the sanity check
+            verdict, prints = answer(frames, context)   # warm-up, and the sanity check
             db_session().rollback()
-            before_answer(frames, enrolled)
-            flipped = [fingerprints.of_face(data, faces.mirrored(face)) for data in frames
-                       for face in faces.analyse_bytes(data).faces] if hasattr(faces, "mirrored") else []
-            replays = fingerprints.find_replays(learner_id, prints + flipped)
-            db_session().rollback()
+            clock.sink = None
             row = {"made_and_inserted_s": round(made_s, 1), "outcome": verdict.outcome, "reason": verdict.reason,
                    "liveness": verdict.liveness, "yaw_change": verdict.yaw_change, "distance": verdict.distance,
-                   "face_counts": verdict.face_counts, "prints": len(prints), "replays_found": len(replays),
-                   "prefilter_passes_per_frame": prefilter_passes(learner_id, prints),
-                   "prefilter_passes_per_mirror": prefilter_passes(learner_id, flipped)}
+                   "face_counts": verdict.face_counts, "prints_kept": len(prints),
+                   "prefilter_passes_per_kept_print": prefilter_passes(learner_id, prints)}
             db_session().rollback()
 
-            runs = {side: {"wall": [], "cpu": []} for side in ("before", "after")}
-            paired = {"wall": [], "cpu": []}
-            parts = {key: {"wall": [], "cpu": []} for key in PARTS}
-            frame_cpu = {"before": [], "after": []}   # one frame's analyse_bytes at upsample 0, per answer
-            for index in range(rounds):
-                sides = ["before", "after"]
-                for side in (sides if index % 2 == 0 else sides[::-1]):
-                    clock.sink = {}
-                    if side == "before":
-                        wall, cpu, _ = clocked(before_answer, frames, enrolled)
-                    else:
-                        wall, cpu, _ = clocked(after_answer, frames, context)
-                        db_session().rollback()   # the prints kept are not committed: the stored count stays
-                    runs[side]["wall"].append(wall)
-                    runs[side]["cpu"].append(cpu)
-                    sink = clock.sink
-                    frame_cpu[side].append(float(np.median([c for _, c in sink["analyse"]])))
-                    if side == "after":
-                        for measure, at in (("wall", 0), ("cpu", 1)):
-                            one_frame = float(np.median([t[at] for t in sink["analyse"]]))
-                            upsampled = [t[at] for t in sink.get("upsampled", [])]
-                            parts["b"][measure].append(sum(upsampled) - one_frame * len(upsampled))
-                            for key in "acdef":
-                                parts[key][measure].append(sum(t[at] for t in sink.get(key, [])))
-                for measure in ("wall", "cpu"):
-                    paired[measure].append(runs["after"][measure][-1] / runs["before"][measure][-1])
+            totals = {"wall": [], "cpu": []}
+            parts = {measure: {key: [] for key in PARTS} for measure in totals}
+            per_frame = []   # decode + analyse of one frame at upsample 0, CPU ms
+            for _ in range(rounds):
+                clock.sink = {}
+                wall, cpu, _ = clocked(answer, frames, context)
+                db_session().rollback()   # the prints kept are not committed: the stored count stays
+                totals["wall"].append(wall)
+                totals["cpu"].append(cpu)
+                for measure, split_row in split(clock.sink, {"wall": wall, "cpu": cpu}).items():
+                    for key, value in split_row.items():
+                        parts[measure][key].append(value)
+                per_frame += [d[1] + a[1] for d, a in zip(clock.sink["decode"], clock.sink["analyse"], strict=False)]
             clock.sink = None
-            for measure in ("wall", "cpu"):
-                before, after = summary(runs["before"][measure]), summary(runs["after"][measure])
-                added = np.sum([parts[key][measure] for key in PARTS], axis=0)
-                row[measure] = {"before": before, "after": after,
-                                "ratio_p50": round(after["p50"] / before["p50"], 3),
-                                "ratio_p95": round(after["p95"] / before["p95"], 3),
-                                "paired_ratio_p50": round(float(np.median(paired[measure])), 3),
-                                "parts": {key: summary(parts[key][measure]) for key in PARTS},
-                                "parts_sum": summary(list(added)),
-                                "ratio_from_parts": round(1 + float(np.median(added)) / before["p50"], 3)}
-                row[measure]["target_met"] = row[measure]["ratio_p50"] <= 1.10 and row[measure]["ratio_p95"] <= 1.10
-            row["frame_analysis_cpu_p50_ms"] = {side: pct(values, 50) for side, values in frame_cpu.items()}
+            for measure in totals:
+                row[measure] = {"total": summary(totals[measure]),
+                                "parts": {key: summary(values) for key, values in parts[measure].items()}}
+            row["frame_decode_analyse_cpu"] = summary(per_frame)
             result["stored"][count] = row
     finally:
         clock.unwrap()
@@ -468,37 +476,31 @@ def bench_answer(rounds: int, stored_counts: list[int]) -> dict:
 
 
 def print_answer(answer: dict) -> None:
-    yes = {True: "yes", False: "NO"}
-    print(f"\n3. A whole answer of {answer['frames']} frames (6 x obama_2 then 4 x obama_3, 640x480 q85, "
-          f"{min(answer['frame_bytes'])}-{max(answer['frame_bytes'])} bytes), before / after issue 10, "
-          f"{answer['rounds']} pairs per row, interleaved; ms")
-    print(f"   {'stored prints':>13} {'time':<5}{'before p50':>11}{'p95':>8}{'after p50':>11}{'p95':>8}"
-          f"{'ratio p50':>11}{'p95':>7}{'paired':>8}{'from parts':>12}  <= 1.10")
+    if "skipped" in answer:
+        print(f"\n3. A whole answer: skipped, {answer['skipped']}")
+        return
+    counts = list(answer["stored"])
+    print(f"\n3. A whole answer of {answer['hold']} hold + {answer['burst']} burst frames (turn_a.gif, tests/face_frames.py "
+          f"clip_answer, 640x480 q85, {min(answer['frame_bytes'])}-{max(answer['frame_bytes'])} bytes; "
+          f"{answer['upsampled_frames']} frame upsampled), through attempts._judge and keep + flush; "
+          f"{answer['rounds']} answers per row; ms")
+    print(f"   {'stored prints':>13}{'CPU p50':>9}{'p95':>8}{'wall p50':>10}{'p95':>8}   decode+analyse one frame, CPU p50")
     for count, row in answer["stored"].items():
-        for measure in ("wall", "cpu"):
-            m = row[measure]
-            print(f"   {count:>13,} {measure:<5}{m['before']['p50']:>11}{m['before']['p95']:>8}{m['after']['p50']:>11}"
-                  f"{m['after']['p95']:>8}{m['ratio_p50']:>11}{m['ratio_p95']:>7}{m['paired_ratio_p50']:>8}"
-                  f"{m['ratio_from_parts']:>12}  {yes[m['target_met']]}")
-    print("   (paired: median of after/before over the pairs; from parts: 1 + median sum of the parts / before p50)")
-    print("\n   added cost by part, CPU ms, p50 / p95 over the after runs")
-    print(f"   {'part':<27}" + "".join(f"{f'{count:,} stored':>16}" for count in answer["stored"]))
-    for key, title in {**PARTS, "sum": "sum of the parts"}.items():
-        cells = []
-        for row in answer["stored"].values():
-            cell = row["cpu"]["parts_sum"] if key == "sum" else row["cpu"]["parts"][key]
-            cells.append(f"{cell['p50']:>8} / {cell['p95']:<6}")
-        print(f"   {title:<27}" + "".join(cells))
-    print(f"   {'one frame at upsample 0':<27}" + "".join(
-        f"{row['frame_analysis_cpu_p50_ms']['before']:>8} / {row['frame_analysis_cpu_p50_ms']['after']:<6}"
-        for row in answer["stored"].values()) + " (analyse_bytes p50, before / after runs)")
+        print(f"   {count:>13,}{row['cpu']['total']['p50']:>9}{row['cpu']['total']['p95']:>8}"
+              f"{row['wall']['total']['p50']:>10}{row['wall']['total']['p95']:>8}   "
+              f"{row['frame_decode_analyse_cpu']['p50']}")
+    for measure in ("cpu", "wall"):
+        print(f"\n   {measure} ms by part, p50 / p95 over the answers")
+        print(f"   {'part':<27}" + "".join(f"{f'{count:,} stored':>16}" for count in counts))
+        for key, title in PARTS.items():
+            cells = [answer["stored"][count][measure]["parts"][key] for count in counts]
+            print(f"   {title:<27}" + "".join(f"{c['p50']:>8} / {c['p95']:<6}" for c in cells))
     print("\n   sanity: the verdict of the answer, and what the stored prints look like to it")
     for count, row in answer["stored"].items():
         print(f"   {count:>7,} stored: {row['outcome']} ({row['reason'] or 'no reason'}), liveness {row['liveness']}, "
               f"turn {row['yaw_change']}, worst distance {row['distance']}, faces {row['face_counts']}; "
-              f"{row['prints']} prints, {row['replays_found']} replays found (prints and mirrors); stored prints "
-              f"within the hash prefilter per frame {row['prefilter_passes_per_frame']}, per mirrored frame "
-              f"{row['prefilter_passes_per_mirror']}; stored in {row['made_and_inserted_s']} s")
+              f"{row['prints_kept']} prints kept; stored prints within the hash prefilter per kept print "
+              f"{row['prefilter_passes_per_kept_print']}; stored in {row['made_and_inserted_s']} s")
 
 
 # --- 4. options for the upsampled frame (b) ------------------------------------------------------
@@ -632,21 +634,22 @@ def bench_options(rounds: int) -> dict:
 def print_options(options: dict, answer: dict | None) -> None:
     print("\n4. The upsampled frame (b): what it adds to its frame's analysis, and which second faces it finds")
     print(f"   A second face (alex_2, alex_1, biden_1) of the given detector-box width pasted beside the learner at "
-          f"{len(SECOND_AT)} places in the first and the last answer frame: {options['cases_per_width']} cases "
-          f"per width. 'ratio at N' = 1 + (the measured parts, with this option's cost for b) / before p50 (CPU).")
-    counts = list(answer["stored"]) if answer else []
+          f"{len(SECOND_AT)} places in the first and the last of the 10 posed photo frames (obama_2, obama_3): "
+          f"{options['cases_per_width']} cases per width. 'answer at N' = part 3's answer CPU p50 with this "
+          f"option's cost for b, in ms.")
+    counts = list(answer["stored"]) if answer and "stored" in answer else []
     print(f"   {'option':<34}{'added p50':>10}{'p95':>7}  " + " ".join(f"{w:>3}" for w in SECOND_WIDTHS)
-          + " px found" + "".join(f"{f'ratio at {count:,}':>17}" for count in counts))
+          + " px found" + "".join(f"{f'answer at {count:,}':>17}" for count in counts))
     for name, row in options["options"].items():
         projected = []
         for count in counts:
             cpu = answer["stored"][count]["cpu"]
-            others = cpu["parts_sum"]["p50"] - cpu["parts"]["b"]["p50"]
-            projected.append(f"{1 + (others + row['added_cpu_p50_ms']) / cpu['before']['p50']:>17.3f}")
+            without_b = cpu["total"]["p50"] - cpu["parts"]["b"]["p50"]
+            projected.append(f"{without_b + answer['upsampled_frames'] * row['added_cpu_p50_ms']:>17.0f}")
         print(f"   {name:<34}{row['added_cpu_p50_ms']:>10}{row['added_cpu_p95_ms']:>7}  "
               + " ".join(f"{row['second_face_found'][w]:>3}" for w in SECOND_WIDTHS)
               + f"{'':9}" + "".join(projected))
-    print("   faces found on the 10 answer frames and on the test photos' canvas frames (obama_1/2/3, biden_1/2, "
+    print("   faces found on the 10 posed frames and on the test photos' canvas frames (obama_1/2/3, biden_1/2, "
           "alex_1/2, two_people):")
     for name, row in options["options"].items():
         print(f"   {name:<34}{row['answer_frames_faces']}  {list(row['photos_faces'].values())}")
@@ -685,7 +688,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=10, help="rounds over the 7 frames")
     parser.add_argument("--runs", type=int, default=7, help="runs per enrolment photo")
-    parser.add_argument("--answer-rounds", type=int, default=20, help="before/after pairs per stored-print count")
+    parser.add_argument("--answer-rounds", type=int, default=20, help="answers timed per stored-print count")
     parser.add_argument("--stored", default="0,3000,9000,40000", help="stored prints of the learner, comma-separated")
     parser.add_argument("--option-rounds", type=int, default=3, help="rounds over the 10 frames per option")
     parser.add_argument("--parts", default="1,2,3,4", help="which measurements to run, comma-separated")
