@@ -47,7 +47,9 @@ REPLAY_MIN_FRAMES = 3
 # 0.055); at these, not one moving frame of the webcam clip's 9 genuine moves matched another move (72
 # ordered pairs), while re-encoded and rescaled copies of every move did (9 of 9) and 6 of 9 copies
 # stretched by 20 %. Measured on the frames of bench/fingerprint_threshold.py; README, "Face checks".
-CAMERA_COPY = Thresholds(patch=0.06, geometry=0.04, hash_bits=DEFAULT_THRESHOLDS.hash_bits)
+# Copies within these have hashes at most 6-12 bits apart; 12 keeps the prefilter selective on a learner's
+# own prints (20 let 29-43 % of 40,000 noisy prints of the same face through: 1.5 s, bench/face_bench.py).
+CAMERA_COPY = Thresholds(patch=0.06, geometry=0.04, hash_bits=12)
 
 
 def replayed_answer(learner_id: int, frames: Sequence[tuple[bytes, Sequence[faces.Face]]], moving: Sequence[bool],
