@@ -68,6 +68,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
@@ -394,6 +395,44 @@ class Played:
     moved: float         # seconds from the page showing the prompt to the first frame of the move being written
 
 
+def start_from_asked_clips(page, feed: CameraFeed, clips_by_action: Mapping[str, object]) -> None:
+    """From now on, whenever ``page`` gets a camera challenge, put the first frame of the clip for the asked
+    action on the camera before the page takes its first frame. Calling it again changes the feed and clips.
+
+    Why: until the prompt the camera must show the head holding still in the picture the asked move starts
+    from. The moves of one learner start from different frames (a left turn is often the right turn mirrored,
+    and the mirror image of a whole scene is another picture), and switching from one to another at the
+    prompt would be a cut, which the server refuses. So the page's challenge requests are routed
+    (page.route): each goes through to the server, the test reads the asked action from the answer, shows
+    that clip's first frame, and hands the answer to the page SETTLE seconds later. The action, the moment of
+    the prompt and the frames' schedule stay the server's and the page's; only the picture the camera starts
+    from is chosen to suit the footage, a test device. Call it before the page asks (before the lesson opens
+    or the retry is clicked); play_prompt calls it too, and ends it once the prompt shows (so that what the
+    test shows afterwards, an empty room say, stays on the camera at the next challenge)."""
+    state = _ROUTED.get(page)
+    if state is None:
+        state = _ROUTED[page] = {}
+        page.route(CHALLENGES, lambda route: _start_from_asked_clip(route, state))
+    state.update(feed=feed, firsts={action: clip.frames[0] for action, clip in clips_by_action.items()})
+    for clip in clips_by_action.values():
+        feed.prepare_clip(clip)
+
+
+_ROUTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # page -> what its route shows
+
+
+def _start_from_asked_clip(route, state) -> None:
+    response = route.fetch()
+    try:
+        asked = response.json()
+    except ValueError:
+        asked = {}
+    if asked.get("mode", "camera") == "camera" and asked.get("action") in state["firsts"]:
+        state["feed"].show(state["firsts"][asked["action"]])
+        time.sleep(SETTLE)
+    route.fulfill(response=response)
+
+
 def play_prompt(page, feed: CameraFeed, clips_by_action: Mapping[str, object], reaction: float = 0.3, *,
                 timeout: float = 30_000, look_back: bool = True, dialog: str = "#face-check",
                 on_move: Callable[[Played], None] | None = None) -> Played:
@@ -402,52 +441,31 @@ def play_prompt(page, feed: CameraFeed, clips_by_action: Mapping[str, object], r
     the server may ask), played in real time; then the head stays where the move ended. With ``look_back`` the
     camera shows the clip's first frame again once the phase leaves "prompt" (the frames are taken).
 
-    Until the prompt the camera shows the clip's first frame with the live variation (a head holding still).
-    Which clip's: the one for the asked action. The clips of one learner start from different frames (a left
-    turn is often the right turn mirrored, and a mirror image of the whole scene is a different picture), and
-    switching from one to another at the prompt would be a cut, which the server refuses. So this routes the
-    page's next challenge request (page.route, once): it lets the request through to the server, reads the
-    asked action from the answer, puts that clip's first frame on the camera, and hands the answer to the page
-    SETTLE seconds later, before the page takes its first frame. The action, the hold frames, the moment of the
-    prompt and the frames' schedule stay the server's and the page's; only the picture the camera starts from is
-    chosen for the footage, as a test device. Call this before the attempt asks for its challenge (before the
-    check opens or the retry is clicked). ``timeout`` is in ms, like Playwright's. ``on_move(move)`` runs right
-    after the move started playing, while the page still takes its frames."""
-    for clip in clips_by_action.values():
-        feed.prepare_clip(clip)
-    firsts = {action: clip.frames[0] for action, clip in clips_by_action.items()}
-    feed.show(next(iter(firsts.values())))
-
-    def start_from_the_asked_clip(route):
-        response = route.fetch()
-        try:
-            asked = response.json()
-        except ValueError:
-            asked = {}
-        if asked.get("mode", "camera") == "camera" and asked.get("action") in firsts:
-            feed.show(firsts[asked["action"]])
-            time.sleep(SETTLE)
-        route.fulfill(response=response)
-
-    page.route(CHALLENGES, start_from_the_asked_clip, times=1)
+    Until the prompt the camera shows the asked clip's first frame with the live variation, a head holding
+    still (start_from_asked_clips, which this calls: call it yourself before the lesson opens when the page may
+    ask for its challenge before this is called). ``timeout`` is in ms, like Playwright's. ``on_move(played)``
+    runs right after the move started, while the page still takes its frames."""
+    if not _ROUTED.get(page, {}).get("firsts"):
+        feed.show(next(iter(clips_by_action.values())).frames[0])
+    start_from_asked_clips(page, feed, clips_by_action)
     try:
         page.evaluate(_WATCH, dialog)
         seen = page.wait_for_function(_PROMPTED, arg=dialog, polling="raf", timeout=timeout).json_value()
     finally:
-        page.unroute(CHALLENGES, start_from_the_asked_clip)
+        _ROUTED[page]["firsts"] = {}   # later challenges keep whatever the test shows
     noticed_at = time.monotonic()
     action, ago = seen["action"], seen["ago"] / 1000
     if action not in clips_by_action:
         raise AssertionError(f"the page asked for {action!r}, which clips_by_action does not cover")
     time.sleep(max(reaction - ago, 0))
     feed.play(clips_by_action[action])
-    move = Played(action, ago, ago + time.monotonic() - noticed_at)
+    played = Played(action, ago, ago + time.monotonic() - noticed_at)
     if on_move is not None:
-        on_move(move)
+        on_move(played)
     if look_back:
         page.wait_for_function(_PROMPT_OVER, arg=dialog, polling=50, timeout=timeout)
-        feed.show(firsts[action])
-    return move
+        feed.show(clips_by_action[action].frames[0])
+    return played
 
 
 # --- which photo turns which way -------------------------------------------------------------------------
