@@ -9,7 +9,7 @@ only on the page. The photos are read from ../shared/testdata/faces where they l
 test-artifacts/<test name>/.
 
 The server refuses any face a learner sent before, as it is or mirrored left to right ("replayed"), so a learner
-who passes twice makes another move of the footage the second time (footage.CAP12_MORE_MOVES)."""
+who passes twice nods (up or down) the second time, after a sideways turn the first time."""
 import random
 import re
 from contextlib import contextmanager
