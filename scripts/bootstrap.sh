@@ -49,3 +49,4 @@ if [ ! -f instance/config.py ]; then
   echo "Created instance/config.py with fresh secrets"
 fi
 mkdir -p media
+bash scripts/fetch_test_footage.sh || echo "Test footage not fetched (see above); the tests that play it are skipped." >&2

@@ -44,6 +44,11 @@ server compares each face of an answer and its mirror image with every face the 
 so one learner can show each photo, as it is or mirrored, in only one check attempt (see POSES and
 unused_pose). Pass ``live=False`` for the still-image attack.
 
+Real footage (tests/footage.py) plays the same way: ``play(clip)`` hands the frames of a clip to the same
+background thread, which writes each one in place at the clip's frame rate (25 fps for the webcam clip:
+every 40 ms, within the 30 fps at which Chromium reads), then keeps the clip's last frame with the live
+variation. ``play_prompt`` is the learner who holds still and makes the asked move when the arrow shows.
+
 The photos (../shared/testdata/faces) are read where they lie; nothing is copied into the project.
 The yaw of each photo in a 640x480 frame is in the note under POSES; the learner's own LEFT is the image's
 RIGHT in an unmirrored camera frame, where the nose moves right and the yaw grows.
@@ -63,6 +68,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
@@ -90,6 +96,10 @@ def fit(photo, size=SIZE, flip: bool = False) -> np.ndarray:
     width, height = size
     if photo is None:
         return np.full((height, width, 3), GREY, dtype=np.uint8)
+    if isinstance(photo, np.ndarray):
+        if photo.shape == (height, width, 3):
+            return photo
+        photo = Image.fromarray(photo)
     image = photo if isinstance(photo, Image.Image) else Image.open(photo)
     image = ImageOps.exif_transpose(image).convert("RGB")
     scale = min(width / image.width, height / image.height)
@@ -145,8 +155,11 @@ class CameraFeed:
         self._cache: dict = {}
         self._lock = threading.Lock()
         self._planes = None          # the current picture, as float32 I420 planes
+        self._playing = None         # a clip being played: _Playback
+        self._clips: dict = {}       # id(clip) -> (clip, its frames as I420 bytes)
         self._tick = 0
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = None
         self.shown = None            # what show() was last given, for messages
         self.shown_at = None         # time.monotonic() of the last show()
@@ -161,7 +174,7 @@ class CameraFeed:
     def prepare(self, photo, flip: bool = False, transform: Callable[[np.ndarray], np.ndarray] | None = None):
         """Fit and convert a picture now, so that a later ``show`` of it only writes the file (use it
         before the moment that matters). Photos given by path without a transform are cached by (path, flip)."""
-        key = None if transform is not None or isinstance(photo, Image.Image) else (str(photo), flip)
+        key = None if transform is not None or isinstance(photo, (Image.Image, np.ndarray)) else (str(photo), flip)
         if key in self._cache:
             return self._cache[key]
         rgb = fit(photo, self.size, flip)
@@ -180,12 +193,39 @@ class CameraFeed:
         Returns once the frame is written: Chromium reads it with its next frame (at most 1/fps later)."""
         planes = self.prepare(photo, flip, transform)
         with self._lock:
-            self._planes = planes
+            self._planes, self._playing = planes, None
             self.shown, self.shown_at = (photo, flip, transform), time.monotonic()
             self._write(self._variant() if self.live else _bytes(planes))
-        if self.live and self._thread is None:
-            self._thread = threading.Thread(target=self._keep_alive, name="camera-feed", daemon=True)
-            self._thread.start()
+        if self.live:
+            self._start_thread()
+
+    def prepare_clip(self, clip) -> list[bytes]:
+        """Convert every frame of ``clip`` (anything with ``frames``, H x W x 3 RGB arrays, and ``fps``, like
+        tests/footage.Clip) now, so that playing it only writes the file. Kept per clip object."""
+        if id(clip) not in self._clips:
+            frames = [_bytes(i420_planes(fit(frame, self.size))) for frame in clip.frames]
+            self._clips[id(clip)] = (clip, frames)   # the clip is kept too, so that its id stays its own
+        return self._clips[id(clip)][1]
+
+    def play(self, clip) -> None:
+        """Play ``clip`` in real time from now: frame i is written at i / clip.fps seconds, each as it is (real
+        footage changes by itself), from the feed's thread; then its last frame stays, with the live variation
+        when the feed is live. Returns at once; ``show`` (or another ``play``) ends the playback."""
+        frames = self.prepare_clip(clip)
+        last = i420_planes(fit(clip.frames[-1], self.size))
+        with self._lock:
+            self._playing = _Playback(frames, float(clip.fps), time.monotonic(), last)
+            self.shown, self.shown_at = (clip, False, None), self._playing.started
+            self._write(frames[0])
+            self._playing.written = 0
+        self._start_thread()
+        self._wake.set()
+
+    @property
+    def playing(self) -> bool:
+        """A clip is being played (its last frame not yet reached)."""
+        with self._lock:
+            return self._playing is not None
 
     def chromium_args(self) -> list[str]:
         """Chromium's switches for this camera: the fake device reading this file, and no permission prompt."""
@@ -195,6 +235,7 @@ class CameraFeed:
     def close(self) -> None:
         """Stop varying the picture and close the file (the file stays, showing the last frame)."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
@@ -230,17 +271,54 @@ class CameraFeed:
         v = np.roll(v, (dy // 2, dx // 2), axis=(0, 1))
         return _bytes((y, u, v))
 
+    def _start_thread(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._keep_alive, name="camera-feed", daemon=True)
+            self._thread.start()
+
     def _keep_alive(self) -> None:
-        while not self._stop.wait(LIVE_PERIOD):
+        delay = LIVE_PERIOD
+        while not self._stop.is_set():
+            self._wake.wait(delay)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             with self._lock:
-                if self._planes is not None and self._fd is not None:
-                    self._write(self._variant())
+                delay = self._next_write(time.monotonic())
+
+    def _next_write(self, now: float) -> float:
+        """Write what the camera shows at ``now``; return the seconds until the next write is due."""
+        if self._fd is None:
+            return LIVE_PERIOD
+        playback = self._playing
+        if playback is not None:
+            index = int((now - playback.started) * playback.fps)
+            if index < len(playback.frames):
+                if index != playback.written:
+                    self._write(playback.frames[index])
+                    playback.written = index
+                return max(playback.started + (index + 1) / playback.fps - now, 0.001)
+            self._playing, self._planes = None, playback.last   # the move is over: hold its last frame
+            self._write(self._variant() if self.live else _bytes(playback.last))
+            return LIVE_PERIOD
+        if self.live and self._planes is not None:
+            self._write(self._variant())
+        return LIVE_PERIOD
+
+
+@dataclass
+class _Playback:
+    frames: list          # I420 bytes, one per frame of the clip
+    fps: float
+    started: float        # time.monotonic() of frame 0
+    last: tuple           # the last frame's I420 planes, held after the clip
+    written: int = -1
 
 
 # --- the face check's prompt -------------------------------------------------------------------------
 
 # The page contract: #face-check carries data-phase = starting | hold | prompt | judging | result | photos
-# and, while the prompt shows, data-action = left | right. The observer notes the page's own moment of the
+# and, while the prompt shows, data-action = left | right | up | down. The observer notes the page's own moment of the
 # prompt, so the reaction is timed from it, not from when the test noticed.
 _WATCH = """sel => {
   if (window.__cameraFeedWatch) { window.__cameraFeedWatch.at = null; return; }
@@ -304,6 +382,90 @@ def follow_prompt(page, feed: CameraFeed, front: Pose, turned_for: Mapping[str, 
         page.wait_for_function(_PROMPT_OVER, arg=dialog, polling=50, timeout=timeout)
         feed.show(*front)
     return answer
+
+
+CHALLENGES = "**/api/proctor/checks/*/challenges"
+SETTLE = 0.15   # seconds for a picture written to reach the page (measured 3-89 ms, see above), and more
+
+
+@dataclass(frozen=True)
+class Played:
+    action: str          # what the page asked: left, right, up or down
+    noticed: float       # seconds from the page showing the prompt to the test seeing it
+    moved: float         # seconds from the page showing the prompt to the first frame of the move being written
+
+
+def start_from_asked_clips(page, feed: CameraFeed, clips_by_action: Mapping[str, object]) -> None:
+    """From now on, whenever ``page`` gets a camera challenge, put the first frame of the clip for the asked
+    action on the camera before the page takes its first frame. Calling it again changes the feed and clips.
+
+    Why: until the prompt the camera must show the head holding still in the picture the asked move starts
+    from. The moves of one learner start from different frames (a left turn is often the right turn mirrored,
+    and the mirror image of a whole scene is another picture), and switching from one to another at the
+    prompt would be a cut, which the server refuses. So the page's challenge requests are routed
+    (page.route): each goes through to the server, the test reads the asked action from the answer, shows
+    that clip's first frame, and hands the answer to the page SETTLE seconds later. The action, the moment of
+    the prompt and the frames' schedule stay the server's and the page's; only the picture the camera starts
+    from is chosen to suit the footage, a test device. Call it before the page asks (before the lesson opens
+    or the retry is clicked); play_prompt calls it too, and ends it once the prompt shows (so that what the
+    test shows afterwards, an empty room say, stays on the camera at the next challenge)."""
+    state = _ROUTED.get(page)
+    if state is None:
+        state = _ROUTED[page] = {}
+        page.route(CHALLENGES, lambda route: _start_from_asked_clip(route, state))
+    state.update(feed=feed, firsts={action: clip.frames[0] for action, clip in clips_by_action.items()})
+    for clip in clips_by_action.values():
+        feed.prepare_clip(clip)
+
+
+_ROUTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # page -> what its route shows
+
+
+def _start_from_asked_clip(route, state) -> None:
+    response = route.fetch()
+    try:
+        asked = response.json()
+    except ValueError:
+        asked = {}
+    if asked.get("mode", "camera") == "camera" and asked.get("action") in state["firsts"]:
+        state["feed"].show(state["firsts"][asked["action"]])
+        time.sleep(SETTLE)
+    route.fulfill(response=response)
+
+
+def play_prompt(page, feed: CameraFeed, clips_by_action: Mapping[str, object], reaction: float = 0.3, *,
+                timeout: float = 30_000, look_back: bool = True, dialog: str = "#face-check",
+                on_move: Callable[[Played], None] | None = None) -> Played:
+    """Play a learner in front of the camera who holds still and, ``reaction`` seconds after the page shows the
+    arrow, makes the asked move: ``clips_by_action[action]`` (tests/footage.clip of a real move, one per action
+    the server may ask), played in real time; then the head stays where the move ended. With ``look_back`` the
+    camera shows the clip's first frame again once the phase leaves "prompt" (the frames are taken).
+
+    Until the prompt the camera shows the asked clip's first frame with the live variation, a head holding
+    still (start_from_asked_clips, which this calls: call it yourself before the lesson opens when the page may
+    ask for its challenge before this is called). ``timeout`` is in ms, like Playwright's. ``on_move(played)``
+    runs right after the move started, while the page still takes its frames."""
+    if not _ROUTED.get(page, {}).get("firsts"):
+        feed.show(next(iter(clips_by_action.values())).frames[0])
+    start_from_asked_clips(page, feed, clips_by_action)
+    try:
+        page.evaluate(_WATCH, dialog)
+        seen = page.wait_for_function(_PROMPTED, arg=dialog, polling="raf", timeout=timeout).json_value()
+    finally:
+        _ROUTED[page]["firsts"] = {}   # later challenges keep whatever the test shows
+    noticed_at = time.monotonic()
+    action, ago = seen["action"], seen["ago"] / 1000
+    if action not in clips_by_action:
+        raise AssertionError(f"the page asked for {action!r}, which clips_by_action does not cover")
+    time.sleep(max(reaction - ago, 0))
+    feed.play(clips_by_action[action])
+    played = Played(action, ago, ago + time.monotonic() - noticed_at)
+    if on_move is not None:
+        on_move(played)
+    if look_back:
+        page.wait_for_function(_PROMPT_OVER, arg=dialog, polling=50, timeout=timeout)
+        feed.show(clips_by_action[action].frames[0])
+    return played
 
 
 # --- which photo turns which way -------------------------------------------------------------------------

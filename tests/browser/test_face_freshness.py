@@ -5,10 +5,11 @@ passes at once. In a real browser with a live fake camera (tests/browser/camera_
   re-ordered to fit the new challenge, mirrored to turn the other way) is refused as "replayed", and nothing
   passes. The script waits after asking for each challenge as long as the page takes its frames, as a real
   attacker would: an answer posted at once fails as "early", unread;
-- a learner who turns the wrong way fails with the page's message, and passes on the next try the right way
-  with a photo the first try did not show (the server asks for the left for that try: see test_face_checks);
-- the first-try pass rate of genuine learners through the real page (PC camera and a phone's two photos) is
-  measured, printed and written to test-artifacts/face-pass-rate.txt; every one must pass;
+- a learner who turns the wrong way fails with the page's message, and passes the next try with another move
+  of the footage, a nod (the first try's moving faces may not come back);
+- the first-try pass rate of genuine learners through the real page (PC camera playing real footage of a
+  head, and a phone's two photos) is measured, printed and written to test-artifacts/face-pass-rate.txt; every
+  one must pass (tests/browser/test_face_genuine.py measures twenty and more);
 - the arrow is on the learner's own side of the mirrored preview (screenshots in test-artifacts/<test name>/).
 """
 import base64
@@ -21,20 +22,17 @@ from PIL import Image, ImageOps
 from playwright.sync_api import expect
 
 from lms.core.clock import utcnow
-from lms.core.context import Actor
-from lms.institutions.services import apply_to_class, approve_application
-from lms.learners.services import register_learner
 from lms.proctor.models import FAILED, PASSED, RANDOM, START, FaceChallenge, FaceCheck, FaceCheckAttempt
 
-from ..conftest import FACES, PASSWORD, full_materials, learner_profile, ready_course, valid_id
-from .camera_feed import follow_prompt, poses, shown_in, unused_pose
+from ..conftest import face_bytes, ready_course
+from .camera_feed import start_from_asked_clips
 from .conftest import ARTIFACTS
 from .test_enrolment_flow import sign_in, zh
-from .test_face_checks import (CHECK_TIMEOUT, MATCHED, MIN_TURN, PASSED_TEXT, PHOTOS_REVIEW_TEXT,  # noqa: F401
-                               answer_by_phone,
-                               attempts_of, camera, desk, face_player, fast_player, front,
-                               no_check_inside_the_video, pass_check, phone_context, phone_photos, retry_text,
-                               rows, server_asks_for, start_studying, study_video, turn_as_asked)
+from .test_face_checks import (CHECK_TIMEOUT, MATCHED, MIN_PITCH, MIN_TURN, PASSED_TEXT, PHOTOS_REVIEW_TEXT,  # noqa: F401
+                               answer_by_phone, attempts_of, camera, camera_on_the_footage, desk, enrolled_learner,
+                               face_player, fast_player, move_as_asked, moving_learner, nodding, no_check_inside_the_video,
+                               pass_check, phone_context, phone_photos, real_enrolment_photo, real_moves,
+                               retry_text, rows, server_asks_for, start_studying, study_video)
 from .test_player import lesson_ids, open_lesson, shot_screen
 
 pytestmark = pytest.mark.usefixtures("faces_dir")  # real face photos (tests/photos.py)
@@ -114,32 +112,35 @@ def wait_for_own_try_to_fail(app, page):
 
 # --- a. replays ---------------------------------------------------------------------------------------
 
-def pass_the_start_check_watched(app, db, live_server, camera_for, staff, open_class, learner, video):
-    """The learner opens a lesson and passes the start check on the page, following the prompt; a script
-    watching the network keeps the challenge the page got and the answer it posted."""
+def pass_the_start_check_watched(app, db, live_server, camera_for, staff, open_class, learner, video, clips):
+    """The learner in the footage opens a lesson and passes the start check on the page, making the asked move;
+    a script watching the network keeps the challenge the page got and the answer it posted."""
     (lesson,) = lesson_ids(ready_course(db, staff, open_class, [video]))
-    feed, chromium = camera_for(*front(0))
+    feed, chromium = camera_on_the_footage(camera_for, clips)
     page = desk(chromium).new_page()
     issued = []
     page.on("response", lambda r: issued.append(r) if r.url.endswith("/challenges") else None)
+    start_from_asked_clips(page, feed, clips)
     start_studying(page, live_server, learner, lesson)
     with page.expect_request("**/api/proctor/checks/*/attempts") as posted:
-        turn_as_asked(page, feed, 0)
+        move_as_asked(page, feed, clips)
     no_check_inside_the_video(db, learner)
     pass_check(app, page)
     return lesson, page, feed, posted.value.post_data_json, issued[0].json()
 
 
 def test_a_passing_answer_sent_again_at_later_checks_is_refused_as_replayed(
-        app, db, live_server, camera, face_player, staff, open_class, approved_learner, study_video,  # noqa: F811
-        artifacts):
-    learner = approved_learner
+        app, db, live_server, camera, face_player, staff, open_class, moving_learner, real_moves,  # noqa: F811
+        study_video, artifacts):  # noqa: F811
+    learner = moving_learner
     face_player(LMS_FACE_CHECK_ATTEMPTS=5)   # the page's own try, then four scripted ones at the random check
     # The learner passes the start check; the script keeps what the page posted.
     lesson, page, feed, captured, captured_challenge = pass_the_start_check_watched(
-        app, db, live_server, camera, staff, open_class, learner, study_video)
+        app, db, live_server, camera, staff, open_class, learner, study_video, real_moves)
     frames = captured["frames"]
     assert captured["nonce"] == captured_challenge["nonce"] and len(frames) == captured_challenge["frame_count"]
+    # Later challenges hold as many frames as the captured one, so that its frames fit them as they are.
+    face_player(LMS_FACE_HOLD_FRAMES=(captured_challenge["prompt_frame"],) * 2)
     # On a loaded machine the random check may already be open (it is timed from the answer's arrival).
     (start,) = rows(db, FaceCheck, FaceCheck.learner_id == learner.id, FaceCheck.purpose == START)
     assert start.status == PASSED
@@ -200,17 +201,19 @@ def test_a_passing_answer_sent_again_at_later_checks_is_refused_as_replayed(
 
 
 def test_a_mirrored_replay_of_a_passing_answer_is_refused(
-        app, db, live_server, camera, face_player, staff, open_class, approved_learner, study_video,  # noqa: F811
-        artifacts):
-    """The passing frames mirrored left to right turn the other way: re-ordered to fit, they answer a challenge
-    to the other side, and would pass it (the verdict keeps the turn and the match it found). They are still the
-    faces of an earlier attempt, mirrored, and are refused as "replayed". (The server is made to ask the script
-    for the other side than the captured answer, a test device that spares waiting for that side by chance; the
-    script waits as long as the page takes its frames before it answers.)"""
-    learner = approved_learner
+        app, db, live_server, camera, face_player, staff, open_class, moving_learner, real_moves,  # noqa: F811
+        study_video, artifacts):  # noqa: F811
+    """The passing frames mirrored left to right turn the other way: they answer a challenge to the other side
+    with as many hold frames, and would pass it (the verdict keeps the turn and the match it found). They are
+    still the moving faces of an earlier attempt, mirrored, and are refused as "replayed". (The server is made to
+    ask the script for the other side than the captured answer, with the captured number of hold frames: test
+    devices that spare waiting for that challenge by chance; the script waits as long as the page takes its
+    frames before it answers.)"""
+    learner = moving_learner
     lesson, page, feed, captured, captured_challenge = pass_the_start_check_watched(
-        app, db, live_server, camera, staff, open_class, learner, study_video)
+        app, db, live_server, camera, staff, open_class, learner, study_video, real_moves)
     frames = captured["frames"]
+    face_player(LMS_FACE_HOLD_FRAMES=(captured_challenge["prompt_frame"],) * 2)   # the captured frames fit as they are
 
     feed.show(None)
     wait_for_own_try_to_fail(app, page)
@@ -220,7 +223,8 @@ def test_a_mirrored_replay_of_a_passing_answer_is_refused(
     with server_asks_for(other_side):
         challenge = script.challenge(random_check.id)
     assert challenge["action"] == other_side
-    mirrored = reencoded(fitted_to(frames, captured_challenge, challenge), 85, mirror=True)
+    assert challenge["frame_count"] == len(frames)
+    mirrored = reencoded(frames, 85, mirror=True)
     script.wait_as_the_page(challenge)
     answer = script.answer(random_check.id, challenge["nonce"], mirrored)
     sent = (f"captured {captured_challenge['action']} at {captured_challenge['prompt_frame']}; sent "
@@ -237,21 +241,21 @@ def test_a_mirrored_replay_of_a_passing_answer_is_refused(
 # --- b. the wrong way -----------------------------------------------------------------------------------
 
 def test_turning_the_wrong_way_fails_and_the_right_way_passes_on_the_next_try(
-        app, db, live_server, camera, face_player, staff, open_class, approved_learner, study_video,  # noqa: F811
-        artifacts):
-    """The learner turns the wrong way and fails ("challenge"), then passes the next try turning the way the
-    arrow shows. The next try must show faces the first did not, as they are or mirrored: the one photo left
-    (camera_feed.unused_pose), which turns only to the learner's own left, so for that try the test makes the
-    server ask for the left (server_asks_for). Forcing the side is a test device; the genuine learner still
-    follows the page's arrow."""
-    learner = approved_learner
+        app, db, live_server, camera, face_player, staff, open_class, moving_learner, real_moves,  # noqa: F811
+        study_video, artifacts):  # noqa: F811
+    """The learner in the footage turns the wrong way and fails ("challenge"), then passes the next try making
+    the move the arrow shows. The next try must show moving faces the first did not, as they are or mirrored:
+    the server is made to ask for a nod (up or down) that time."""
+    nods = nodding(real_moves)
+    learner = moving_learner
     (lesson,) = lesson_ids(ready_course(db, staff, open_class, [study_video]))
-    feed, chromium = camera(*front(0))
+    feed, chromium = camera_on_the_footage(camera, real_moves)
     page = desk(chromium).new_page()
+    turned_the_other_way = {"left": real_moves["right"], "right": real_moves["left"]}
+    start_from_asked_clips(page, feed, turned_the_other_way)
     start_studying(page, live_server, learner, lesson)
 
-    front_pose, turned_for = poses(FACES, "obama", 0)
-    wrong = follow_prompt(page, feed, front_pose, {"left": turned_for["right"], "right": turned_for["left"]})
+    wrong = move_as_asked(page, feed, turned_the_other_way)
     result, retry = page.locator("#face-result"), page.locator("#face-retry")
     expect(result).to_have_text(retry_text(app, "challenge", left=2), timeout=CHECK_TIMEOUT)
     expect(retry).to_be_visible()
@@ -262,22 +266,18 @@ def test_turning_the_wrong_way_fails_and_the_right_way_passes_on_the_next_try(
     assert attempt.yaw_change <= -MIN_TURN, attempt.yaw_change   # a clear turn, the other way
     assert attempt.challenge.action == wrong.action and max(attempt.distance_list) < 0.55
 
-    # The next try, the way the arrow shows, with the photo the first try did not show, as it is and mirrored:
-    # the first try's faces may not be sent again, as they are or mirrored. That pair turns only to the
-    # learner's own left, so the server is made to ask for the left (a test device: the learner still follows
-    # the page's arrow).
-    shown = shown_in((front_pose, turned_for), OTHER_SIDE[wrong.action])
-    again_front, left_only = unused_pose(FACES, shown)
-    feed.show(*again_front)
-    with server_asks_for("left"):
-        retry.click()
-        right = follow_prompt(page, feed, again_front, left_only)
-    assert right.action == "left"
+    # The next try, the way the arrow shows, with a nod: the first try's moving faces may not be sent again, as
+    # they are or mirrored.
+    face_player(LMS_FACE_ACTIONS=tuple(nods))
+    start_from_asked_clips(page, feed, nods)
+    feed.show(nods["up"].frames[0])
+    retry.click()
+    right = move_as_asked(page, feed, nods)
     no_check_inside_the_video(db, learner)
     pass_check(app, page)
     attempts = attempts_of(db, check.id)
     assert [(a.outcome, a.reason) for a in attempts] == [("fail", "challenge"), ("pass", None)]
-    assert attempts[1].yaw_change >= MIN_TURN and attempts[1].challenge.action == right.action
+    assert attempts[1].yaw_change >= MIN_PITCH and attempts[1].challenge.action == right.action
     assert rows(db, FaceCheck, FaceCheck.id == check.id)[0].status == PASSED
 
 
@@ -293,14 +293,6 @@ ARROW = """() => {
 GLYPHS = {"left": '"\u2190"', "right": '"\u2192"'}
 
 
-def new_learner(db, open_class, staff, number):
-    learner = register_learner(learner_profile(valid_id(number)), PASSWORD, full_materials(), utcnow(),
-                               Actor(None, "127.0.0.1", "pytest"))
-    application = apply_to_class(learner, open_class, "T440604197403121235", utcnow(), Actor(learner.user))
-    approve_application(application, utcnow(), Actor(staff))
-    return learner
-
-
 def verdict_of(app, page):
     """The text of the first try's verdict, once the page has it."""
     result = page.locator("#face-result")
@@ -311,10 +303,10 @@ def verdict_of(app, page):
 
 def test_genuine_learners_pass_on_the_first_try_and_the_arrow_points_their_own_way(
         app, db, live_server, browser, pw, camera, face_player, staff, open_class, short_video,  # noqa: F811
-        phone_photos,  # noqa: F811 (fixtures from test_face_checks)
+        phone_photos, real_moves, real_enrolment_photo,  # noqa: F811 (fixtures from test_face_checks)
         artifacts):
     (lesson,) = lesson_ids(ready_course(db, staff, open_class, [short_video]))
-    feed, chromium = camera(*front(0))
+    feed, chromium = camera_on_the_footage(camera, real_moves)
     trials, shots = [], {}
 
     def look_at_the_arrow(page, answer):
@@ -325,34 +317,33 @@ def test_genuine_learners_pass_on_the_first_try_and_the_arrow_points_their_own_w
         assert seen["mirror"] == "matrix(-1, 0, 0, 1, 0, 0)", seen   # the preview is a mirror
         assert (seen["centre"] < seen["width"] / 2) == (answer.action == "left"), seen
         if answer.action not in shots:
-            time.sleep(0.2)   # the turned picture reaches the preview
+            time.sleep(0.3)   # the move reaches the preview
             path = artifacts / f"arrow-{answer.action}.png"
             page.locator(".face-dialog").screenshot(path=str(path))
             shots[answer.action] = path
 
-    # PC camera: every trial a new learner (enrolled with obama_1) and the real start check on the real page,
-    # the pose sets taking turns.
+    # PC camera: every trial a new learner (enrolled with a frame of the footage) and the real start check on the
+    # real page, the camera playing the real move the arrow asks for.
     for trial in range(PASS_RATE_TRIALS):
-        learner = new_learner(db, open_class, staff, f"44060419800101{trial:03d}")
-        which = trial % 2
-        feed.show(*front(which))
+        learner = enrolled_learner(db, open_class, staff, f"44060419800101{trial:03d}", real_enrolment_photo)
         context = desk(chromium)
         try:
             page = context.new_page()
+            start_from_asked_clips(page, feed, real_moves)
             start_studying(page, live_server, learner, lesson)
-            answer = turn_as_asked(page, feed, which, on_turn=lambda a, page=page: look_at_the_arrow(page, a))
+            answer = move_as_asked(page, feed, real_moves, on_move=lambda a, page=page: look_at_the_arrow(page, a))
             verdict = verdict_of(app, page)
             (check,) = rows(db, FaceCheck, FaceCheck.learner_id == learner.id)
             (attempt,) = attempts_of(db, check.id)
             trials.append(("camera", answer.action, attempt.challenge.prompt_frame, attempt.outcome, attempt.reason,
-                           attempt.yaw_change, max(attempt.distance_list or [0]), round(answer.turned, 3), verdict))
+                           attempt.yaw_change, max(attempt.distance_list or [0]), round(answer.moved, 3), verdict))
         except Exception as error:   # noqa: BLE001 (counted as a failed trial; the rate is still written)
             trials.append(("camera", None, None, "error", repr(error)[:300], None, None, None, None))
         finally:
             context.close()
 
     # A phone without a camera API: two photos, the second turned to the side the server asked for.
-    learner = new_learner(db, open_class, staff, "44060419800101900")
+    learner = enrolled_learner(db, open_class, staff, "44060419800101900", face_bytes("obama_1.jpg"))
     context = phone_context(browser, pw)
     try:
         page = context.new_page()
@@ -369,7 +360,7 @@ def test_genuine_learners_pass_on_the_first_try_and_the_arrow_points_their_own_w
     phone_passed = int(phone[3] == "pass")
     lines = [f"first-try pass rate: {camera_passed}/{PASS_RATE_TRIALS}",
              f"phone two-photo first-try pass rate: {phone_passed}/1",
-             "trials (mode, asked, prompt_frame, outcome, reason, yaw_change, worst distance, turned after s):"]
+             "trials (mode, asked, prompt_frame, outcome, reason, yaw_change, worst distance, moved after s):"]
     lines += [f"  {t[:8]}" for t in trials + [phone]]
     report = "\n".join(lines)
     print(report)
