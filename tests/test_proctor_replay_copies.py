@@ -220,10 +220,11 @@ def test_a_photo_answer_matching_the_enrolment_photo_or_any_stored_print_is_a_re
 
 
 @needs_clip
-def test_only_the_moving_frames_of_a_camera_answer_are_kept():
+def test_every_frame_of_a_camera_answer_is_kept():
+    """Hold frames too: an answer played backwards makes them its moving frames."""
     frames = [(clip_frames()[i], (clip_face(i),)) for i in (0, 1, 4, 5)]
     kept = replays.prints_to_keep(frames, [False, False, True, True], decisions.CAMERA)
-    assert [p.digest for p in kept] == [fingerprints.digest_of(clip_frames()[i]) for i in (4, 5)]
+    assert [p.digest for p in kept] == [fingerprints.digest_of(clip_frames()[i]) for i in (0, 1, 4, 5)]
     assert all(p.version == fingerprints.PRINT_VERSION for p in kept)
     assert len(replays.prints_to_keep(frames[:2], [False, False], decisions.PHOTOS)) == 2
 

@@ -72,13 +72,13 @@ class Continuity:
     """Thresholds measured with bench/motion_threshold.py (README, "Face checks"). Consecutive frames of real
     head moves (turn_a.gif 66 and 200 ms apart, the latter a page whose timers ran late; webcam footage
     80 ms apart): landmarks followed 0.41-1.0, error 0.0005-0.018 of the face's width, scene followed
-    0.69-1.0. Pictures switched (another photo of the person, a photo or a clip frame and its mirror image):
+    0.44-1.0 (0.44 when the man looks up and his shoulders move; 0.69 otherwise). Pictures switched (another photo of the person, a photo or a clip frame and its mirror image):
     landmarks followed 0.0-0.87, error 0.0099-2.3, scene 0.0-0.61, and no switch passes all three but a
     frontal photo and its own mirror image, which hardly changes the pose; the mirror image of a turned face
     jumps the pose most of the way in one step, which decisions.judge_liveness refuses as a cut too."""
     min_landmarks_followed: float = 0.35
     max_landmark_error: float = 0.05
-    min_scene_followed: float = 0.5
+    min_scene_followed: float = 0.35
 
 
 DEFAULT_CONTINUITY = Continuity()

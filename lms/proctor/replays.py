@@ -14,7 +14,8 @@ prints for the rows from before version 2 (each compared at its own version's th
 is and mirrored (faces.mirrored: a flipped replay turns the other way).
 
 Camera answers. Frames of one person looking ahead at one webcam are near-duplicates of each other
-whatever the print (bench/fingerprint_threshold.py, README "Face checks"), so hold frames never count.
+whatever the print (bench/fingerprint_threshold.py, README "Face checks"), so an answer's hold frames never
+count; they are stored, and its moving frames are compared with every stored frame.
 For each earlier attempt, the answer's moving frames that are copies (CAMERA_COPY) of any stored print of
 that attempt are counted; the answer is a replay when the count reaches min(REPLAY_MIN_FRAMES, moving
 frames). The
@@ -76,9 +77,11 @@ def compared_frames(moving: Sequence[bool], mode: str) -> list[int]:
 
 def prints_to_keep(frames: Sequence[tuple[bytes, Sequence[faces.Face]]], moving: Sequence[bool],
                    mode: str) -> list[Fingerprint]:
-    """What to store for this answer (current version, as seen): the faces of the compared frames."""
-    return [fingerprints.of_face(data, face) for index in compared_frames(moving, mode)
-            for data, found in [frames[index]] for face in found]
+    """What to store for this answer (current version, as seen): the faces of every frame. Hold frames are
+    never compared as the new answer's, but they are kept to compare with: a recorded answer played
+    backwards makes its hold frames the moving ones (from the turned pose back to the front), and at the
+    copy thresholds a genuine moving frame, turned away from its own hold pose, does not match them."""
+    return [fingerprints.of_face(data, face) for data, found in frames for face in found]
 
 
 def _answer_prints(frames, compared: list[int], versions=None) -> tuple[list[Fingerprint], list[int]]:
