@@ -77,9 +77,11 @@ class Clip:
 #  frames are near-duplicates of the first turn's, lms.proctor.fingerprints, and the server refuses them.)
 #  down     22.00 -> 22.80  pitch 0.198 -> 0.320 (yaw +0.004 -> +0.073; he has just come back from a turn to
 #           his left, so there is no still footage before it; pitch +0.06 reached at 22.40)
-#  up       25.32 -> 24.40, played backwards: pitch 0.195 -> 0.055 (yaw +0.032 -> +0.076; the return from
+#  up       25.32 -> 24.76, played backwards: pitch 0.195 -> 0.067 (yaw +0.032 -> +0.067; the return from
 #           looking up, reversed; still 25.32..26.20 with pitch 0.17-0.20; pitch -0.06 reached at 25.12,
-#           0.2 s in). (Notes of an earlier session called 25.32 the end of "the down-return"; the frames
+#           0.2 s in). It stops at 24.76: the frame at about 24.70 does not follow its neighbours by optical flow
+#           (lms.proctor.motion.step: scene followed 0.36 and 0.40 against the server's 0.5; every other pair of
+#           frames 40 or 80 ms apart in 24.3-25.5, 19.1-20.1 and 21.9-22.9 s passes). (Notes of an earlier session called 25.32 the end of "the down-return"; the frames
 #           show him looking UP at 24.4 and down at 22.8: the pitch measure agrees.)
 #  left     the right turns mirrored: yaw -0.037 -> +0.197 and +0.000 -> +0.218.
 #  enrolment  9.00 s: frontal, yaw +0.025, the sharpest still frame (Laplacian 30; most still frames are
@@ -92,7 +94,7 @@ CAP12_MOVES = {
     "right": Move(CAP12, 19.26, 20.00, still=1.2),
     "left": Move(CAP12, 19.26, 20.00, mirror=True, still=1.2),
     "down": Move(CAP12, 22.00, 22.80),
-    "up": Move(CAP12, 25.32, 24.40, still=0.8),
+    "up": Move(CAP12, 25.32, 24.76, still=0.8),
 }
 CAP12_ENROLMENT = 9.00
 TURN_A_MOVES = {
