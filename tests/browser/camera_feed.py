@@ -422,7 +422,10 @@ _ROUTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # page -> wha
 
 
 def _start_from_asked_clip(route, state) -> None:
-    response = route.fetch()
+    try:
+        response = route.fetch()
+    except Exception:   # noqa: BLE001 (the page or its context closed meanwhile: the test is over)
+        return
     try:
         asked = response.json()
     except ValueError:

@@ -273,7 +273,7 @@ def pass_check(app, page):
     dialog, result = page.locator("#face-check"), page.locator("#face-result")
     expect(dialog).to_be_visible(timeout=CHECK_TIMEOUT)
     expect(result).to_have_text(zh(app, PASSED_TEXT), timeout=CHECK_TIMEOUT)
-    expect(dialog).to_be_hidden(timeout=5_000)
+    expect(dialog).to_be_hidden(timeout=CHECK_TIMEOUT)
     page.wait_for_function("v => !v.paused", arg=page.locator(VIDEO).element_handle(), timeout=5_000)
 
 
@@ -401,7 +401,7 @@ def test_the_enrolled_person_passes_the_start_and_the_random_check_and_earns_cre
     at_second_pass = effective(db, learner, lesson)
 
     # The lesson goes on: more credit after the second check, provisional until the next one.
-    wait_until(lambda: effective(db, learner, lesson) >= at_second_pass + 2, timeout=8,
+    wait_until(lambda: effective(db, learner, lesson) >= at_second_pass + 2, timeout=40,
                message="credit after the random check")
     shot(page, artifacts, "04-studying-after-the-random-check.png")
 
@@ -554,7 +554,7 @@ def test_wechat_on_an_iphone_without_camera_api_sends_two_photos_to_staff_review
         assert set(posted) == {"nonce", "frames"} and len(posted["frames"]) == 2
         assert verdict == zh(app, PHOTOS_REVIEW_TEXT)   # photos that pass go to staff review (fallback.py)
         shot_screen(page, artifacts, "02-photos-passed.png")
-        expect(page.locator("#face-check")).to_be_hidden(timeout=5_000)
+        expect(page.locator("#face-check")).to_be_hidden(timeout=CHECK_TIMEOUT)
 
         (check,) = rows(db, FaceCheck, FaceCheck.learner_id == learner.id)
         assert (check.purpose, check.status, check.reason) == (START, REVIEW, "photo_fallback")

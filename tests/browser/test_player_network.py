@@ -30,6 +30,9 @@ from lms.proctor.models import MISSED, OPEN, FaceCheck
 
 from ..conftest import ready_course
 from .test_enrolment_flow import shot, sign_in, zh
+from lms.proctor.services import active_enrolment
+from tests.conftest import enrolment_photo
+
 from .test_face_checks import (PHOTOS_REVIEW_TEXT, answer_by_phone, face_player, no_check_inside_the_video,  # noqa: F401
                                phone_context, phone_photos, rows, study_video)
 from .test_player import (VIDEO, desk, effective, fast_player, heartbeats, lesson_ids,  # noqa: F401 (fixtures)
@@ -373,6 +376,9 @@ def test_a_check_the_worker_settles_before_the_next_heartbeat_still_says_why_stu
     before the page reports again: the page's next heartbeat is answered 401, and that answer must still end
     the session on the page with the reason, and the figures must drop the voided time."""
     learner = approved_learner
+    # The phone's photos show obama (PHONE_PAIRS); tests/conftest.py enrols learners on turn_a.gif's person.
+    active_enrolment(learner.id).encoding = enrolment_photo("obama_1.jpg")[1].encoding
+    db.session.commit()
     face_player(LMS_FACE_CHECK_MIN_SECONDS=120, LMS_FACE_CHECK_MAX_SECONDS=300)  # the test opens the next check
     (lesson,) = lesson_ids(ready_course(db, staff, open_class, [study_video]))
     context = phone_context(browser, pw)

@@ -15,7 +15,9 @@ from lms.quiz import attempts as quiz_attempts
 from lms.quiz.models import FINISHED, SUBMITTED, Attempt, AttemptQuestion
 
 from .test_enrolment_flow import shot, sign_in, zh
-from .test_face_checks import CHECK_TIMEOUT, PASSED_TEXT, camera, front, turn_as_asked  # noqa: F401 (fixture)
+from .. import footage
+from .camera_feed import start_from_asked_clips
+from .test_face_checks import CHECK_TIMEOUT, PASSED_TEXT, camera, move_as_asked  # noqa: F401 (fixture)
 from .test_player import shot_screen
 
 QUESTIONS = 5          # ready_course's paper: 2 true/false, 2 single, 1 multiple choice, 20 points each
@@ -167,9 +169,12 @@ def assert_fits(page, width=PHONE_WIDTH):
 def test_learner_passes_the_start_face_check_and_passes_the_test(
         app, db, live_server, camera, face_checks_on, faces_dir, approved_learner, open_test, artifacts):  # noqa: F811
     learner, course = approved_learner, open_test
-    feed, chromium = camera(*front(0))
+    footage.require(footage.TURN_A)   # the learners of tests/conftest.py are enrolled on turn_a.gif's person
+    clips = {action: footage.clip(move) for action, move in footage.TURN_A_MOVES.items()}
+    feed, chromium = camera(clips["right"].frames[0])
     context = new_desktop(chromium)
     page = context.new_page()
+    start_from_asked_clips(page, feed, clips)
     sign_in(page, live_server, learner.id_number)
 
     # The course page shows the test card: open, all attempts left.
@@ -193,10 +198,10 @@ def test_learner_passes_the_start_face_check_and_passes_the_test(
         behind_the_dialog.update(page.evaluate("""() => ({state: document.getElementById('quiz').dataset.state,
             questionHidden: document.getElementById('quiz-question').hidden})"""))
 
-    turn_as_asked(page, feed, 0, on_turn=at_the_prompt)
+    move_as_asked(page, feed, clips, on_move=at_the_prompt)
     expect(page.locator("#face-result")).to_have_text(zh(app, PASSED_TEXT), timeout=CHECK_TIMEOUT)
     shot_screen(page, artifacts, "04-face-check-passed.png")
-    expect(page.locator("#face-check")).to_be_hidden(timeout=5_000)
+    expect(page.locator("#face-check")).to_be_hidden(timeout=CHECK_TIMEOUT)
 
     assert behind_the_dialog == {"state": "face_check", "questionHidden": True}  # no question before the check
     notice = page.locator("#cheating-notice")
