@@ -11,13 +11,14 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from lms.proctor.models import PASSED, START, FaceCheck
+from lms.proctor.services import active_enrolment, assess_photo
 from lms.quiz import attempts as quiz_attempts
 from lms.quiz.models import FINISHED, SUBMITTED, Attempt, AttemptQuestion
 
 from .test_enrolment_flow import shot, sign_in, zh
-from .. import footage
 from .camera_feed import start_from_asked_clips
-from .test_face_checks import CHECK_TIMEOUT, PASSED_TEXT, camera, move_as_asked  # noqa: F401 (fixture)
+from .test_face_checks import (CHECK_TIMEOUT, PASSED_TEXT, camera, move_as_asked, real_enrolment_photo,  # noqa: F401
+                               real_moves)
 from .test_player import shot_screen
 
 QUESTIONS = 5          # ready_course's paper: 2 true/false, 2 single, 1 multiple choice, 20 points each
@@ -167,11 +168,14 @@ def assert_fits(page, width=PHONE_WIDTH):
 # --- 1. the start face check and a pass ------------------------------------------------------------------
 
 def test_learner_passes_the_start_face_check_and_passes_the_test(
-        app, db, live_server, camera, face_checks_on, faces_dir, approved_learner, open_test, artifacts):  # noqa: F811
+        app, db, live_server, camera, face_checks_on, faces_dir, approved_learner, open_test, artifacts,  # noqa: F811
+        real_moves, real_enrolment_photo):  # noqa: F811
     learner, course = approved_learner, open_test
-    footage.require(footage.TURN_A)   # the learners of tests/conftest.py are enrolled on turn_a.gif's person
-    clips = {action: footage.clip(move) for action, move in footage.TURN_A_MOVES.items()}
-    feed, chromium = camera(clips["right"].frames[0])
+    # The learner in the footage (tests/footage.py): enrolled on a frame of it, answering with its real moves.
+    active_enrolment(learner.id).encoding = assess_photo(real_enrolment_photo).encoding
+    db.session.commit()
+    clips = real_moves
+    feed, chromium = camera(next(iter(clips.values())).frames[0])
     context = new_desktop(chromium)
     page = context.new_page()
     start_from_asked_clips(page, feed, clips)
