@@ -114,6 +114,15 @@ def store_attempt(learner_id: int, indexes, days_ago: int = 1, mode: str = decis
     db.session.commit()
 
 
+def enrol_on_clip_frame(learner_id: int, index: int) -> bytes:
+    """Put clip frame ``index`` on record as the learner's enrolment photo print; returns the frame."""
+    enrolment = db.session.scalar(select(FaceEnrolment).where(FaceEnrolment.learner_id == learner_id))
+    photo = clip_frames()[index]
+    fingerprints.keep(learner_id, [fingerprints.of_face(photo, clip_face(index))], utcnow(), enrolment_id=enrolment.id)
+    db.session.commit()
+    return photo
+
+
 def replayed(learner_id: int, frames, moving, mode=decisions.CAMERA) -> bool:
     return replays.replayed_answer(learner_id, frames, moving, mode)
 
@@ -191,10 +200,7 @@ def test_a_second_genuine_turn_the_same_way_is_not_a_replay(learner):
 @needs_clip
 @pytest.mark.usefixtures("db")
 def test_a_move_made_of_copies_of_the_enrolment_photo_is_a_replay_and_holding_it_still_is_not(learner):
-    enrolment = db.session.scalar(select(FaceEnrolment).where(FaceEnrolment.learner_id == learner.id))
-    photo = clip_frames()[0]
-    fingerprints.keep(learner.id, [fingerprints.of_face(photo, clip_face(0))], utcnow(), enrolment_id=enrolment.id)
-    db.session.commit()
+    photo = enrol_on_clip_frame(learner.id, 0)
     rescaled = [rescaled_copy(photo, 1.0, quality) for quality in (60, 70, 80, 90)]
     frames, moving = answer([photo], rescaled)
     assert replayed(learner.id, frames, moving)
@@ -207,9 +213,7 @@ def test_a_move_made_of_copies_of_the_enrolment_photo_is_a_replay_and_holding_it
 @needs_clip
 @pytest.mark.usefixtures("db")
 def test_a_photo_answer_matching_the_enrolment_photo_or_any_stored_print_is_a_replay(learner):
-    enrolment = db.session.scalar(select(FaceEnrolment).where(FaceEnrolment.learner_id == learner.id))
-    photo = clip_frames()[0]
-    fingerprints.keep(learner.id, [fingerprints.of_face(photo, clip_face(0))], utcnow(), enrolment_id=enrolment.id)
+    photo = enrol_on_clip_frame(learner.id, 0)
     store_attempt(learner.id, [TURN_AGAIN[0]])
     db.session.commit()
     fresh = [found(clip_frames()[i]) for i in (20, 25)]
