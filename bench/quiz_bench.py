@@ -439,7 +439,7 @@ def run_profile(args) -> int:
     from lms.extensions import db
     from lms.quiz import attempts as attempt_service
     from lms.quiz import permissions
-    from lms.quiz import test_views
+    from lms.quiz.views import exam as test_views
 
     from lms.quiz.models import Attempt, AttemptQuestion
     courses = math.ceil((5 * args.requests + 10) / args.questions) + 1  # five timed passes

@@ -55,8 +55,10 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     login_manager.session_protection = "basic"
 
     for name in BLUEPRINT_MODULES:
-        module = importlib.import_module(f".{name}.views", __name__)
-        app.register_blueprint(module.bp)
+        views = importlib.import_module(f".{name}.views", __name__)
+        for module in views.MODULES:  # each registers its routes on views.bp (see README, "Layout")
+            importlib.import_module(module, views.__name__)
+        app.register_blueprint(views.bp)
         package = importlib.import_module(f".{name}", __name__)
         if hasattr(package, "init_app"):  # wiring such as signal receivers, never an import side effect
             package.init_app(app)
@@ -116,7 +118,7 @@ def _expire_idle_session():
     cookie cannot turn back."""
     from flask import current_app
 
-    from .accounts import views as accounts
+    from .accounts.views import sign_in as accounts
     if request.endpoint == "static" or not current_user.is_authenticated:
         return None
     now = utcnow()

@@ -147,7 +147,7 @@ def test_media_is_served_with_range_only_through_a_fresh_signed_url(app, course,
     assert app.test_client().get(url).status_code == 302  # not signed in
     later = __import__("lms.core.clock", fromlist=["utcnow"]).utcnow() + timedelta(
         seconds=app.config["LMS_MEDIA_URL_SECONDS"] + 5)
-    with mock.patch("lms.player.views.utcnow", return_value=later):
+    with mock.patch("lms.player.views.learner.utcnow", return_value=later):
         assert learner_client.get(url).status_code == 403  # a copied link stops working
 
 

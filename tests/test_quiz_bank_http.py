@@ -1,4 +1,4 @@
-"""The staff's question bank pages over HTTP (lms/quiz/bank_views.py): who may open them, adding, editing
+"""The staff's question bank pages over HTTP (lms/quiz/views/bank.py): who may open them, adding, editing
 and removing questions with bad input shown per field in Chinese, import (XLSX, CSV, GBK) all or nothing
 with errors per row, export and the template, the paper settings and their preview, and the bank-size
 rule that keeps a course from being published (Guangdong checklist 32)."""

@@ -13,7 +13,8 @@ from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.institutions.services import apply_to_class, approve_application
 from lms.player.models import LessonProgress
-from lms.quiz import attempts, bank, grading, practice
+from lms.quiz import attempts, bank, grading
+from lms.quiz.practice import rules as practice
 from lms.quiz.bank import QuizError
 from lms.quiz.models import (FINISHED, Attempt, AttemptQuestion, Favourite, MockSubmission, PracticeAnswer,
                              Question, WrongQuestion)

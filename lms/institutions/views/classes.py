@@ -1,24 +1,23 @@
 """Classes, applications and their review."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
-from ..catalogue.models import TRAINING_TYPES, QualificationType
-from ..catalogue.services import hours_plan
-from ..core.access import role_required
-from ..core.clock import utcnow
-from ..core.context import current_actor
-from ..core.labels import label
-from ..extensions import db
-from ..learners.services import missing_materials
-from . import permissions, services
-from .forms import ApplyForm, ClassForm, ReturnForm
-from .messages import enrolment_error
-from .models import APPROVED, RETURNED, SUBMITTED, Application, TrainingClass
-
-bp = Blueprint("institutions", __name__, template_folder="templates")
+from ...accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
+from ...catalogue.models import TRAINING_TYPES, QualificationType
+from ...catalogue.services import hours_plan
+from ...core.access import role_required
+from ...core.clock import utcnow
+from ...core.context import current_actor
+from ...core.labels import label
+from ...extensions import db
+from ...learners.services import missing_materials
+from .. import permissions, services
+from ..forms import ApplyForm, ClassForm, ReturnForm
+from ..messages import enrolment_error
+from ..models import APPROVED, RETURNED, SUBMITTED, Application, TrainingClass
+from . import bp
 
 
 def _class_or_404(class_id) -> TrainingClass:

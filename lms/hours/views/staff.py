@@ -4,16 +4,16 @@ from decimal import Decimal, InvalidOperation
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..core.clock import utcnow
-from ..core.context import current_actor
-from ..extensions import db
-from ..institutions.models import TrainingClass
-from ..learners.models import Learner
-from ..player.models import Course
-from . import certificates, ledger, permissions, progress
-from .blueprint import bp
-from .errors import HoursError
-from .messages import CORRECTED, ENTRY_KINDS, STATUS, hours_error
+from ...core.clock import utcnow
+from ...core.context import current_actor
+from ...extensions import db
+from ...institutions.models import TrainingClass
+from ...learners.models import Learner
+from ...player.models import Course
+from .. import certificates, ledger, permissions, progress
+from . import bp
+from ..errors import HoursError
+from ..messages import CORRECTED, ENTRY_KINDS, STATUS, hours_error
 
 MAX_CORRECTION_HOURS = Decimal("1000")
 

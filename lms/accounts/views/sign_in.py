@@ -3,28 +3,27 @@ import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from ..audit.services import record
-from ..catalogue.services import region_choices
-from ..core.access import role_required
-from ..core.clock import utcnow
-from ..core.context import current_actor
-from ..core.errors import RuleViolation
-from ..core.labels import label
-from ..extensions import db, limiter, login_manager
-from ..institutions.models import Institution
-from ..templating import local_time
-from . import permissions, services
-from .forms import AccountForm, LoginForm, SetPasswordForm
-from .models import ADMIN, LEARNER, REGULATOR, STAFF, User
-from .policy import password_errors
+from ...audit.services import record
+from ...catalogue.services import region_choices
+from ...core.access import role_required
+from ...core.clock import utcnow
+from ...core.context import current_actor
+from ...core.errors import RuleViolation
+from ...core.labels import label
+from ...extensions import db, limiter, login_manager
+from ...institutions.models import Institution
+from ...templating import local_time
+from .. import permissions, services
+from ..forms import AccountForm, LoginForm, SetPasswordForm
+from ..models import ADMIN, LEARNER, REGULATOR, STAFF, User
+from ..policy import password_errors
+from . import bp
 
-bp = Blueprint("accounts", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/accounts/static")
 
 HOME_ENDPOINTS = {LEARNER: "learners.home", STAFF: "institutions.dashboard",
                   REGULATOR: "institutions.overview", ADMIN: "admin.home"}
@@ -147,7 +146,7 @@ def _safe_next() -> str | None:
 def _sign_out_here(now) -> None:
     """End this browser's sign-in and any learning session it had open."""
     if current_user.role == LEARNER:
-        from ..player.sessions import end_learner_sessions
+        from ...player.sessions import end_learner_sessions
         end_learner_sessions(current_user.learner, "logout", now)
     logout_user()
     session.clear()

@@ -1,4 +1,4 @@
-"""Learners' practice pages (lms/quiz/practice.py holds the rules): the practice home of a course,
+"""Learners' practice pages (lms/quiz/practice/rules.py holds the rules): the practice home of a course,
 sequential practice, mock exams, the wrong-question book, favourites and search.
 
 Answering is a form POST (PRG: the page shown afterwards names the recorded answer) or the same
@@ -15,17 +15,18 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 
-from ..accounts.models import LEARNER
-from ..core.access import role_required
-from ..core.clock import utcnow
-from ..core.inputs import MESSAGES as INPUT_MESSAGES
-from ..extensions import db
-from ..player.models import Course
-from . import attempts, grading, permissions, practice
-from .bank import QuizError
-from .blueprint import bp
-from .messages import KIND_NAMES, option_texts, quiz_error, true_false_text
-from .models import MULTIPLE, TRUE_FALSE
+from ...accounts.models import LEARNER
+from ...core.access import role_required
+from ...core.clock import utcnow
+from ...core.inputs import MESSAGES as INPUT_MESSAGES
+from ...extensions import db
+from ...player.models import Course
+from .. import attempts, grading, permissions
+from . import rules as practice
+from ..bank import QuizError
+from ..views import bp
+from ..messages import KIND_NAMES, option_texts, quiz_error, true_false_text
+from ..models import MULTIPLE, TRUE_FALSE
 
 _rng = SystemRandom()  # a mock paper must not be predictable
 

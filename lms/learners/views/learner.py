@@ -1,30 +1,29 @@
 """Registration, the learner's home page and materials."""
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..accounts.models import LEARNER
-from ..accounts.policy import password_errors
-from ..audit.services import record as audit_record
-from ..catalogue.services import region_choices, region_name
-from ..core.access import role_required
-from ..core.clock import china_date, utcnow
-from ..core.context import current_actor
-from ..core.iddocs import InvalidDocument, age_on, parse_document
-from ..extensions import db, limiter
-from ..files.messages import upload_error
-from ..files.models import StoredFile
-from ..files.storage import UploadRejected, check_image, read_file
-from ..institutions.permissions import visible_applications
-from ..proctor import services as proctor
-from ..proctor.messages import face_error
-from ..proctor.models import PENDING
-from . import permissions, services
-from .forms import MaterialForm, RegistrationForm
-from .models import EDUCATION, MATERIAL_KINDS, PHOTO, Learner
+from ...accounts.models import LEARNER
+from ...accounts.policy import password_errors
+from ...audit.services import record as audit_record
+from ...catalogue.services import region_choices, region_name
+from ...core.access import role_required
+from ...core.clock import china_date, utcnow
+from ...core.context import current_actor
+from ...core.iddocs import InvalidDocument, age_on, parse_document
+from ...extensions import db, limiter
+from ...files.messages import upload_error
+from ...files.models import StoredFile
+from ...files.storage import UploadRejected, check_image, read_file
+from ...institutions.permissions import visible_applications
+from ...proctor import services as proctor
+from ...proctor.messages import face_error
+from ...proctor.models import PENDING
+from .. import permissions, services
+from ..forms import MaterialForm, RegistrationForm
+from ..models import EDUCATION, MATERIAL_KINDS, PHOTO, Learner
+from . import bp
 
-bp = Blueprint("learners", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/learners/static")
 
 ID_ERRORS = {
     "format": lambda: _("The number has the wrong format for this document type."),

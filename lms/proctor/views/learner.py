@@ -2,29 +2,27 @@
 import base64
 import binascii
 
-from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
-from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
-from ..audit.services import record
-from ..core.access import role_required
-from ..core.clock import utcnow
-from ..core.context import current_actor
-from ..core.inputs import large_body
-from ..extensions import db
-from ..files.messages import upload_error
-from ..files.models import StoredFile
-from ..files.storage import UploadRejected, check_image, read_file
-from ..learners.models import Learner
-from ..learners.permissions import can_view_learner
-from . import attempts, permissions, services
-from .forms import AppealForm, DecisionForm, PhotoForm
-from .messages import attempt_message, face_error
-from .models import FAILED, MISSED, PENDING, FaceCheck, FaceEnrolment, FaceReview
-
-bp = Blueprint("proctor", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/proctor/static")
+from ...accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
+from ...audit.services import record
+from ...core.access import role_required
+from ...core.clock import utcnow
+from ...core.context import current_actor
+from ...core.inputs import large_body
+from ...extensions import db
+from ...files.messages import upload_error
+from ...files.models import StoredFile
+from ...files.storage import UploadRejected, check_image, read_file
+from ...learners.models import Learner
+from ...learners.permissions import can_view_learner
+from .. import attempts, permissions, services
+from ..forms import AppealForm, DecisionForm, PhotoForm
+from ..messages import attempt_message, face_error
+from ..models import FAILED, MISSED, PENDING, FaceCheck, FaceEnrolment, FaceReview
+from . import bp
 
 
 # --- learners: the face photo and the checks ---------------------------------------------------

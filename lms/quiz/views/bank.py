@@ -9,18 +9,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..accounts.models import STAFF
-from ..core.access import role_required
-from ..core.clock import utcnow
-from ..core.context import current_actor
-from ..core.inputs import page_number
-from ..extensions import db
-from ..player.models import Course
-from . import bank, papers, permissions, transfer
-from .blueprint import bp
-from .forms import QuestionForm, whole_number
-from .messages import DRAFT_PROBLEMS, KIND_NAMES, problem_text, quiz_error, true_false_text
-from .models import AUTO, KINDS, MANUAL, TRUE_FALSE, Question
+from ...accounts.models import STAFF
+from ...core.access import role_required
+from ...core.clock import utcnow
+from ...core.context import current_actor
+from ...core.inputs import page_number
+from ...extensions import db
+from ...player.models import Course
+from .. import bank, papers, permissions, transfer
+from . import bp
+from ..forms import QuestionForm, whole_number
+from ..messages import DRAFT_PROBLEMS, KIND_NAMES, problem_text, quiz_error, true_false_text
+from ..models import AUTO, KINDS, MANUAL, TRUE_FALSE, Question
 
 PAGE_SIZE = 100
 MAX_ERRORS_SHOWN = 300  # of an import's errors per row; the count says how many there are in all

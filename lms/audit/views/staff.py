@@ -1,22 +1,22 @@
 """Read-only views of the operation log: filter and export. No edit or delete exists."""
 from datetime import date, datetime, time, timedelta, timezone
 
-from flask import Blueprint, Response, render_template, request
+from flask import Response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..accounts.models import ADMIN, REGULATOR, STAFF
-from ..core.access import role_required
-from ..core.clock import CHINA_TZ, utcnow
-from ..core.context import current_actor
-from ..core.inputs import BadInput, page_number
-from ..extensions import db
-from ..templating import local_time
-from . import services
-from .models import AuditLog
+from ...accounts.models import ADMIN, REGULATOR, STAFF
+from ...core.access import role_required
+from ...core.clock import CHINA_TZ, utcnow
+from ...core.context import current_actor
+from ...core.inputs import BadInput, page_number
+from ...extensions import db
+from ...templating import local_time
+from .. import services
+from ..models import AuditLog
+from . import bp
 
-bp = Blueprint("audit", __name__, template_folder="templates")
 PAGE_SIZE = 100
 EXPORT_LIMIT = 50000
 FILTER_DAYS = (date(1900, 1, 1), date(2099, 12, 31))  # far from datetime's limits, which a time zone shift crosses

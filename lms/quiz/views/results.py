@@ -3,18 +3,18 @@ from flask import abort, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
-from ..core.access import role_required
-from ..core.clock import utcnow
-from ..extensions import db
-from ..learners.models import Learner
-from ..learners.permissions import can_view_learner
-from ..player.models import Course
-from ..proctor.models import FaceCheck
-from . import attempts, grading, permissions
-from .blueprint import bp
-from .messages import option_texts
-from .models import OPEN, Attempt
+from ...accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
+from ...core.access import role_required
+from ...core.clock import utcnow
+from ...extensions import db
+from ...learners.models import Learner
+from ...learners.permissions import can_view_learner
+from ...player.models import Course
+from ...proctor.models import FaceCheck
+from .. import attempts, grading, permissions
+from . import bp
+from ..messages import option_texts
+from ..models import OPEN, Attempt
 
 
 def answer_texts(question, letters: str | None) -> list[str]:

@@ -1,21 +1,20 @@
 """Platform admin pages."""
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from ..accounts.models import ADMIN, User
-from ..catalogue.models import TRAINING_TYPES, HoursRule, QualificationType, RegionHoursSplit
-from ..catalogue.services import region_choices
-from ..core.access import role_required
-from ..core.clock import utcnow
-from ..core.context import current_actor
-from ..core.labels import label
-from ..extensions import db
-from ..institutions.models import Institution
-from . import services
-from .forms import HoursRuleForm, InstitutionForm, RegionSplitForm
-
-bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/admin")
+from ...accounts.models import ADMIN, User
+from ...catalogue.models import TRAINING_TYPES, HoursRule, QualificationType, RegionHoursSplit
+from ...catalogue.services import region_choices
+from ...core.access import role_required
+from ...core.clock import utcnow
+from ...core.context import current_actor
+from ...core.labels import label
+from ...extensions import db
+from ...institutions.models import Institution
+from .. import services
+from ..forms import HoursRuleForm, InstitutionForm, RegionSplitForm
+from . import bp
 
 
 @bp.route("/")

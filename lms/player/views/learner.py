@@ -1,29 +1,27 @@
 """Thin handlers: course management for staff, study pages and the heartbeat API for learners."""
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
+from flask import (abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
                    url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from sqlalchemy import select
 
-from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
-from ..core.access import learner_api, role_required
-from ..core.clock import china_date, utcnow
-from ..core.context import current_actor
-from ..core.inputs import as_id, large_body
-from ..extensions import db
-from ..institutions.models import TrainingClass
-from ..institutions.permissions import can_edit_class
-from ..learners.models import Learner
-from . import accounting, checks, heartbeats, permissions, services, sessions, signing
-from .forms import CourseForm, CurriculumForm, LessonForm
-from .jobs import rendition_path
-from .messages import REASONS, reason_text, study_error, video_error
-from .models import PUBLISHED, WITHDRAWN, ClassCourse, Course, Heartbeat, Lesson, Rendition, Video
-from .progress import progress_for
-
-bp = Blueprint("player", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/player/static")
+from ...accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
+from ...core.access import learner_api, role_required
+from ...core.clock import china_date, utcnow
+from ...core.context import current_actor
+from ...core.inputs import as_id, large_body
+from ...extensions import db
+from ...institutions.models import TrainingClass
+from ...institutions.permissions import can_edit_class
+from ...learners.models import Learner
+from .. import accounting, checks, heartbeats, permissions, services, sessions, signing
+from ..forms import CourseForm, CurriculumForm, LessonForm
+from ..jobs import rendition_path
+from ..messages import REASONS, reason_text, study_error, video_error
+from ..models import PUBLISHED, WITHDRAWN, ClassCourse, Course, Heartbeat, Lesson, Rendition, Video
+from ..progress import progress_for
+from . import bp
 
 
 # --- staff: courses -----------------------------------------------------------------------

@@ -2,16 +2,16 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..accounts.models import LEARNER
-from ..core.access import role_required
-from ..core.clock import utcnow
-from ..core.context import current_actor
-from ..extensions import db
-from . import certificates, permissions, progress
-from .blueprint import bp
-from .errors import HoursError
-from .messages import REVOKED, REVOKED_HOW, STATUS, hours_error
-from .models import VALID, Certificate
+from ...accounts.models import LEARNER
+from ...core.access import role_required
+from ...core.clock import utcnow
+from ...core.context import current_actor
+from ...extensions import db
+from .. import certificates, permissions, progress
+from . import bp
+from ..errors import HoursError
+from ..messages import REVOKED, REVOKED_HOW, STATUS, hours_error
+from ..models import VALID, Certificate
 
 
 @bp.route("/hours/")

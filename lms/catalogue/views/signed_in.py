@@ -1,12 +1,11 @@
 """The qualification catalogue, readable by every signed-in user."""
-from flask import Blueprint, render_template
+from flask import render_template
 from flask_login import login_required
 from sqlalchemy import select
 
-from ..catalogue.models import QualificationType
-from ..extensions import db
-
-bp = Blueprint("catalogue", __name__, template_folder="templates")
+from ...catalogue.models import QualificationType
+from ...extensions import db
+from . import bp
 
 
 @bp.route("/catalogue")

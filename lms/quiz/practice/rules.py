@@ -21,10 +21,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
-from . import bank, grading, papers
-from .bank import QuizError
-from .models import (FINISHED, MANUAL, OPEN, Attempt, AttemptQuestion, Favourite, MockSubmission, PracticeAnswer,
+from ...extensions import db
+from .. import bank, grading, papers
+from ..bank import QuizError
+from ..models import (FINISHED, MANUAL, OPEN, Attempt, AttemptQuestion, Favourite, MockSubmission, PracticeAnswer,
                      Question, WrongQuestion)
 
 SEQUENTIAL, MOCK, WRONG, FAVOURITE, SEARCH = "sequential", "mock", "wrong", "favourite", "search"

@@ -2,15 +2,15 @@
 from flask import Response, abort
 from flask_login import current_user
 
-from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
-from ..audit.services import record
-from ..core.access import role_required
-from ..core.clock import utcnow
-from ..core.context import current_actor
-from ..extensions import db
-from . import pdf, permissions
-from .blueprint import bp
-from .models import Certificate
+from ...accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
+from ...audit.services import record
+from ...core.access import role_required
+from ...core.clock import utcnow
+from ...core.context import current_actor
+from ...extensions import db
+from .. import pdf, permissions
+from . import bp
+from ..models import Certificate
 
 
 # The site's policy (lms/core/headers.py) has object-src 'none' and no inline styles: Chrome would then

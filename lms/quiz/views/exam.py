@@ -5,19 +5,19 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..accounts.models import LEARNER
-from ..core.access import learner_api, role_required
-from ..core.clock import utcnow
-from ..core.context import current_actor
-from ..core.inputs import as_id
-from ..extensions import db
-from ..player import checks as study_checks
-from ..player.models import Course
-from . import answers, attempts, grading, permissions
-from .bank import QuizError
-from .blueprint import bp
-from .messages import KIND_NAMES, option_texts, quiz_error
-from .models import OPEN, Attempt
+from ...accounts.models import LEARNER
+from ...core.access import learner_api, role_required
+from ...core.clock import utcnow
+from ...core.context import current_actor
+from ...core.inputs import as_id
+from ...extensions import db
+from ...player import checks as study_checks
+from ...player.models import Course
+from .. import answers, attempts, grading, permissions
+from ..bank import QuizError
+from . import bp
+from ..messages import KIND_NAMES, option_texts, quiz_error
+from ..models import OPEN, Attempt
 
 MAX_TAB_TOKEN = 64
 

@@ -3,12 +3,12 @@ code, the JSON API, and the published public keys."""
 from flask import current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 
-from ..extensions import limiter
-from . import certificates, keys
-from .blueprint import bp
-from .certificates import Verdict
-from .messages import INVALID_REASONS, REVOKED_HOW, STATUS
-from .payload import MAX_TOKEN_CHARS, token_from_text
+from ...extensions import limiter
+from .. import certificates, keys
+from . import bp
+from ..certificates import Verdict
+from ..messages import INVALID_REASONS, REVOKED_HOW, STATUS
+from ..payload import MAX_TOKEN_CHARS, token_from_text
 
 
 def _verify_rate_limit():

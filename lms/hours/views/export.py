@@ -8,16 +8,16 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from ..accounts.models import ADMIN, REGULATOR, STAFF
-from ..core.access import role_required
-from ..core.clock import china_date, utcnow
-from ..core.context import current_actor
-from ..extensions import db
-from ..institutions.models import TrainingClass
-from . import export, permissions
-from .blueprint import bp
-from .export import ExportError, export_error_text
-from .models import Certificate
+from ...accounts.models import ADMIN, REGULATOR, STAFF
+from ...core.access import role_required
+from ...core.clock import china_date, utcnow
+from ...core.context import current_actor
+from ...extensions import db
+from ...institutions.models import TrainingClass
+from .. import export, permissions
+from . import bp
+from ..export import ExportError, export_error_text
+from ..models import Certificate
 
 DEFAULT_RANGE_DAYS = 30
 

@@ -1,0 +1,12 @@
+"""The proctor blueprint. Face photos and checks for learners; evidence and reviews for staff and regulators."""
+from flask import Blueprint
+
+_PACKAGE = __name__.rpartition(".")[0]  # templates and static files live in the package, beside views/
+bp = Blueprint("proctor", _PACKAGE, template_folder="templates", static_folder="static",
+               static_url_path="/proctor/static")
+
+# The modules that register their routes on bp; the app factory imports them (this package imports
+# none of them, since each imports bp from here).
+MODULES = (".learner",)
+
+__all__ = ["bp"]
