@@ -1,8 +1,14 @@
-"""Error pages in the user's language; JSON bodies for API calls."""
-from flask import jsonify, render_template, request
+"""Error pages in the user's language; JSON bodies for API calls.
+
+Every JSON error has one shape, ``{"error": message, "code": code}`` (README, "JSON errors"): the
+HTTP errors below, and ``ApiError``, which a JSON view raises to refuse (status, code, message and
+any extra fields its page reads)."""
+from flask import jsonify, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
+from .core.errors import ApiError
+from .core.inputs import wants_json
 from .extensions import db
 
 MESSAGES = {
@@ -18,19 +24,19 @@ MESSAGES = {
 JSON_MESSAGES = {
     413: lambda: _("The request is too large to be accepted."),
 }
-# The "code" of a JSON error body, as the API views name theirs (jsonify(error=..., code=...)).
+# The "code" of the JSON error body for each HTTP error (ApiError carries its own).
 CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "not_allowed", 413: "too_large",
          429: "too_many_requests", 500: "server_error"}
 
 
-def _wants_json() -> bool:
-    from .core.inputs import is_api_path
-    return is_api_path(request.path) or request.accept_mimetypes.best == "application/json"
+def json_error(status: int, code: str, message: str, /, **extra):
+    """The platform's one JSON error response."""
+    return jsonify(error=str(message), code=code, **extra), status
 
 
 def _render(status: int, message: str, code: str | None = None):
-    if _wants_json():
-        return jsonify(error=message, code=code or CODES[status], status=status), status
+    if wants_json():
+        return json_error(status, code or CODES[status], message)
     return render_template("error.html", status=status, message=message), status
 
 
@@ -39,7 +45,7 @@ def register(app):
         def handler(error, status=status, message=message):
             if status == 500:
                 db.session.rollback()
-            if status in JSON_MESSAGES and _wants_json():
+            if status in JSON_MESSAGES and wants_json():
                 message = JSON_MESSAGES[status]
             return _render(status, str(getattr(error, "user_message", None) or message()))
         app.register_error_handler(status, handler)
@@ -48,3 +54,7 @@ def register(app):
     def csrf_error(error):
         return _render(400, _("The form has expired or was not sent from this site. Please reload the page and try again."),
                        "csrf")
+
+    @app.errorhandler(ApiError)
+    def api_error(error):
+        return json_error(error.status, error.code, error.message, **error.extra)

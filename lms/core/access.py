@@ -1,11 +1,17 @@
-"""Role checks for views."""
+"""Role checks for views, and loading a row that the signed-in user may see."""
 from functools import wraps
+from typing import Callable, TypeVar
 
-from flask import abort, jsonify
+from flask import abort
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.exceptions import NotFound
 
 from ..accounts.models import LEARNER
+from ..extensions import db
+from .errors import ApiError
+
+Row = TypeVar("Row")
 
 
 def role_required(*roles):
@@ -25,6 +31,31 @@ def learner_api(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         if not current_user.is_authenticated or current_user.role != LEARNER:
-            return jsonify(error=_("Please sign in as a learner."), code="forbidden"), 403
+            raise ApiError(403, "forbidden", _("Please sign in as a learner."))
         return view(*args, **kwargs)
     return wrapped
+
+
+def row_or_404(model: type[Row], row_id, *may_see: Callable, message: str | None = None) -> Row:
+    """The ``model`` row with ``row_id`` if it exists and every ``may_see(current_user, row)`` holds.
+    Otherwise a 404, the same answer as for an id that does not exist, so that nobody learns which
+    ids exist among the rows they may not see; ``message`` says what was not found (the page, or
+    the JSON error body for an API caller)."""
+    row = db.session.get(model, row_id) if row_id is not None else None
+    if row is None or not all(check(current_user, row) for check in may_see):
+        not_found(message)
+    return row
+
+
+def not_found(message: str | None = None):
+    """A 404 that says what was not found (lms/errors.py shows ``user_message``)."""
+    error = NotFound()
+    error.user_message = message and str(message)
+    raise error
+
+
+def found_or_404(value: Row | None) -> Row:
+    """``value`` unless it is None (a learner profile, a stored file, a frame that is not there)."""
+    if value is None:
+        not_found()
+    return value

@@ -9,3 +9,16 @@ class RuleViolation(ValueError):
         super().__init__(code)
         self.code = code
         self.details = details
+
+
+class ApiError(Exception):
+    """A JSON endpoint's refusal. lms/errors.py answers it with ``status`` and the one JSON error
+    body of the platform, ``{"error": message, "code": code}``, plus ``extra`` fields where a page
+    needs more (README, "JSON errors")."""
+
+    def __init__(self, status: int, code: str, message: str, /, **extra):  # extra may hold a "message"
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.message = str(message)
+        self.extra = extra

@@ -28,6 +28,13 @@ def is_api_path(path: str) -> bool:
     bodies and the JSON size limit."""
     return API_SEGMENT in path.split("/", 3)[1:3]
 
+
+def wants_json() -> bool:
+    """The caller reads JSON, so an error is answered with the JSON error body: an API path, a JSON
+    request body (a page's script posting an answer) or an Accept header that prefers JSON."""
+    return (is_api_path(request.path) or request.is_json
+            or request.accept_mimetypes.best == "application/json")
+
 MESSAGES = {
     "control": _l("The request contains characters that are not allowed (such as a NUL byte)."),
     "json": _l("The request body must be a JSON object."),

@@ -18,7 +18,7 @@ from ..extensions import db
 from ..institutions.models import TrainingClass
 from ..learners.models import Learner
 from . import keys, payload, progress as hours_progress
-from .errors import HoursError
+from .messages import HoursError
 from .models import BY_STAFF, HOURS_WITHDRAWN, REVOKED, VALID, Certificate
 
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U to misread

@@ -19,7 +19,7 @@ from ..player.models import Course
 from ..quiz import attempts as quiz_attempts
 from ..quiz.models import Attempt
 from . import certificates
-from .errors import HoursError
+from .messages import HoursError
 from .models import CORRECTION, CREDIT, REVERSAL, HoursEntry, allow_ledger_write
 from .progress import (approved_classes, balances, class_progress, classes_with_course, entries, passing_attempt,
                        system_total, tenths_of)

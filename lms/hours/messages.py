@@ -1,7 +1,13 @@
-"""What the hours pages say about states, entries and refusals, in the user's language."""
+"""The hours module's refusals, and what the hours pages say about states, entries and refusals, in
+the user's language."""
 from flask_babel import lazy_gettext as _l
 
-from .errors import HoursError
+from ..core.errors import RuleViolation
+
+
+class HoursError(RuleViolation):
+    """A correction or revocation refused; ``code`` names why (ERRORS below has the text)."""
+
 
 ERRORS = {
     "reason_required": _l("Please give a reason."),

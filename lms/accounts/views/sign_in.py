@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ...audit.services import record
 from ...catalogue.services import region_choices
-from ...core.access import role_required
+from ...core.access import role_required, row_or_404
 from ...core.clock import utcnow
 from ...core.context import current_actor
 from ...core.errors import RuleViolation
@@ -287,7 +287,7 @@ def _visible_accounts():
 @role_required(ADMIN, STAFF)
 def reset_link(user_id):
     """Issue a one-time password link. Learners reset through their institution."""
-    user = db.session.get(User, user_id) or abort(404)
+    user = row_or_404(User, user_id)
     if not permissions.can_issue_reset_link(current_user, user):
         abort(403)
     raw = services.issue_reset_link(user, utcnow(), current_actor(), _token_lifetime())

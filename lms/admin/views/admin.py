@@ -1,12 +1,12 @@
 """Platform admin pages."""
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ...accounts.models import ADMIN, User
 from ...catalogue.models import TRAINING_TYPES, HoursRule, QualificationType, RegionHoursSplit
 from ...catalogue.services import region_choices
-from ...core.access import role_required
+from ...core.access import role_required, row_or_404
 from ...core.clock import utcnow
 from ...core.context import current_actor
 from ...core.labels import label
@@ -67,7 +67,7 @@ def hours():
 @bp.route("/hours/rules/<int:rule_id>", methods=["POST"])
 @role_required(ADMIN)
 def update_rule(rule_id):
-    rule = db.session.get(HoursRule, rule_id) or abort(404)
+    rule = row_or_404(HoursRule, rule_id)
     form = HoursRuleForm()
     if form.validate_on_submit():
         services.update_hours_rule(rule, form.total_hours.data, utcnow(), current_actor())

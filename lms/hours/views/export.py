@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ...accounts.models import ADMIN, REGULATOR, STAFF
-from ...core.access import role_required
+from ...core.access import role_required, row_or_404
 from ...core.clock import china_date, utcnow
 from ...core.context import current_actor
 from ...extensions import db
@@ -79,9 +79,7 @@ def export_range():
 @bp.route("/hours/classes/<int:class_id>/export.zip")
 @role_required(STAFF, REGULATOR, ADMIN)
 def export_class(class_id):
-    training_class = db.session.get(TrainingClass, class_id)
-    if training_class is None or not permissions.can_export_class(current_user, training_class):
-        abort(404)
+    training_class = row_or_404(TrainingClass, class_id, permissions.can_export_class)
     try:
         found = export.certificates_for_export(current_user, class_id=training_class.id)
     except ExportError as error:

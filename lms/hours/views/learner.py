@@ -3,23 +3,20 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ...accounts.models import LEARNER
-from ...core.access import role_required
+from ...core.access import found_or_404, role_required, row_or_404
 from ...core.clock import utcnow
 from ...core.context import current_actor
-from ...extensions import db
+from ...core.refusals import flash_refusal
 from .. import certificates, permissions, progress
 from . import bp
-from ..errors import HoursError
-from ..messages import REVOKED, REVOKED_HOW, STATUS, hours_error
+from ..messages import REVOKED, REVOKED_HOW, STATUS, HoursError, hours_error
 from ..models import VALID, Certificate
 
 
 @bp.route("/hours/")
 @role_required(LEARNER)
 def my_hours():
-    learner = current_user.learner
-    if learner is None:
-        abort(404)
+    learner = found_or_404(current_user.learner)
     mine = certificates.certificates_of(learner.id)
     issued = {c.class_id: c for c in mine if c.status == VALID}
     classes = [(progress.class_progress(learner.id, c), issued.get(c.id)) for c in progress.approved_classes(learner.id)]
@@ -28,10 +25,7 @@ def my_hours():
 
 
 def _certificate(certificate_id) -> Certificate:
-    certificate = db.session.get(Certificate, certificate_id)
-    if certificate is None or not permissions.can_see_certificate(current_user, certificate):
-        abort(404)
-    return certificate
+    return row_or_404(Certificate, certificate_id, permissions.can_see_certificate)
 
 
 @bp.route("/hours/certificates/<int:certificate_id>")
@@ -49,11 +43,8 @@ def revoke_certificate(certificate_id):
     certificate = _certificate(certificate_id)
     if not permissions.can_revoke(current_user, certificate):
         abort(403)
-    try:
+    with flash_refusal(HoursError, hours_error):
         certificates.revoke(certificate, request.form.get("reason", ""), utcnow(), current_actor())
-    except HoursError as error:
-        flash(hours_error(error), "error")
-    else:
         flash(REVOKED, "success")
     return redirect(url_for("hours.certificate_page", certificate_id=certificate.id))
 

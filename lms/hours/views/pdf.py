@@ -1,10 +1,10 @@
 """Thin handlers for the printed documents: a certificate's PDF, a learner's study record and test results."""
-from flask import Response, abort
+from flask import Response
 from flask_login import current_user
 
 from ...accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
 from ...audit.services import record
-from ...core.access import role_required
+from ...core.access import found_or_404, role_required, row_or_404
 from ...core.clock import utcnow
 from ...core.context import current_actor
 from ...extensions import db
@@ -32,9 +32,7 @@ def _pdf_response(data: bytes, filename: str) -> Response:
 @bp.route("/hours/certificates/<int:certificate_id>.pdf")
 @role_required(LEARNER, STAFF, REGULATOR, ADMIN)
 def certificate_pdf(certificate_id):
-    certificate = db.session.get(Certificate, certificate_id)
-    if certificate is None or not permissions.can_see_certificate(current_user, certificate):
-        abort(404)
+    certificate = row_or_404(Certificate, certificate_id, permissions.can_see_certificate)
     data = pdf.certificate_pdf_for(certificate)
     record(current_actor(), "hours_certificate_download", utcnow(), target=f"certificate:{certificate.number}",
            institution_id=certificate.institution_id, region_code=certificate.region_code)
@@ -45,12 +43,12 @@ def certificate_pdf(certificate_id):
 @bp.route("/hours/me/study-record.pdf")
 @role_required(LEARNER)
 def study_record_pdf():
-    learner = current_user.learner or abort(404)
+    learner = found_or_404(current_user.learner)
     return _pdf_response(pdf.study_record_pdf(learner, utcnow()), "study-record.pdf")
 
 
 @bp.route("/hours/me/test-results.pdf")
 @role_required(LEARNER)
 def test_results_pdf():
-    learner = current_user.learner or abort(404)
+    learner = found_or_404(current_user.learner)
     return _pdf_response(pdf.test_results_pdf(learner, utcnow()), "test-results.pdf")

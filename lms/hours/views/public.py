@@ -3,6 +3,7 @@ code, the JSON API, and the published public keys."""
 from flask import current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 
+from ...core.errors import ApiError
 from ...extensions import limiter
 from .. import certificates, keys
 from . import bp
@@ -53,7 +54,7 @@ def api_verify():
     """?payload=<code or verification URL> or ?number=<certificate number>."""
     code, number = request.args.get("payload", "").strip(), request.args.get("number", "").strip()
     if not code and not number:
-        return jsonify(error=_("Give the certificate's code (payload) or its number."), code="missing"), 400
+        raise ApiError(400, "missing", _("Give the certificate's code (payload) or its number."))
     if code:
         verdict = certificates.verify_token(token_from_text(code[:MAX_TOKEN_CHARS * 2]))
     else:

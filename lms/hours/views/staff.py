@@ -1,19 +1,19 @@
 """Thin handlers for staff, regulators and the admin: a class's hours, a learner's ledger, corrections."""
 from decimal import Decimal, InvalidOperation
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ...core.access import row_or_404
 from ...core.clock import utcnow
 from ...core.context import current_actor
-from ...extensions import db
+from ...core.refusals import flash_refusal
 from ...institutions.models import TrainingClass
 from ...learners.models import Learner
 from ...player.models import Course
 from .. import certificates, ledger, permissions, progress
 from . import bp
-from ..errors import HoursError
-from ..messages import CORRECTED, ENTRY_KINDS, STATUS, hours_error
+from ..messages import CORRECTED, ENTRY_KINDS, STATUS, HoursError, hours_error
 
 MAX_CORRECTION_HOURS = Decimal("1000")
 
@@ -21,9 +21,7 @@ MAX_CORRECTION_HOURS = Decimal("1000")
 @bp.route("/hours/classes/<int:class_id>")
 @login_required
 def class_hours(class_id):
-    training_class = db.session.get(TrainingClass, class_id)
-    if training_class is None or not permissions.can_see_class_hours(current_user, training_class):
-        abort(404)
+    training_class = row_or_404(TrainingClass, class_id, permissions.can_see_class_hours)
     rows = [(learner, progress.class_progress(learner.id, training_class),
              certificates.valid_certificate(learner.id, training_class.id))
             for learner in progress.approved_learners(training_class.id)]
@@ -31,10 +29,7 @@ def class_hours(class_id):
 
 
 def _learner_for(learner_id) -> Learner:
-    learner = db.session.get(Learner, learner_id)
-    if learner is None or not permissions.can_see_learner_hours(current_user, learner):
-        abort(404)
-    return learner
+    return row_or_404(Learner, learner_id, permissions.can_see_learner_hours)
 
 
 @bp.route("/hours/learners/<int:learner_id>")
@@ -77,14 +72,9 @@ def _tenths_from(text: str) -> int:
 @login_required
 def correct_hours(learner_id, course_id):
     learner = _learner_for(learner_id)
-    course = db.session.get(Course, course_id)
-    if course is None or not permissions.can_correct(current_user, learner, course):
-        abort(404)
-    try:
+    course = row_or_404(Course, course_id, lambda user, course: permissions.can_correct(user, learner, course))
+    with flash_refusal(HoursError, hours_error):
         ledger.correct(learner, course, _tenths_from(request.form.get("hours")), request.form.get("reason", ""),
                        utcnow(), current_actor())
-    except HoursError as error:
-        flash(hours_error(error), "error")
-    else:
         flash(CORRECTED, "success")
     return redirect(url_for("hours.learner_hours", learner_id=learner.id))

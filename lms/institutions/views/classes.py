@@ -7,9 +7,10 @@ from sqlalchemy import func, select
 from ...accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
 from ...catalogue.models import TRAINING_TYPES, QualificationType
 from ...catalogue.services import hours_plan
-from ...core.access import role_required
+from ...core.access import role_required, row_or_404
 from ...core.clock import utcnow
 from ...core.context import current_actor
+from ...core.refusals import flash_refusal
 from ...core.labels import label
 from ...extensions import db
 from ...learners.services import missing_materials
@@ -21,10 +22,7 @@ from . import bp
 
 
 def _class_or_404(class_id) -> TrainingClass:
-    training_class = db.session.get(TrainingClass, class_id)
-    if training_class is None or not permissions.can_see_class(current_user, training_class):
-        abort(404)
-    return training_class
+    return row_or_404(TrainingClass, class_id, permissions.can_see_class)
 
 
 @bp.route("/institution")
@@ -77,11 +75,8 @@ def new_class():
                 enrol_end=form.enrol_end.data, train_start=form.train_start.data, train_end=form.train_end.data,
                 capacity=form.capacity.data, offline_location=form.offline_location.data.strip(),
                 total_hours=plan.total, required_online_hours=form.required_online_hours.data or plan.online)
-            try:
+            with flash_refusal(services.EnrolmentError, enrolment_error):
                 training_class = services.create_class(institution, class_plan, utcnow(), current_actor())
-            except services.EnrolmentError as error:
-                flash(enrolment_error(error), "error")
-            else:
                 flash(_("The class was created as a draft. Publish it when it is ready."), "success")
                 return redirect(url_for("institutions.class_detail", class_id=training_class.id))
     return render_template("institutions/class_form.html", form=form)
@@ -111,30 +106,24 @@ def publish(class_id):
     training_class = _class_or_404(class_id)
     if not permissions.can_edit_class(current_user, training_class):
         abort(403)
-    try:
+    with flash_refusal(services.EnrolmentError, enrolment_error):
         services.publish_class(training_class, utcnow(), current_actor())
         flash(_("The class is published; learners can apply inside the enrolment window."), "success")
-    except services.EnrolmentError as error:
-        flash(enrolment_error(error), "error")
     return redirect(url_for("institutions.class_detail", class_id=class_id))
 
 
 @bp.route("/classes/<int:class_id>/apply", methods=["POST"])
 @role_required(LEARNER)
 def apply(class_id):
-    training_class = _class_or_404(class_id)
-    if not permissions.can_apply(current_user, training_class):
-        abort(404)
+    training_class = row_or_404(TrainingClass, class_id, permissions.can_see_class, permissions.can_apply)
     form = ApplyForm()
     if not form.validate_on_submit():
         flash(_("Please check the form."), "error")
     else:
-        try:
+        with flash_refusal(services.EnrolmentError, enrolment_error):
             services.apply_to_class(current_user.learner, training_class, form.previous_certificate_no.data,
                                     utcnow(), current_actor())
             flash(_("Your application was submitted. The institution will review your materials."), "success")
-        except services.EnrolmentError as error:
-            flash(enrolment_error(error), "error")
     return redirect(url_for("institutions.class_detail", class_id=class_id))
 
 
@@ -150,10 +139,7 @@ def applications():
 
 
 def _application_or_404(application_id) -> Application:
-    application = db.session.get(Application, application_id)
-    if application is None or not permissions.can_see_application(current_user, application):
-        abort(404)
-    return application
+    return row_or_404(Application, application_id, permissions.can_see_application)
 
 
 def _reviewable_or_403(application_id) -> Application:
@@ -176,11 +162,9 @@ def application_detail(application_id):
 @role_required(STAFF, ADMIN)
 def approve(application_id):
     application = _reviewable_or_403(application_id)
-    try:  # CSRFProtect has already checked the token of this POST
+    with flash_refusal(services.EnrolmentError, enrolment_error):  # CSRFProtect has already checked the token of this POST
         services.approve_application(application, utcnow(), current_actor())
         flash(_("Approved."), "success")
-    except services.EnrolmentError as error:
-        flash(enrolment_error(error), "error")
     return redirect(url_for("institutions.application_detail", application_id=application_id))
 
 
@@ -192,10 +176,8 @@ def return_(application_id):
     if not form.validate_on_submit():
         return render_template("institutions/application_detail.html", application=application,
                                learner=application.learner, return_form=form, can_review=True), 400
-    try:
+    with flash_refusal(services.EnrolmentError, enrolment_error):
         services.return_application(application, form.reason.data, utcnow(), current_actor())
         flash(_("Returned to the learner with your reason."), "success")
-    except services.EnrolmentError as error:
-        flash(enrolment_error(error), "error")
     return redirect(url_for("institutions.application_detail", application_id=application_id))
 

@@ -1,5 +1,5 @@
 """Registration, the learner's home page and materials."""
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -7,7 +7,7 @@ from ...accounts.models import LEARNER
 from ...accounts.policy import password_errors
 from ...audit.services import record as audit_record
 from ...catalogue.services import region_choices, region_name
-from ...core.access import role_required
+from ...core.access import role_required, row_or_404
 from ...core.clock import china_date, utcnow
 from ...core.context import current_actor
 from ...core.iddocs import InvalidDocument, age_on, parse_document
@@ -156,13 +156,9 @@ def materials():
 @role_required(LEARNER, "staff", "regulator", "admin")
 def material_file(learner_id, kind):
     """Decrypt and send one material to a viewer allowed to see that learner."""
-    learner = db.session.get(Learner, learner_id) or abort(404)
-    if kind not in MATERIAL_KINDS or not permissions.can_view_learner(current_user, learner):
-        abort(404)
-    file_id = learner.file_id(kind)
-    record = db.session.get(StoredFile, file_id) if file_id else None
-    if record is None:
-        abort(404)
+    learner = row_or_404(Learner, learner_id,
+                         lambda user, learner: kind in MATERIAL_KINDS and permissions.can_view_learner(user, learner))
+    record = row_or_404(StoredFile, learner.file_id(kind))
     if current_user.role != LEARNER:
         audit_record(current_actor(), "material_view", utcnow(), target=f"learner:{learner.id}", detail=kind,
                      region_code=learner.region_code)

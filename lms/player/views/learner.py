@@ -7,10 +7,12 @@ from flask_login import current_user, logout_user
 from sqlalchemy import select
 
 from ...accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
-from ...core.access import learner_api, role_required
+from ...core.access import learner_api, role_required, row_or_404
 from ...core.clock import china_date, utcnow
 from ...core.context import current_actor
+from ...core.errors import ApiError
 from ...core.inputs import as_id, large_body
+from ...core.refusals import flash_refusal
 from ...extensions import db
 from ...institutions.models import TrainingClass
 from ...institutions.permissions import can_edit_class
@@ -27,10 +29,7 @@ from . import bp
 # --- staff: courses -----------------------------------------------------------------------
 
 def _own_course(course_id) -> Course:
-    course = db.session.get(Course, course_id)
-    if course is None or not permissions.can_manage_course(current_user, course):
-        abort(404)
-    return course
+    return row_or_404(Course, course_id, permissions.can_manage_course)
 
 
 @bp.route("/courses")
@@ -86,11 +85,9 @@ def course_status(course_id):
     status = request.form.get("status")
     if status not in (PUBLISHED, WITHDRAWN):
         abort(400)
-    try:
+    with flash_refusal(services.StudyError, study_error):
         services.set_course_status(course, status, utcnow(), current_actor())
         flash(_("Saved."), "success")
-    except services.StudyError as error:
-        flash(study_error(error), "error")
     return redirect(url_for("player.course_detail", course_id=course.id))
 
 
@@ -108,20 +105,16 @@ def video_status(course_id):
 @bp.route("/classes/<int:class_id>/curriculum", methods=["GET", "POST"])
 @role_required(STAFF)
 def curriculum(class_id):
-    training_class = db.session.get(TrainingClass, class_id)
-    if training_class is None or not can_edit_class(current_user, training_class):
-        abort(404)
+    training_class = row_or_404(TrainingClass, class_id, can_edit_class)
     form = CurriculumForm()
     form.course_id.choices = [(c.id, c.title) for c in services.courses_of_institution(current_user.institution_id)
                               if c.status == PUBLISHED]
     if form.validate_on_submit():
-        try:
+        with flash_refusal(services.StudyError, study_error):
             services.assign_to_class(training_class, db.session.get(Course, form.course_id.data), utcnow(),
                                      current_actor())
             flash(_("Saved."), "success")
             return redirect(url_for("player.curriculum", class_id=class_id))
-        except services.StudyError as error:
-            flash(study_error(error), "error")
     assigned = db.session.scalars(select(ClassCourse).where(ClassCourse.class_id == class_id)).all()
     return render_template("player/curriculum.html", training_class=training_class, form=form, assigned=assigned)
 
@@ -130,9 +123,7 @@ def curriculum(class_id):
 @role_required(STAFF, REGULATOR, ADMIN)
 def learner_study(learner_id):
     """What happened to a learner's time: refusals by reason and the latest heartbeats."""
-    learner = db.session.get(Learner, learner_id)
-    if learner is None or not permissions.can_see_study_record(current_user, learner):
-        abort(404)
+    learner = row_or_404(Learner, learner_id, permissions.can_see_study_record)
     beats = db.session.scalars(select(Heartbeat).where(Heartbeat.learner_id == learner.id,
                                                        permissions.visible_heartbeats(current_user))
                                .order_by(Heartbeat.id.desc()).limit(200)).all()
@@ -157,23 +148,16 @@ def study():
 @bp.route("/study/courses/<int:course_id>/enrol", methods=["POST"])
 @role_required(LEARNER)
 def enrol(course_id):
-    course = db.session.get(Course, course_id)
-    if course is None or not (permissions.can_enrol_optional(current_user, course)
-                              or permissions.can_study(current_user, course)):
-        abort(404)
-    try:
+    course = row_or_404(Course, course_id, lambda user, course: (permissions.can_enrol_optional(user, course)
+                                                                 or permissions.can_study(user, course)))
+    with flash_refusal(services.StudyError, study_error):
         services.enrol_optional(current_user.learner, course, utcnow(), current_actor())
         flash(_("The course was added to your study."), "success")
-    except services.StudyError as error:
-        flash(study_error(error), "error")
     return redirect(url_for("player.study"))
 
 
 def _studyable_course(course_id) -> Course:
-    course = db.session.get(Course, course_id)
-    if course is None or not permissions.can_study(current_user, course):
-        abort(404)
-    return course
+    return row_or_404(Course, course_id, permissions.can_study)
 
 
 @bp.route("/study/courses/<int:course_id>")
@@ -187,7 +171,7 @@ def course_page(course_id):
 @bp.route("/study/lessons/<int:lesson_id>")
 @role_required(LEARNER)
 def lesson_page(lesson_id):
-    lesson = db.session.get(Lesson, lesson_id) or abort(404)
+    lesson = row_or_404(Lesson, lesson_id)
     course = _studyable_course(lesson.course_id)
     if not services.lesson_unlocked(current_user.learner, lesson):
         flash(study_error(services.StudyError("locked")), "error")
@@ -207,23 +191,18 @@ def lesson_page(lesson_id):
 
 # --- learners: the player API ------------------------------------------------------------------
 
-def _api_error(message: str, status: int, code: str):
-    return jsonify(error=message, code=code), status
-
-
 @bp.route("/api/player/start", methods=["POST"])
 @learner_api
 def api_start():
     learner = current_user.learner
     payload = request.get_json(silent=True) or {}
     lesson_id = as_id(payload.get("lesson_id"))  # an int that fits the column, not a bool
-    lesson = db.session.get(Lesson, lesson_id) if lesson_id else None
-    if lesson is None or not permissions.can_study(current_user, lesson.course):
-        return _api_error(_("The lesson does not exist."), 404, "not_found")
+    lesson = row_or_404(Lesson, lesson_id, lambda user, lesson: permissions.can_study(user, lesson.course),
+                        message=_("The lesson does not exist."))
     try:
         playback = services.start_playback(learner, lesson, utcnow(), current_actor())
     except services.StudyError as error:
-        return _api_error(study_error(error), 409, error.code)
+        raise ApiError(409, error.code, study_error(error)) from error
     progress = progress_for(learner.id, lesson.id)
     renditions = lesson.video.renditions
     effective = progress.effective_seconds if progress else 0.0
@@ -284,19 +263,19 @@ def api_heartbeat():
     if not current_user.is_authenticated:
         return _stopped_answer(_playback_token(payload))
     if current_user.role != LEARNER:
-        return _api_error(_("Please sign in as a learner."), 403, "forbidden")
+        raise ApiError(403, "forbidden", _("Please sign in as a learner."))
     beat = _beat_from(payload) if isinstance(payload, dict) else None
     token = _playback_token(payload)
     interacted = payload.get("interacted", False) if isinstance(payload, dict) else None
     if beat is None or token is None or not isinstance(interacted, bool):
-        return _api_error(_("The heartbeat is malformed."), 400, "malformed")
+        raise ApiError(400, "malformed", _("The heartbeat is malformed."))
     config = current_app.config
     try:
         result = heartbeats.record_heartbeat(
             current_user.id, token, beat, interacted, utcnow(), request.remote_addr or "",
             accounting.rules_from_config(config), config["LMS_IDLE_SECONDS"] + config["LMS_IDLE_GRACE_SECONDS"])
     except heartbeats.UnknownPlayback as error:
-        return _api_error(study_error(error), 409, error.code)
+        raise ApiError(409, error.code, study_error(error)) from error
     signed_out = result.session_ended in ("face_missed", "face_failed")
     if signed_out:  # an identity check went unanswered: signed out, as after failing one
         logout_user()
@@ -316,12 +295,12 @@ def _stopped_answer(token: str | None):
     the figures that stand, so that the page never just says "sign in"."""
     stopped = heartbeats.stopped_playback(token) if token else None
     if stopped is None:
-        return _api_error(_("Please sign in as a learner."), 403, "forbidden")
+        raise ApiError(403, "forbidden", _("Please sign in as a learner."))
     message = reason_text(stopped.reason)
-    return jsonify(error=message, code="session_ended", session_ended=stopped.reason, message=message,
+    raise ApiError(401, "session_ended", message, session_ended=stopped.reason, message=message,
                    signed_out=True, effective=round(stopped.effective, 1),
                    confirmed=round(stopped.confirmed, 1), covered=round(stopped.covered, 1),
-                   complete=stopped.complete), 401
+                   complete=stopped.complete)
 
 
 @bp.route("/api/player/still-here", methods=["POST"])
@@ -329,7 +308,7 @@ def _stopped_answer(token: str | None):
 def api_still_here():
     learner = current_user.learner
     if not sessions.still_here(learner, utcnow()):
-        return _api_error(reason_text("idle"), 409, "session_ended")
+        raise ApiError(409, "session_ended", reason_text("idle"))
     return jsonify(ok=True)
 
 

@@ -8,10 +8,12 @@ from flask_login import current_user, logout_user
 
 from ...accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
 from ...audit.services import record
-from ...core.access import role_required
+from ...core.access import found_or_404, role_required, row_or_404
 from ...core.clock import utcnow
 from ...core.context import current_actor
+from ...core.errors import ApiError
 from ...core.inputs import large_body
+from ...core.refusals import flash_refusal
 from ...extensions import db
 from ...files.messages import upload_error
 from ...files.models import StoredFile
@@ -57,43 +59,38 @@ def my_face():
 @bp.route("/me/face/checks/<int:check_id>/appeal", methods=["POST"])
 @role_required(LEARNER)
 def appeal(check_id):
-    check = db.session.get(FaceCheck, check_id)
-    if check is None or not permissions.can_appeal(current_user, check):
-        abort(404)
+    check = row_or_404(FaceCheck, check_id, permissions.can_appeal)
     form = AppealForm()
-    try:
+    with flash_refusal(services.FaceError, _face_error_text):
         if not form.validate_on_submit():
             raise services.FaceError("statement_required")
         services.appeal(check, form.statement.data or "", utcnow(), current_actor())
         flash(_("Your appeal was sent to your training institution."), "success")
-    except services.FaceError as error:
-        flash(face_error(error.code), "error")
     return redirect(url_for("proctor.my_face"))
 
 
-def _answerable_check():
-    """The check named in the URL when the signed-in learner may answer it, else an API error response."""
+def _face_error_text(error: services.FaceError) -> str:
+    return face_error(error.code)
+
+
+def _answerable_check(check_id: int) -> FaceCheck:
+    """The check when the signed-in learner may answer it; else an API error."""
     if not current_user.is_authenticated or current_user.role != LEARNER:
-        return None, _api_error(_("Please sign in as a learner."), 403, "forbidden")
-    check = db.session.get(FaceCheck, request.view_args["check_id"])
-    if check is None or not permissions.can_answer_check(current_user, check):
-        return None, _api_error(_("This check does not exist."), 404, "not_found")
-    return check, None
+        raise ApiError(403, "forbidden", _("Please sign in as a learner."))
+    return row_or_404(FaceCheck, check_id, permissions.can_answer_check, message=_("This check does not exist."))
 
 
 @bp.route("/api/proctor/checks/<int:check_id>/challenges", methods=["POST"])
 def api_challenge(check_id):
     """Start a try: the server says what to do and when. The page says whether it found a camera."""
-    check, error = _answerable_check()
-    if error:
-        return error
+    check = _answerable_check(check_id)
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict) or not isinstance(payload.get("camera"), bool):
-        return _api_error(face_error("frames"), 400, "malformed")
+        raise ApiError(400, "malformed", face_error("frames"))
     try:
         challenge = attempts.issue_challenge(check, payload["camera"], utcnow(), current_actor())
     except services.FaceError as error:
-        return _api_error(face_error(error.code), 409, error.code)
+        raise ApiError(409, error.code, face_error(error.code)) from error
     return jsonify(nonce=challenge.nonce, mode=challenge.mode, action=challenge.action,
                    prompt_frame=challenge.prompt_frame, frame_count=challenge.frame_count,
                    hold_frames=challenge.prompt_frame, burst_frames=challenge.frame_count - challenge.prompt_frame,
@@ -105,18 +102,16 @@ def api_challenge(check_id):
 @large_body("LMS_MAX_FACE_ATTEMPT_BYTES", overhead=0)  # ten frames as base64: above LMS_MAX_JSON_BYTES
 def api_attempt(check_id):
     """The frames the page captured for the current challenge; the server decides."""
-    check, error = _answerable_check()
-    if error:
-        return error
+    check = _answerable_check(check_id)
     payload = request.get_json(silent=True)
     frames = _frames_from(payload)
     if frames is None or not isinstance(payload.get("nonce"), str) or not 0 < len(payload["nonce"]) <= 64:
-        return _api_error(face_error("frames"), 400, "frames")
+        raise ApiError(400, "frames", face_error("frames"))
     try:
         result = attempts.submit_attempt(check, frames, payload["nonce"], utcnow(), current_actor())
     except services.FaceError as error:
         conflict = error.code in ("check_closed", "busy", "no_challenge")
-        return _api_error(face_error(error.code), 409 if conflict else 400, error.code)
+        raise ApiError(409 if conflict else 400, error.code, face_error(error.code)) from error
     signed_out = result.status in (FAILED, MISSED)
     if signed_out:
         logout_user()
@@ -140,17 +135,10 @@ def _frames_from(payload) -> list[bytes] | None:
     return frames
 
 
-def _api_error(message: str, status: int, code: str):
-    return jsonify(error=message, code=code), status
-
-
 # --- staff and regulators: evidence, reviews, photo replacements ----------------------------------
 
 def _viewable_learner(learner_id: int) -> Learner:
-    learner = db.session.get(Learner, learner_id)
-    if learner is None or not can_view_learner(current_user, learner):
-        abort(404)
-    return learner
+    return row_or_404(Learner, learner_id, can_view_learner)
 
 
 @bp.route("/proctor/reviews")
@@ -164,9 +152,7 @@ def reviews():
 @bp.route("/proctor/reviews/<int:review_id>", methods=["GET", "POST"])
 @role_required(STAFF, ADMIN, REGULATOR)
 def review(review_id):
-    item = db.session.get(FaceReview, review_id)
-    if item is None or not permissions.can_see_review(current_user, item):
-        abort(404)
+    item = row_or_404(FaceReview, review_id, permissions.can_see_review)
     learner = db.session.get(Learner, item.check.learner_id)
     form = DecisionForm()
     if request.method == "POST" and not permissions.can_decide_review(current_user, item):
@@ -180,9 +166,7 @@ def review(review_id):
 @bp.route("/proctor/enrolments/<int:enrolment_id>", methods=["GET", "POST"])
 @role_required(STAFF, ADMIN)
 def enrolment_request(enrolment_id):
-    enrolment = db.session.get(FaceEnrolment, enrolment_id)
-    if enrolment is None or not permissions.can_decide_enrolment(current_user, enrolment):
-        abort(404)
+    enrolment = row_or_404(FaceEnrolment, enrolment_id, permissions.can_decide_enrolment)
     learner = db.session.get(Learner, enrolment.learner_id)
     form = DecisionForm()
     if _take_decision(form, lambda passed, note: services.decide_replacement(enrolment, passed, note, utcnow(),
@@ -219,13 +203,9 @@ def learner_checks(learner_id):
 @role_required(STAFF, REGULATOR, ADMIN, LEARNER)
 def frame(check_id, file_id):
     """One captured frame, decrypted for someone allowed to see the learner; viewing is logged."""
-    check = db.session.get(FaceCheck, check_id)
-    if check is None or not permissions.can_see_check(current_user, check):
-        abort(404)
+    check = row_or_404(FaceCheck, check_id, permissions.can_see_check)
     learner = db.session.get(Learner, check.learner_id)
-    data = services.frame_bytes(check, file_id)
-    if data is None:
-        abort(404)
+    data = found_or_404(services.frame_bytes(check, file_id))
     if current_user.role != LEARNER:
         record(current_actor(), "face_evidence_view", utcnow(), target=f"face_check:{check.id}",
                region_code=learner.region_code)
@@ -236,11 +216,9 @@ def frame(check_id, file_id):
 @bp.route("/proctor/enrolments/<int:enrolment_id>/photo")
 @role_required(STAFF, REGULATOR, ADMIN, LEARNER)
 def enrolment_photo(enrolment_id):
-    enrolment = db.session.get(FaceEnrolment, enrolment_id)
-    if enrolment is None or not permissions.can_see_enrolment_photo(current_user, enrolment):
-        abort(404)
+    enrolment = row_or_404(FaceEnrolment, enrolment_id, permissions.can_see_enrolment_photo)
     learner = db.session.get(Learner, enrolment.learner_id)
-    stored = db.session.get(StoredFile, enrolment.photo_file_id) or abort(404)
+    stored = row_or_404(StoredFile, enrolment.photo_file_id)
     if current_user.role != LEARNER:
         record(current_actor(), "material_view", utcnow(), target=f"learner:{learner.id}", detail="face_enrolment",
                region_code=learner.region_code)

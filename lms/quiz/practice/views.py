@@ -9,17 +9,17 @@ import re
 from functools import wraps
 from random import SystemRandom
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from werkzeug.exceptions import NotFound
 
 from ...accounts.models import LEARNER
-from ...core.access import role_required
+from ...core.access import not_found, role_required, row_or_404
 from ...core.clock import utcnow
+from ...core.errors import ApiError
 from ...core.inputs import MESSAGES as INPUT_MESSAGES
-from ...extensions import db
+from ...core.inputs import wants_json
 from ...player.models import Course
 from .. import attempts, grading, permissions
 from . import rules as practice
@@ -62,27 +62,9 @@ def practice_error(error: QuizError) -> str:
     return quiz_error(error)
 
 
-def _wants_json() -> bool:
-    return request.is_json or request.accept_mimetypes.best == "application/json"
-
-
-def _json_error(message: str, status: int, code: str):
-    return jsonify(error=message, code=code), status
-
-
-def _not_found(message: str):
-    """A 404 page that says what was not found (lms/errors.py shows ``user_message``)."""
-    error = NotFound()
-    error.user_message = message
-    raise error
-
-
 def _course(course_id: int) -> Course:
     """The course, when the signed-in learner may practise it; for anyone else it does not exist."""
-    course = db.session.get(Course, course_id)
-    if course is None or not permissions.can_practise(current_user, course):
-        abort(404)
-    return course
+    return row_or_404(Course, course_id, permissions.can_practise)
 
 
 def _learner_id() -> int:
@@ -92,8 +74,8 @@ def _learner_id() -> int:
 def _closed_for_test(course: Course):
     """A redirect to the practice home (which says why) while the course's test is in progress."""
     if practice.test_in_progress(_learner_id(), course.id, utcnow()):
-        if _wants_json():
-            return _json_error(str(ERRORS["test_in_progress"]), 409, "test_in_progress")
+        if wants_json():
+            raise ApiError(409, "test_in_progress", ERRORS["test_in_progress"])
         flash(str(ERRORS["test_in_progress"]), "error")
         return redirect(url_for("quiz.practice_home", course_id=course.id))
     return None
@@ -214,19 +196,18 @@ def practice_answer(course, question_id):
     as_json = request.is_json
     payload = request.get_json(silent=True) if as_json else None
     if as_json and not isinstance(payload, dict):
-        return _json_error(str(INPUT_MESSAGES["json"]), 400, "malformed")
+        raise ApiError(400, "malformed", INPUT_MESSAGES["json"])
     mode = payload.get("mode") if as_json else request.form.get("mode", "")
     shown = payload.get("choice") if as_json else _choice_from_form()
-    question, missing = _question_to_practise(course, question_id, as_json)
-    if missing:
-        return missing
+    question = _question_to_practise(course, question_id, as_json)
     try:
         if shown is None:
             raise QuizError("bad_answer")
         answer = practice.record_answer(_learner_id(), question, shown, mode, utcnow())
     except QuizError as error:
         if as_json:
-            return _json_error(practice_error(error), 409 if error.code == "practice_conflict" else 400, error.code)
+            raise ApiError(409 if error.code == "practice_conflict" else 400, error.code,
+                           practice_error(error)) from error
         flash(practice_error(error), "error")
         safe_mode = mode if mode in practice.SINGLE_MODES else practice.SEARCH
         return redirect(_after_answer_url(course, question, safe_mode))
@@ -239,14 +220,14 @@ def practice_answer(course, question_id):
     return redirect(_after_answer_url(course, question, mode, answer.id))
 
 
-def _question_to_practise(course, question_id: int, as_json: bool):
-    """(the course's question, None), or (None, a JSON 404) when it is not one; a 404 page for a form."""
+def _question_to_practise(course, question_id: int, as_json: bool = False):
+    """The course's question; a 404 (JSON, or a page for a form) saying why when it is not one."""
     try:
-        return practice.practice_question(course.id, question_id), None
+        return practice.practice_question(course.id, question_id)
     except QuizError as error:
         if as_json:
-            return None, _json_error(practice_error(error), 404, error.code)
-        _not_found(practice_error(error))
+            raise ApiError(404, error.code, practice_error(error)) from error
+        not_found(practice_error(error))
 
 
 def _safe_back(course) -> str:
@@ -267,13 +248,11 @@ def practice_favourite(course_id, question_id):
     as_json = request.is_json
     payload = request.get_json(silent=True) if as_json else None
     on = payload.get("on") if isinstance(payload, dict) else {"1": True, "0": False}.get(request.form.get("on"))
-    question, missing = _question_to_practise(course, question_id, as_json)
-    if missing:
-        return missing
+    question = _question_to_practise(course, question_id, as_json)
     if not isinstance(on, bool):
         message = _("Say whether to star or unstar the question.")
         if as_json:
-            return _json_error(message, 400, "malformed")
+            raise ApiError(400, "malformed", message)
         flash(message, "error")
         return redirect(_safe_back(course))
     practice.set_favourite(_learner_id(), question, on, utcnow())
@@ -289,10 +268,7 @@ def practice_favourite(course_id, question_id):
 @practice_page
 def practice_question(course, question_id):
     mode = practice.FAVOURITE if request.args.get("mode") == practice.FAVOURITE else practice.SEARCH
-    try:
-        question = practice.practice_question(course.id, question_id)
-    except QuizError as error:
-        _not_found(practice_error(error))
+    question = _question_to_practise(course, question_id)
     answer = practice.own_answer(_learner_id(), _answer_id(), question.id)
     back = ("quiz.practice_favourites", _("Back to favourites")) if mode == practice.FAVOURITE else \
         ("quiz.practice_search", _("Back to search"))

@@ -4,15 +4,15 @@ only (permissions.can_manage_bank); another institution's course is a 404, anoth
 from dataclasses import dataclass
 from random import Random
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 
 from ...accounts.models import STAFF
-from ...core.access import role_required
+from ...core.access import role_required, row_or_404
 from ...core.clock import utcnow
 from ...core.context import current_actor
+from ...core.refusals import flash_refusal
 from ...core.inputs import page_number
 from ...extensions import db
 from ...player.models import Course
@@ -28,17 +28,12 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 
 
 def _own_course(course_id: int) -> Course:
-    course = db.session.get(Course, course_id)
-    if course is None or not permissions.can_manage_bank(current_user, course):
-        abort(404)
-    return course
+    return row_or_404(Course, course_id, permissions.can_manage_bank)
 
 
 def _own_question(course: Course, question_id: int) -> Question:
-    question = db.session.get(Question, question_id)
-    if question is None or question.course_id != course.id or question.retired:
-        abort(404)
-    return question
+    return row_or_404(Question, question_id,
+                      lambda _user, question: question.course_id == course.id and not question.retired)
 
 
 @dataclass(frozen=True)
@@ -153,12 +148,9 @@ def edit_question(course_id, question_id):
 def remove_question(course_id, question_id):
     course = _own_course(course_id)
     question = _own_question(course, question_id)
-    try:
+    with flash_refusal(bank.QuizError, quiz_error):
         bank.remove_question(question, utcnow(), current_actor())
         flash(_("The question was removed from the bank."), "success")
-    except bank.QuizError as error:
-        db.session.rollback()
-        flash(quiz_error(error), "error")
     return redirect(url_for("quiz.bank_list", course_id=course.id))
 
 

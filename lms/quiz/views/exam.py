@@ -1,16 +1,17 @@
 """Thin handlers for the course test: its page, starting an attempt, and the question/answer API."""
 import json
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...accounts.models import LEARNER
-from ...core.access import learner_api, role_required
+from ...core.access import learner_api, role_required, row_or_404
 from ...core.clock import utcnow
 from ...core.context import current_actor
+from ...core.errors import ApiError
 from ...core.inputs import as_id
-from ...extensions import db
+from ...core.refusals import flash_refusal
 from ...player import checks as study_checks
 from ...player.models import Course
 from .. import answers, attempts, grading, permissions
@@ -23,10 +24,7 @@ MAX_TAB_TOKEN = 64
 
 
 def _course_for_test(course_id) -> Course:
-    course = db.session.get(Course, course_id)
-    if course is None or not permissions.can_take_test(current_user, course):
-        abort(404)
-    return course
+    return row_or_404(Course, course_id, permissions.can_take_test)
 
 
 def course_test_summary(course: Course):
@@ -54,19 +52,14 @@ def test_home(course_id):
 @role_required(LEARNER)
 def start_test(course_id):
     course = _course_for_test(course_id)
-    try:
+    with flash_refusal(QuizError, quiz_error):
         attempt = attempts.start_attempt(current_user.learner, course, utcnow(), current_actor())
-    except QuizError as error:
-        flash(quiz_error(error), "error")
-        return redirect(url_for("quiz.test_home", course_id=course.id))
-    return redirect(url_for("quiz.sit", attempt_id=attempt.id))
+        return redirect(url_for("quiz.sit", attempt_id=attempt.id))
+    return redirect(url_for("quiz.test_home", course_id=course.id))
 
 
 def _own_attempt(attempt_id) -> Attempt:
-    attempt = db.session.get(Attempt, attempt_id)
-    if attempt is None or not permissions.can_answer(current_user, attempt):
-        abort(404)
-    return attempt
+    return row_or_404(Attempt, attempt_id, permissions.can_answer)
 
 
 @bp.route("/attempts/<int:attempt_id>/sit")
@@ -90,10 +83,6 @@ def sit(attempt_id):
 
 # --- the JSON API -----------------------------------------------------------------------------------
 
-def _api_error(message: str, status: int, code: str):
-    return jsonify(error=message, code=code), status
-
-
 def _payload():
     payload = request.get_json(silent=True)
     return payload if isinstance(payload, dict) else None
@@ -104,16 +93,17 @@ def _tab(payload) -> str | None:
     return tab if isinstance(tab, str) and 0 < len(tab) <= MAX_TAB_TOKEN else None
 
 
-def _no_such_attempt():
-    return _api_error(_("The test attempt does not exist."), 404, "not_found")
+def _no_such_attempt() -> str:
+    return _("The test attempt does not exist.")
 
 
-def _api_attempt(attempt_id):
-    """The signed-in learner's own attempt, or an error answer."""
-    attempt = db.session.get(Attempt, attempt_id)
-    if attempt is None or not permissions.can_answer(current_user, attempt):
-        return None, _no_such_attempt()
-    return attempt, None
+def _api_attempt(attempt_id) -> Attempt:
+    """The signed-in learner's own attempt; else a 404 API error."""
+    return row_or_404(Attempt, attempt_id, permissions.can_answer, message=_no_such_attempt())
+
+
+def _malformed() -> ApiError:
+    return ApiError(400, "malformed", _("The request is malformed."))
 
 
 def _shown(question) -> dict:
@@ -144,25 +134,23 @@ def _step_answer(step: attempts.Step, now):
     return jsonify(body)
 
 
-def _refusal(error: QuizError):
+def _refusal(error: QuizError) -> ApiError:
     status = 409 if error.code in ("other_tab", "already_answered", "conflict", "finished") else 400
-    return _api_error(quiz_error(error), status, error.code)
+    return ApiError(status, error.code, quiz_error(error))
 
 
 @bp.route("/api/attempts/<int:attempt_id>/next", methods=["POST"])
 @learner_api
 def api_next(attempt_id):
-    attempt, refused = _api_attempt(attempt_id)
-    if refused:
-        return refused
+    attempt = _api_attempt(attempt_id)
     payload = _payload()
     if payload is None or _tab(payload) is None:
-        return _api_error(_("The request is malformed."), 400, "malformed")
+        raise _malformed()
     now = utcnow()
     try:
         step = attempts.next_step(attempt, _tab(payload), now, request.remote_addr or "")
     except QuizError as error:
-        return _refusal(error)
+        raise _refusal(error) from error
     return _step_answer(step, now)
 
 
@@ -174,22 +162,20 @@ def api_answer(attempt_id):
     question_id = as_id(payload.get("question")) if payload else None
     if payload is None or _tab(payload) is None or question_id is None or not isinstance(payload.get("choice"), list) \
             or len(payload["choice"]) > grading.MAX_OPTIONS:
-        _attempt, refused = _api_attempt(attempt_id)  # someone else's attempt stays unknown, however malformed the body
-        return refused or _api_error(_("The request is malformed."), 400, "malformed")
+        _api_attempt(attempt_id)  # someone else's attempt stays unknown, however malformed the body
+        raise _malformed()
     now = utcnow()
     try:
         served = answers.quick_answer(attempt_id, current_user.id, _tab(payload), question_id, payload["choice"], now,
                                       attempts.rules(), study_checks.enabled())
-    except answers.NotYours:
-        return _no_such_attempt()
+    except answers.NotYours as error:
+        raise ApiError(404, "not_found", _no_such_attempt()) from error
     if served is not None:
         return _question_answer(served.question, served.served_at, served.total, now)
-    attempt, refused = _api_attempt(attempt_id)
-    if refused:
-        return refused
+    attempt = _api_attempt(attempt_id)
     try:
         step = attempts.answer(attempt, _tab(payload), question_id, payload["choice"], now,
                                request.remote_addr or "")
     except QuizError as error:
-        return _refusal(error)
+        raise _refusal(error) from error
     return _step_answer(step, now)

@@ -1,10 +1,10 @@
 """Thin handlers for test records: one attempt in full, a learner's results, a course's results."""
-from flask import abort, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from ...accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
-from ...core.access import role_required
+from ...core.access import role_required, row_or_404
 from ...core.clock import utcnow
 from ...extensions import db
 from ...learners.models import Learner
@@ -27,9 +27,7 @@ def answer_texts(question, letters: str | None) -> list[str]:
 @role_required(LEARNER, STAFF, REGULATOR, ADMIN)
 def attempt_record(attempt_id):
     """Everything the attempt served and received, for the learner (once it has ended) and for audit."""
-    attempt = db.session.get(Attempt, attempt_id)
-    if attempt is None or not permissions.can_see_attempt(current_user, attempt):
-        abort(404)
+    attempt = row_or_404(Attempt, attempt_id, permissions.can_see_attempt)
     attempts.settle(attempt, utcnow())
     if attempt.status == OPEN and current_user.role == LEARNER:
         return redirect(url_for("quiz.sit", attempt_id=attempt.id))  # the key stays hidden until it ends
@@ -51,9 +49,7 @@ def my_results():
 @bp.route("/learners/<int:learner_id>/results")
 @role_required(STAFF, REGULATOR, ADMIN)
 def learner_results(learner_id):
-    learner = db.session.get(Learner, learner_id)
-    if learner is None or not can_view_learner(current_user, learner):
-        abort(404)
+    learner = row_or_404(Learner, learner_id, can_view_learner)
     rows = db.session.scalars(select(Attempt).where(Attempt.learner_id == learner.id,
                                                     permissions.visible_attempts(current_user))
                               .order_by(Attempt.started_at.desc())).all()
@@ -63,9 +59,7 @@ def learner_results(learner_id):
 @bp.route("/courses/<int:course_id>/results")
 @role_required(STAFF, ADMIN)
 def course_results(course_id):
-    course = db.session.get(Course, course_id)
-    if course is None or not permissions.can_see_course_results(current_user, course):
-        abort(404)
+    course = row_or_404(Course, course_id, permissions.can_see_course_results)
     rows = db.session.scalars(select(Attempt).where(Attempt.course_id == course.id)
                               .order_by(Attempt.started_at.desc())).all()
     return render_template("quiz/results.html", rows=rows, learner=None, course=course)
