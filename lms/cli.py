@@ -33,9 +33,9 @@ def seed_reference():
 @click.argument("username")
 def create_admin(username):
     """Create a platform admin and print a one-time activation link."""
-    from .core.roles import ADMIN
     from .accounts.services import create_account
     from .core.errors import RuleViolation
+    from .core.roles import ADMIN
     try:
         _, raw = create_account(ADMIN, username, username, utcnow(), Actor(None, "cli"),
                                 token_lifetime=timedelta(hours=current_app.config["LMS_TOKEN_LIFETIME_HOURS"]))

@@ -2,12 +2,19 @@ from datetime import timedelta
 
 from lms.accounts import permissions
 from lms.accounts.models import User
-from lms.core.roles import ADMIN, STAFF
-from lms.accounts.services import (LoginPolicy, authenticate, create_account, issue_token, password_problems,
-                                   redeem_token, usable_token)
+from lms.accounts.services import (
+    LoginPolicy,
+    authenticate,
+    create_account,
+    issue_token,
+    password_problems,
+    redeem_token,
+    usable_token,
+)
 from lms.audit.models import AuditLog
 from lms.core.clock import utcnow
 from lms.core.context import Actor
+from lms.core.roles import ADMIN, STAFF
 from lms.extensions import limiter
 
 from .conftest import PASSWORD, csrf_token_from, login

@@ -7,13 +7,13 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import User
-from lms.core.roles import STAFF
 from lms.accounts.services import LoginPolicy, authenticate, create_account, set_password
 from lms.audit.models import AuditLog
 from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.core.errors import RuleViolation
 from lms.core.iddocs import parse_document
+from lms.core.roles import STAFF
 from lms.learners.services import Profile
 
 from .conftest import PASSWORD, csrf_token_from, login, register, signed_in

@@ -18,9 +18,9 @@ from ..core.context import Actor
 from ..core.crypto import cipher
 from ..core.errors import RuleViolation
 from ..core.iddocs import DOCUMENT_TYPES, InvalidDocument, normalize, parse_document
+from ..core.roles import LEARNER
 from ..extensions import db
 from .models import LoginFailure, OneTimeToken, User, UserSession
-from ..core.roles import LEARNER
 from .permissions import can_issue_reset_link
 
 ACTIVATION = "activation"

@@ -15,13 +15,13 @@ from ..core.clock import utcnow
 from ..core.context import current_actor
 from ..core.errors import RuleViolation
 from ..core.labels import label
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..extensions import db, limiter
 from ..institutions.models import Institution
 from ..templating import local_time
 from . import permissions, services
 from .forms import AccountForm, LoginForm, SetPasswordForm
 from .models import User
-from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from .policy import password_errors
 from .sessions import SESSION_SECRET, end_current_session
 

@@ -3,14 +3,14 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..core.roles import LEARNER
 from ..accounts.policy import password_errors
 from ..audit.services import record as audit_record
 from ..catalogue.services import region_choices, region_name
 from ..core.access import role_required
 from ..core.clock import china_date, utcnow
 from ..core.context import current_actor
-from ..core.iddocs import InvalidDocument, age_on, parse_document
+from ..core.iddocs import InvalidDocument, parse_document
+from ..core.roles import LEARNER
 from ..extensions import db, limiter
 from ..files.messages import upload_error
 from ..files.models import StoredFile
@@ -19,6 +19,7 @@ from ..institutions.permissions import visible_applications
 from ..proctor import services as proctor
 from ..proctor.messages import face_error
 from ..proctor.models import PENDING
+from ..registration import register_learner
 from . import permissions, services
 from .forms import MaterialForm, RegistrationForm
 from .models import EDUCATION, MATERIAL_KINDS, PHOTO, Learner
@@ -57,8 +58,8 @@ def register():
         profile, images, enrolment = _read_registration(form)
         if profile is not None:
             try:
-                services.register_learner(profile, form.password.data, images, utcnow(), current_actor(),
-                                          enrolment=enrolment)
+                register_learner(profile, form.password.data, images, utcnow(), current_actor(),
+                                 enrolment=enrolment)
             except services.DuplicateRegistration:
                 pass   # answered exactly as a new registration
             flash(_registration_received(), "success")
@@ -75,10 +76,10 @@ def _read_registration(form):
     except InvalidDocument as error:
         form.id_number.errors.append(ID_ERRORS[error.code]())
     if document is not None:
-        born = document.birth_date or form.birth_date.data
-        if born is None:
+        refusal = services.age_refusal(document.birth_date or form.birth_date.data, today)
+        if refusal == "birth_date_missing":
             form.birth_date.errors.append(_("Please enter your date of birth."))
-        elif not 16 <= age_on(born, today) <= 100:
+        elif refusal is not None:
             form.birth_date.errors.append(_("Learners must be at least 16 years old."))
         if document.gender is None and not form.gender.data:
             form.gender.errors.append(_("Please choose your gender."))
@@ -117,7 +118,7 @@ def _read_registration(form):
 def home():
     learner = current_user.learner
     applications = list(db.session.scalars(visible_applications(current_user)))
-    missing = services.missing_materials(learner, education_required=False)
+    missing = learner.missing_materials(education_required=False)
     return render_template("learners/home.html", learner=learner, applications=applications, missing=missing,
                            region=region_name(learner.region_code))
 
@@ -128,7 +129,7 @@ def materials():
     learner = current_user.learner
     form = MaterialForm()
     if request.method == "GET":  # offer the material just replaced, else the first one missing
-        missing = services.missing_materials(learner, education_required=True)
+        missing = learner.missing_materials(education_required=True)
         form.kind.data = request.args.get("kind") or (missing[0] if missing else None)
     if form.validate_on_submit():
         storage = form.file.data

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
-from lms.core.roles import STAFF
 from lms.accounts.services import create_account
 from lms.core.clock import utcnow
+from lms.core.roles import STAFF
 
 from .test_csp import Watch
 from .test_enrolment_flow import shot
