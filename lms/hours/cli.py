@@ -90,10 +90,9 @@ def _looks_like_image(head: bytes) -> bool:
 
 
 def _load_key_set(keys_file: str) -> dict:
-    from .keys import keys_from_document
     try:
         with open(keys_file, encoding="utf-8") as stream:
-            return keys_from_document(json.load(stream))
+            return payload.keys_from_document(json.load(stream))
     except OSError as error:
         raise CannotCheck(f"cannot read the key set {keys_file}: {error.strerror or error}") from None
     except ValueError as error:   # json.JSONDecodeError is one too
