@@ -9,7 +9,7 @@ from .core.crypto import KeyConfigError, cipher_from_config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
 
 BLUEPRINT_MODULES = (
-    "accounts", "learners", "institutions", "catalogue", "audit", "admin",
+    "accounts", "learners", "registration", "institutions", "catalogue", "audit", "admin",
     "player", "proctor", "quiz", "hours",
 )
 _MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")

@@ -28,7 +28,7 @@ from lms.extensions import limiter
 from lms.files.storage import check_image
 from lms.institutions.models import PUBLISHED, Institution, TrainingClass
 from lms.learners.services import Profile
-from lms.registration import register_learner
+from lms.registration.services import register_learner
 
 from .photos import MISSING, ROOT, SHARED, face_bytes, face_path, faces_folder, missing_photos  # noqa: F401 (re-exported)
 

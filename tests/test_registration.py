@@ -12,7 +12,7 @@ from lms.core.iddocs import parse_document
 from lms.files.models import StoredFile
 from lms.learners.models import Learner
 from lms.learners.services import MAXIMUM_AGE, MINIMUM_AGE, Profile
-from lms.registration import register_learner
+from lms.registration.services import register_learner
 
 from .conftest import PASSWORD, face_bytes, full_materials, image_bytes, learner_profile, register, valid_id
 

@@ -26,7 +26,7 @@ from lms.institutions.services import apply_to_class, approve_application
 from lms.player.models import Playback, StudySession
 from lms.proctor import attempts as server_attempts
 from lms.proctor.models import FAILED, PASSED, RANDOM, REVIEW, START, FaceChallenge, FaceCheck, FaceCheckAttempt
-from lms.registration import register_learner
+from lms.registration.services import register_learner
 
 from .. import footage
 from ..conftest import FACES, PASSWORD, face_bytes, full_materials, learner_profile, make_video, ready_course, valid_id

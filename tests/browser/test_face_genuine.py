@@ -27,7 +27,7 @@ from lms.core.context import Actor
 from lms.institutions.services import apply_to_class, approve_application
 from lms.proctor import faces
 from lms.proctor.models import FaceCheck
-from lms.registration import register_learner
+from lms.registration.services import register_learner
 
 from .. import footage
 from ..conftest import PASSWORD, full_materials, learner_profile, ready_course, valid_id

@@ -5,12 +5,12 @@ An operation above both packages, so that neither imports the other for it: the 
 learners, and lms.learners' services know nothing of faces."""
 from datetime import datetime
 
-from .core.context import Actor
-from .extensions import db
-from .files.storage import CheckedImage, files_kept_only_if_committed
-from .learners import services as learners
-from .learners.models import PHOTO, Learner
-from .proctor import services as proctor
+from ..core.context import Actor
+from ..extensions import db
+from ..files.storage import CheckedImage, files_kept_only_if_committed
+from ..learners import services as learners
+from ..learners.models import PHOTO, Learner
+from ..proctor import services as proctor
 
 
 def register_learner(profile: learners.Profile, password: str, images: dict[str, CheckedImage],
