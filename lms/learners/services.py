@@ -57,14 +57,18 @@ def age_refusal(born: date | None, today: date) -> str | None:
     return None
 
 
+def _check_age(profile: Profile, now: datetime) -> None:
+    refusal = age_refusal(profile.document.birth_date or profile.birth_date, china_date(now))
+    if refusal is not None:
+        raise RuleViolation(refusal, minimum=MINIMUM_AGE, maximum=MAXIMUM_AGE)
+
+
 def new_learner_account(profile: Profile, password: str, now: datetime, actor: Actor) -> User:
     """The account of a new learner, not yet added: the age rule holds for every caller (RuleViolation).
 
     A number already registered raises DuplicateRegistration after the same password hashing (the
     slow part), and is logged under the existing learner: the caller answers as for a new number."""
-    refusal = age_refusal(profile.document.birth_date or profile.birth_date, china_date(now))
-    if refusal is not None:
-        raise RuleViolation(refusal, minimum=MINIMUM_AGE, maximum=MAXIMUM_AGE)
+    _check_age(profile, now)
     user = User(role=LEARNER, created_at=now)
     set_password(user, password)
     existing = learner_with_id_number(profile.document.number)
@@ -79,7 +83,9 @@ def new_learner_account(profile: Profile, password: str, now: datetime, actor: A
 def add_learner(user: User, profile: Profile, images: dict[str, CheckedImage], now: datetime, actor: Actor,
                 stored: list[StoredFile]) -> Learner:
     """Add (not commit) the learner's profile and encrypted materials; the stored files are appended to
-    ``stored`` (files_kept_only_if_committed). lms.registration commits it with the face enrolment."""
+    ``stored`` (files_kept_only_if_committed). lms.registration commits it with the face enrolment.
+    The age rule again, for a caller that made the account itself."""
+    _check_age(profile, now)
     learner = Learner(
         user=user, name=profile.name, id_type=profile.id_type,
         id_number=profile.document.number, id_number_hash=id_number_hash(profile.document.number),
