@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from lms import create_app, player
+from lms import player
+from lms.app import create_app
 from lms.audit.models import AuditLog
 from lms.core.context import Actor
 from lms.extensions import db as _db
@@ -14,7 +15,6 @@ from lms.player.models import StudySession
 from lms.proctor import services as proctor
 from lms.proctor.models import MISSED, OPEN, FaceCheck
 from lms.proctor.signals import check_changed
-
 
 T0 = datetime(2026, 3, 2, 1, 30)  # a fixed time zero (naive UTC): the player's and proctor's functions take `now`
 

@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import NotFound
 
-from ..accounts.models import LEARNER
 from ..extensions import db
 from .errors import ApiError
+from .roles import LEARNER
 
 Row = TypeVar("Row")
 

@@ -3,7 +3,7 @@ import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -15,13 +15,15 @@ from ...core.clock import utcnow
 from ...core.context import current_actor
 from ...core.errors import RuleViolation
 from ...core.labels import label
-from ...extensions import db, limiter, login_manager
+from ...core.roles import ADMIN, LEARNER, REGULATOR, STAFF
+from ...extensions import db, limiter
 from ...institutions.models import Institution
 from ...templating import local_time
 from .. import permissions, services
 from ..forms import AccountForm, LoginForm, SetPasswordForm
-from ..models import ADMIN, LEARNER, REGULATOR, STAFF, User
+from ..models import User
 from ..policy import password_errors
+from ..sessions import SESSION_SECRET, end_current_session
 from . import bp
 
 
@@ -29,47 +31,10 @@ HOME_ENDPOINTS = {LEARNER: "learners.home", STAFF: "institutions.dashboard",
                   REGULATOR: "institutions.overview", ADMIN: "admin.home"}
 
 
-# The Flask session keeps the secret of its server-side record (UserSession) under this key.
-SESSION_SECRET = "sid"
 # The one-time link this browser opened (its id), between opening it and choosing the password, and the
 # browser's random secret whose hash the link keeps (accounts.services.open_link).
 ONE_TIME_LINK = "one_time_link"
 LINK_SECRET = "one_time_link_secret"
-
-
-@login_manager.user_loader
-def load_user(session_id: str):
-    """The session's user while its server-side record is open (not signed out, timed out or
-    reset) and they were not signed out everywhere since the session began."""
-    user_id, _, epoch = session_id.partition(":")
-    try:
-        found = services.session_user(int(user_id), int(epoch or 0), session.get(SESSION_SECRET))
-    except ValueError:
-        return None
-    if found is None:
-        return None
-    user, g.user_session = found
-    return user
-
-
-def end_current_session(now, reason: str) -> None:
-    """Close this browser's session record (not committed: it lands with its log row)."""
-    services.end_session(session.get(SESSION_SECRET), now, reason)
-
-
-def note_session_activity(now, resolution_seconds: float) -> None:
-    """Keep the record's last_seen_at within ``resolution_seconds`` of the truth: one write per
-    that interval, not one per request."""
-    record_ = g.get("user_session")
-    if record_ is not None and (now - record_.last_seen_at).total_seconds() > resolution_seconds:
-        services.session_seen(session[SESSION_SECRET], now)
-        db.session.commit()
-
-
-def server_side_idle_seconds(now) -> float:
-    """How long the session record has seen no request (as of its last noted activity)."""
-    record_ = g.get("user_session")
-    return 0.0 if record_ is None else (now - record_.last_seen_at).total_seconds()
 
 
 @bp.route("/")
@@ -247,32 +212,34 @@ def manage():
         form.region_code.choices = [("", "—")]
     link = None
     if form.validate_on_submit():
-        role = form.role.data
-        institution_id = form.institution_id.data or None
-        region_code = form.region_code.data or None
-        if current_user.role == STAFF:
-            role, institution_id, region_code = STAFF, current_user.institution_id, None
-        if role == STAFF and not institution_id:
-            form.institution_id.errors.append(_("Staff accounts belong to an institution."))
-        elif role == REGULATOR and not region_code:
-            form.region_code.errors.append(_("Regulator accounts need a region."))
+        try:
+            user, raw = services.create_account(
+                form.role.data, form.username.data, form.display_name.data, utcnow(), current_actor(),
+                institution_id=form.institution_id.data or None, region_code=form.region_code.data or None,
+                token_lifetime=_token_lifetime())
+        except RuleViolation as refusal:
+            if refusal.code == "forbidden":  # the form offers only the roles this user may create
+                abort(403)
+            _refused_field(form, refusal.code).append(_account_refusal(refusal.code))
         else:
-            try:
-                user, raw = services.create_account(
-                    role, form.username.data, form.display_name.data, utcnow(), current_actor(),
-                    institution_id=institution_id if role == STAFF else None,
-                    region_code=region_code if role == REGULATOR else None, token_lifetime=_token_lifetime())
-            except RuleViolation as refusal:
-                form.username.errors.append(_username_refusal(refusal.code))
-            else:
-                link = one_time_link(raw)
-                flash(_("Account %(name)s created. Give this one-time activation link to its owner; it is shown "
-                        "only once.", name=user.username), "success")
+            link = one_time_link(raw)
+            flash(_("Account %(name)s created. Give this one-time activation link to its owner; it is shown "
+                    "only once.", name=user.username), "success")
     accounts = _visible_accounts()
     return render_template("accounts/manage.html", form=form, link=link, accounts=accounts)
 
 
-def _username_refusal(code: str) -> str:
+def _refused_field(form: AccountForm, code: str):
+    """The error list of the field that a refusal of services.create_account is about."""
+    return {"institution_required": form.institution_id.errors,
+            "region_required": form.region_code.errors}.get(code, form.username.errors)
+
+
+def _account_refusal(code: str) -> str:
+    if code == "institution_required":
+        return _("Staff accounts belong to an institution.")
+    if code == "region_required":
+        return _("Regulator accounts need a region.")
     if code == "username_like_document":
         return _("This username could be taken for an ID document number at sign-in. Add a dot, dash or "
                  "underscore, e.g. wang.li.")

@@ -2,7 +2,7 @@
 from flask import Response
 from flask_login import current_user
 
-from ...accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
+from ...core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ...audit.services import record
 from ...core.access import found_or_404, role_required, row_or_404
 from ...core.clock import utcnow
@@ -11,7 +11,6 @@ from ...extensions import db
 from .. import pdf, permissions
 from . import bp
 from ..models import Certificate
-
 
 # The site's policy (lms/core/headers.py) has object-src 'none' and no inline styles: Chrome would then
 # block its own PDF viewer, which shows the document in an <embed> of a generated page with inline

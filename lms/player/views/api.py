@@ -3,7 +3,7 @@ from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
-from ...accounts.models import LEARNER
+from ...core.roles import LEARNER
 from ...core.access import learner_api, row_or_404
 from ...core.clock import utcnow
 from ...core.context import current_actor

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ...accounts.models import LEARNER
+from ...core.roles import LEARNER
 from ...core.access import role_required, row_or_404
 from ...core.clock import utcnow
 from ...core.context import current_actor

@@ -4,7 +4,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ...accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
+from ...core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ...audit.services import record
 from ...core.access import found_or_404, role_required, row_or_404
 from ...core.clock import utcnow

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ...accounts.models import LEARNER
+from ...core.roles import LEARNER
 from ...core.access import not_found, role_required, row_or_404
 from ...core.clock import utcnow
 from ...core.errors import ApiError

@@ -8,7 +8,7 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ...accounts.models import STAFF
+from ...core.roles import STAFF
 from ...core.access import role_required, row_or_404
 from ...core.clock import utcnow
 from ...core.context import current_actor
