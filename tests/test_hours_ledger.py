@@ -5,8 +5,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import DatabaseError, IntegrityError
+from sqlalchemy.orm import Session
 
 from lms.core.clock import utcnow
 from lms.core.context import Actor
@@ -156,6 +157,34 @@ def test_only_the_ledger_service_adds_entries(db, course, approved_learner):
         db.session.flush()
     db.session.rollback()
     assert db.session.scalar(text("select count(*) from hours_entries")) == 0
+
+
+def test_a_plain_session_outside_the_app_runs_no_hours_code(app, monkeypatch):
+    """The ledger's guard and sync belong to the app's session (lms.hours.init_app has run, since the
+    app exists), not to every SQLAlchemy session of the process."""
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("hours code ran in a session that is not the app's")
+    monkeypatch.setattr(ledger, "sync_learner", refuse)
+    monkeypatch.setattr(ledger, "sync_course", refuse)
+    engine = create_engine("sqlite://")
+    HoursEntry.metadata.create_all(engine)
+    with Session(engine) as session:
+        hooks = [fn for name in ("before_flush", "before_commit", "after_commit", "after_rollback")
+                 for fn in getattr(session.dispatch, name)]
+        assert [fn for fn in hooks if getattr(fn, "__module__", "").startswith("lms")] == []
+        # The app's guard would refuse this row (not added by the ledger service).
+        session.add(HoursEntry(learner_id=1, course_id=1, seq=1, kind="credit", tenths=20))
+        session.commit()
+        assert session.scalar(text("SELECT count(*) FROM hours_entries")) == 1
+
+
+@pytest.mark.parametrize("statement", ["UPDATE hours_entries SET tenths = 99", "DELETE FROM hours_entries"])
+def test_the_database_refuses_to_change_or_delete_a_ledger_row(db, course, approved_learner, staff, statement):
+    ledger.correct(approved_learner, course, 10, "补录", utcnow(), Actor(staff))
+    with pytest.raises(DatabaseError, match="append-only"):
+        with db.engine.begin() as conn:   # plain SQL, past the app's session and its guard
+            conn.execute(text(statement))
+    assert [(e.tenths, e.reason) for e in ledger.entries(approved_learner.id)] == [(10, "补录")]
 
 
 def _writes_entries(path: Path) -> list[str]:

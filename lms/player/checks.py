@@ -7,6 +7,8 @@ waits for staff. Heartbeat.check_id ties each credit to the check that decided i
 
 The player hears outcomes through lms.proctor.signals.check_changed (connected in
 lms/player/__init__.py init_app) and never calls the proctor back from there: see sessions.py.
+When a person's decision changed whether time stands, it says so in turn with its own
+signals.study_time_changed (lms.hours follows it).
 """
 from datetime import datetime
 from random import Random, SystemRandom
@@ -21,6 +23,7 @@ from ..proctor.models import FAILED, IN_VIDEO, MISSED, OPEN, PASSED, RANDOM, REV
 from . import progress, sessions
 from .accounting import rules_from_config
 from .models import Course, Heartbeat, Lesson, Playback, StudySession
+from .signals import study_time_changed
 
 CONTEXT = "study_session"
 _rng = SystemRandom()  # the learner must not be able to predict the next check
@@ -116,16 +119,22 @@ def maybe_open_check(row, position: float, playing: bool, now: datetime, ip: str
 def on_check_changed(context_kind: str, *, check: FaceCheck, previous: str, now: datetime) -> None:
     """Receiver of lms.proctor.signals.check_changed for learning sessions (sender CONTEXT), inside the
     proctor's transaction: confirm or void the provisional time. A failed or missed check also ends
-    the session, without calling the proctor back."""
+    the session, without calling the proctor back. A person's later decision (a doubtful check
+    failed or passed, a failed one passed) voids, confirms or gives back time, which is then told
+    through study_time_changed, in the same transaction."""
     session = db.session.get(StudySession, check.context_id)
     if session is None:
         return
     if previous == OPEN:
         _on_answered(session, check, now)
-    elif previous == REVIEW and check.status == FAILED:
+        return
+    if previous == REVIEW and check.status == FAILED:
         _revoid(check, voided=True)
     elif previous == FAILED and check.status == PASSED:
         _revoid(check, voided=False)
+    elif previous != REVIEW:  # passed after review: the time it decided now counts as confirmed
+        return
+    study_time_changed.send(check.learner_id, now=now)
 
 
 def _on_answered(session: StudySession, check: FaceCheck, now: datetime) -> None:
