@@ -10,6 +10,7 @@ lms/player/__init__.py init_app) and never calls the proctor back from there: se
 When a person's decision changed whether time stands, it says so in turn with its own
 signals.study_time_changed (lms.hours follows it).
 """
+from dataclasses import dataclass
 from datetime import datetime
 from random import Random, SystemRandom
 
@@ -182,6 +183,27 @@ def _revoid(check: FaceCheck, voided: bool) -> None:
 
 
 # --- figures for the learner ------------------------------------------------------------------------
+
+def confirmed_seconds(effective: float, provisional: float) -> float:
+    """The part of credited (effective) time that passed face checks confirmed: the only place this is
+    worked out. Pages, the study record (PDF), player.js and lms.hours take it from the player."""
+    return effective - provisional
+
+
+@dataclass(frozen=True)
+class StudyTime:
+    """A lesson's credited time, and the part of it still waiting for a face check."""
+    effective: float
+    provisional: float
+
+    @property
+    def confirmed(self) -> float:
+        return confirmed_seconds(self.effective, self.provisional)
+
+
+def lesson_time(learner_id: int, lesson_id: int, effective: float) -> StudyTime:
+    return StudyTime(effective, provisional_seconds(learner_id, [lesson_id]).get(lesson_id, 0.0))
+
 
 def provisional_seconds(learner_id: int, lesson_ids) -> dict[int, float]:
     """Credit per lesson that no passed check has confirmed yet (none, or one still in review)."""

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..institutions.models import TrainingClass
 from ..institutions.permissions import can_edit_class
 from ..learners.models import Learner
-from . import accounting, checks, heartbeats, permissions, services, sessions, signing
+from . import accounting, cards, checks, heartbeats, permissions, services, sessions, signing
 from .forms import CourseForm, CurriculumForm, LessonForm
 from .jobs import rendition_path
 from .messages import REASONS, reason_text, study_error, video_error
@@ -77,6 +77,7 @@ def course_detail(course_id):
             except services.StudyError as error:
                 form.video.errors.append(study_error(error))
     return render_template("player/course_detail.html", course=course, form=form, video_error=video_error,
+                           extras=cards.staff_extras(course),
                            stale=services.needs_review(course, china_date(utcnow()),
                                                        current_app.config["LMS_COURSE_REVIEW_DAYS"]))
 
@@ -150,10 +151,11 @@ def learner_study(learner_id):
 @role_required(LEARNER)
 def study():
     learner = current_user.learner
-    courses = services.my_courses(learner)
+    courses, now = services.my_courses(learner), utcnow()
     return render_template("player/study.html", courses=courses, optional=services.optional_courses(learner),
                            enrolled=services.self_enrolled_ids(learner),
-                           summaries={c.id: services.course_summary(learner, c) for c in courses})
+                           totals={c.id: services.course_totals(services.course_summary(learner, c)) for c in courses},
+                           extras={c.id: cards.learner_extras(learner, c, now) for c in courses})
 
 
 @bp.route("/study/courses/<int:course_id>/enrol", methods=["POST"])
@@ -183,7 +185,8 @@ def _studyable_course(course_id) -> Course:
 def course_page(course_id):
     course = _studyable_course(course_id)
     return render_template("player/course_page.html", course=course,
-                           summaries=services.course_summary(current_user.learner, course))
+                           summaries=services.course_summary(current_user.learner, course),
+                           extras=cards.learner_extras(current_user.learner, course, utcnow()))
 
 
 @bp.route("/study/lessons/<int:lesson_id>")
@@ -228,12 +231,12 @@ def api_start():
         return _api_error(study_error(error), 409, error.code)
     progress = progress_for(learner.id, lesson.id)
     renditions = lesson.video.renditions
-    effective = progress.effective_seconds if progress else 0.0
-    provisional = checks.provisional_seconds(learner.id, [lesson.id]).get(lesson.id, 0.0)
+    study_time = checks.lesson_time(learner.id, lesson.id, progress.effective_seconds if progress else 0.0)
     check = checks.open_check_of(playback.session_id)
     return jsonify(
         playback=playback.token, duration=lesson.video.duration, check=check.id if check else None,
-        effective=round(effective, 1), confirmed=round(effective - provisional, 1),
+        effective=round(study_time.effective, 1), confirmed=round(study_time.confirmed, 1),
+        provisional=round(study_time.provisional, 1),
         resume=progress.resume_position if progress else 0.0, furthest=progress.furthest if progress else 0.0,
         sources=[{"name": r.name, "height": r.height, "url": signing.signed_url(r.id, current_user.id)}
                  for r in renditions])
@@ -308,6 +311,7 @@ def api_heartbeat():
                    session_ended=result.session_ended, check=result.check_id, signed_out=signed_out,
                    effective=round(result.effective, 1),
                    confirmed=None if result.confirmed is None else round(result.confirmed, 1),
+                   provisional=None if result.provisional is None else round(result.provisional, 1),
                    covered=round(result.covered, 1), furthest=round(result.furthest, 1), complete=result.complete,
                    accepted_position=verdict.anchor_position if verdict.accepted_seq else None)
 
@@ -322,7 +326,8 @@ def _stopped_answer(token: str | None):
     message = reason_text(stopped.reason)
     return jsonify(error=message, code="session_ended", session_ended=stopped.reason, message=message,
                    signed_out=True, effective=round(stopped.effective, 1),
-                   confirmed=round(stopped.confirmed, 1), covered=round(stopped.covered, 1),
+                   confirmed=round(stopped.confirmed, 1), provisional=round(stopped.provisional, 1),
+                   covered=round(stopped.covered, 1),
                    complete=stopped.complete), 401
 
 
