@@ -15,8 +15,10 @@ from lms.extensions import db as _db
 from lms.hours import certificates, ledger
 from lms.hours.ledger import HoursError
 from lms.hours.models import HOURS_WITHDRAWN, REVOKED, VALID, Certificate, HoursEntry
-from lms.player.models import LessonProgress
-from lms.proctor.models import FAILED, REVIEW
+from lms.player import checks as study_checks
+from lms.player.models import Heartbeat, LessonProgress, StudySession
+from lms.player.signals import study_time_changed
+from lms.proctor.models import FAILED, REVIEW, FaceCheck, FaceEnrolment
 from lms.quiz import attempts
 
 from .hoursdata import earn_certificate, require_hours, sit_test
@@ -92,6 +94,39 @@ def test_a_pass_taken_away_on_review_reverses_the_hours_before_the_commit(db, co
     db.session.commit()
     assert kinds(approved_learner) == [("credit", 20), ("reversal", -20)]
     assert certificate.status == REVOKED
+
+
+def test_study_time_voided_on_review_reverses_the_hours_through_the_players_signal(db, course, approved_learner,
+                                                                                   open_class):
+    """proctor -> player (voids the time, rebuilds the lesson) -> player.signals.study_time_changed ->
+    hours (reversal, certificate revoked), all before the reviewer's commit."""
+    certificate = earn_certificate(approved_learner, course, open_class)
+    now = utcnow()
+    session = StudySession(learner_id=approved_learner.id, started_at=now, last_interaction_at=now)
+    db.session.add(session)
+    db.session.flush()
+    enrolment = db.session.scalar(select(FaceEnrolment).where(FaceEnrolment.learner_id == approved_learner.id))
+    check = FaceCheck(learner_id=approved_learner.id, enrolment_id=enrolment.id, context_kind=study_checks.CONTEXT,
+                      context_id=session.id, purpose="random", status=REVIEW, due_at=now)
+    db.session.add(check)
+    db.session.flush()
+    db.session.add(Heartbeat(learner_id=approved_learner.id, lesson_id=course.lessons[0].id, received_at=now,
+                             credited=5.0, check_id=check.id))
+    db.session.commit()
+    heard = []
+
+    def hear(learner_id, *, now):
+        heard.append(learner_id)
+    study_time_changed.connect(hear)
+    try:
+        check.status = FAILED   # as the proctor does when staff fail the doubtful check, then tells its askers
+        study_checks.on_check_changed(study_checks.CONTEXT, check=check, previous=REVIEW, now=now)
+    finally:
+        study_time_changed.disconnect(hear)
+    assert heard == [approved_learner.id]
+    assert kinds(approved_learner) == [("credit", 20), ("reversal", -20)]   # not committed yet
+    assert certificate.status == REVOKED
+    db.session.commit()
 
 
 def test_a_system_revoked_certificate_is_issued_again_when_the_hours_return(db, course, approved_learner, open_class,
