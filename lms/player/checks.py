@@ -186,7 +186,7 @@ def _revoid(check: FaceCheck, voided: bool) -> None:
 
 def confirmed_seconds(effective: float, provisional: float) -> float:
     """The part of credited (effective) time that passed face checks confirmed: the only place this is
-    worked out. Pages, the study record (PDF), player.js and lms.hours take it from the player."""
+    worked out. The pages, the study record (PDF) and player.js (through the JSON) take it from here."""
     return effective - provisional
 
 
