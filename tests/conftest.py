@@ -167,8 +167,15 @@ def _empty_tables():
         if conn.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
         else:
+            # SQLite has no TRUNCATE and no way to switch a trigger off: the append-only triggers
+            # (hours_entries) are dropped for the cleanup and created again as they were.
+            triggers = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
+            for name, _sql in triggers:
+                conn.execute(text(f'DROP TRIGGER "{name}"'))
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
+            for _name, sql in triggers:
+                conn.exec_driver_sql(sql)
 
 
 @pytest.fixture()

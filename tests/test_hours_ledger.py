@@ -5,8 +5,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import DatabaseError, IntegrityError
+from sqlalchemy.orm import Session
 
 from lms.core.clock import utcnow
 from lms.core.context import Actor
@@ -14,8 +15,10 @@ from lms.extensions import db as _db
 from lms.hours import certificates, ledger
 from lms.hours.ledger import HoursError
 from lms.hours.models import HOURS_WITHDRAWN, REVOKED, VALID, Certificate, HoursEntry
-from lms.player.models import LessonProgress
-from lms.proctor.models import FAILED, REVIEW
+from lms.player import checks as study_checks
+from lms.player.models import Heartbeat, LessonProgress, StudySession
+from lms.player.signals import study_time_changed
+from lms.proctor.models import FAILED, REVIEW, FaceCheck, FaceEnrolment
 from lms.quiz import attempts
 
 from .hoursdata import earn_certificate, require_hours, sit_test
@@ -93,6 +96,39 @@ def test_a_pass_taken_away_on_review_reverses_the_hours_before_the_commit(db, co
     assert certificate.status == REVOKED
 
 
+def test_study_time_voided_on_review_reverses_the_hours_through_the_players_signal(db, course, approved_learner,
+                                                                                   open_class):
+    """proctor -> player (voids the time, rebuilds the lesson) -> player.signals.study_time_changed ->
+    hours (reversal, certificate revoked), all before the reviewer's commit."""
+    certificate = earn_certificate(approved_learner, course, open_class)
+    now = utcnow()
+    session = StudySession(learner_id=approved_learner.id, started_at=now, last_interaction_at=now)
+    db.session.add(session)
+    db.session.flush()
+    enrolment = db.session.scalar(select(FaceEnrolment).where(FaceEnrolment.learner_id == approved_learner.id))
+    check = FaceCheck(learner_id=approved_learner.id, enrolment_id=enrolment.id, context_kind=study_checks.CONTEXT,
+                      context_id=session.id, purpose="random", status=REVIEW, due_at=now)
+    db.session.add(check)
+    db.session.flush()
+    db.session.add(Heartbeat(learner_id=approved_learner.id, lesson_id=course.lessons[0].id, received_at=now,
+                             credited=5.0, check_id=check.id))
+    db.session.commit()
+    heard = []
+
+    def hear(learner_id, *, now):
+        heard.append(learner_id)
+    study_time_changed.connect(hear)
+    try:
+        check.status = FAILED   # as the proctor does when staff fail the doubtful check, then tells its askers
+        study_checks.on_check_changed(study_checks.CONTEXT, check=check, previous=REVIEW, now=now)
+    finally:
+        study_time_changed.disconnect(hear)
+    assert heard == [approved_learner.id]
+    assert kinds(approved_learner) == [("credit", 20), ("reversal", -20)]   # not committed yet
+    assert certificate.status == REVOKED
+    db.session.commit()
+
+
 def test_a_system_revoked_certificate_is_issued_again_when_the_hours_return(db, course, approved_learner, open_class,
                                                                             staff):
     first = earn_certificate(approved_learner, course, open_class)
@@ -156,6 +192,34 @@ def test_only_the_ledger_service_adds_entries(db, course, approved_learner):
         db.session.flush()
     db.session.rollback()
     assert db.session.scalar(text("select count(*) from hours_entries")) == 0
+
+
+def test_a_plain_session_outside_the_app_runs_no_hours_code(app, monkeypatch):
+    """The ledger's guard and sync belong to the app's session (lms.hours.init_app has run, since the
+    app exists), not to every SQLAlchemy session of the process."""
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("hours code ran in a session that is not the app's")
+    monkeypatch.setattr(ledger, "sync_learner", refuse)
+    monkeypatch.setattr(ledger, "sync_course", refuse)
+    engine = create_engine("sqlite://")
+    HoursEntry.metadata.create_all(engine)
+    with Session(engine) as session:
+        hooks = [fn for name in ("before_flush", "before_commit", "after_commit", "after_rollback")
+                 for fn in getattr(session.dispatch, name)]
+        assert [fn for fn in hooks if getattr(fn, "__module__", "").startswith("lms")] == []
+        # The app's guard would refuse this row (not added by the ledger service).
+        session.add(HoursEntry(learner_id=1, course_id=1, seq=1, kind="credit", tenths=20))
+        session.commit()
+        assert session.scalar(text("SELECT count(*) FROM hours_entries")) == 1
+
+
+@pytest.mark.parametrize("statement", ["UPDATE hours_entries SET tenths = 99", "DELETE FROM hours_entries"])
+def test_the_database_refuses_to_change_or_delete_a_ledger_row(db, course, approved_learner, staff, statement):
+    ledger.correct(approved_learner, course, 10, "补录", utcnow(), Actor(staff))
+    with pytest.raises(DatabaseError, match="append-only"):
+        with db.engine.begin() as conn:   # plain SQL, past the app's session and its guard
+            conn.execute(text(statement))
+    assert [(e.tenths, e.reason) for e in ledger.entries(approved_learner.id)] == [(10, "补录")]
 
 
 def _writes_entries(path: Path) -> list[str]:

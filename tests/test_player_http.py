@@ -228,3 +228,17 @@ def test_logout_ends_the_learning_session(app, db, course, learner_client, appro
     refused = heartbeat(stranger, token, 2, 0.0)
     assert refused.status_code == 409 and refused.get_json()["code"] == "unknown_playback"
     assert db.session.query(Heartbeat).filter_by(playback_id=playback.id).count() == 1  # the learner's refused one
+
+
+def test_course_pages_get_other_packages_extras_from_their_view_not_app_wide_globals(app, course, learner_client,
+                                                                                      staff_client):
+    """The test's state (lms.quiz), the hours credited (lms.hours) and the bank's state (lms.quiz, staff)
+    reach the player's templates through lms.player.cards and the view, not as template globals."""
+    with app.test_request_context():
+        context = {}
+        app.update_template_context(context)
+    assert not {"quiz_summary", "hours_credited", "quiz_bank_status"} & (set(context) | set(app.jinja_env.globals))
+    study = learner_client.get("/study").get_data(as_text=True)
+    assert 'class="course-test" data-passed="false"' in study
+    assert 'id="course-test"' in learner_client.get(f"/study/courses/{course.id}").get_data(as_text=True)
+    assert 'id="bank-size"' in staff_client.get(f"/courses/{course.id}").get_data(as_text=True)

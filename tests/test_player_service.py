@@ -8,6 +8,7 @@ from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.player import heartbeats, jobs, progress, services
 from lms.player.accounting import Beat, Rules
+from lms.player.checks import StudyTime
 from lms.player.models import FAILED, READY, Heartbeat, Rendition, Video
 
 from .conftest import make_video, ready_course
@@ -181,3 +182,13 @@ def test_a_new_player_for_the_same_lesson_goes_on_from_the_old_ones_anchor(db, s
     assert going_on.verdict.reason is None and going_on.verdict.credited == pytest.approx(1.5)
     old = send(approved_learner, first.token, Beat(3, 4.0, True, True, True, 1.0), at(4))
     assert old.verdict.reason == "superseded" and old.verdict.credited == 0   # counted once
+
+
+def test_confirmed_time_is_worked_out_once_by_the_player():
+    rows = [services.LessonSummary(None, 300.0, 120.0, 280.0, 300.0, True, True, 0.0),
+            services.LessonSummary(None, 60.0, 0.0, 50.0, 300.0, False, True, 0.0)]
+    assert [row.confirmed for row in rows] == [180.0, 60.0]
+    totals = services.course_totals(rows)
+    assert (totals.lessons, totals.complete, totals.effective, totals.provisional, totals.confirmed) == \
+        (2, 1, 360.0, 120.0, 240.0)
+    assert StudyTime(90.0, 30.0).confirmed == 60.0

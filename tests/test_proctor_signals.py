@@ -58,7 +58,7 @@ def test_building_more_apps_keeps_one_player_receiver(app):
     # The factory calls lms.player.init_app again (rate limits stay off: the limiter is shared).
     create_app("testing", dict(app.config, RATELIMIT_ENABLED=False))
     player.init_app(app)
-    receivers = list(check_changed.receivers_for(checks.CONTEXT))   # lms.hours also listens, to every context
+    receivers = list(check_changed.receivers_for(checks.CONTEXT))
     assert receivers.count(checks.on_check_changed) == 1
 
 

@@ -11,6 +11,7 @@ from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.extensions import db as _db
 from lms.player.models import Heartbeat
+from lms.player.services import lessons_confirmed
 from lms.quiz import attempts, bank, papers
 from lms.quiz.bank import QuizError
 from lms.quiz.models import EXPIRED, FINISHED, OPEN, SUBMITTED, Attempt, AttemptQuestion, WrongQuestion
@@ -102,10 +103,10 @@ def test_provisional_time_keeps_the_test_closed_until_a_check_confirms_it(db, co
     lesson = course.lessons[0]
     db.session.add(Heartbeat(learner_id=approved_learner.id, lesson_id=lesson.id, received_at=T0, credited=5.0))
     db.session.commit()
-    assert not attempts.lessons_confirmed(approved_learner.id, course)
+    assert not lessons_confirmed(approved_learner.id, course)
     db.session.query(Heartbeat).update({"voided": True})
     db.session.commit()
-    assert attempts.lessons_confirmed(approved_learner.id, course)
+    assert lessons_confirmed(approved_learner.id, course)
 
 
 # --- serving and answering ------------------------------------------------------------------------

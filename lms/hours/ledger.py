@@ -16,6 +16,7 @@ from ..core.context import Actor
 from ..extensions import db
 from ..learners.models import Learner
 from ..player.models import Course
+from ..player.services import lessons_confirmed
 from ..quiz import attempts as quiz_attempts
 from ..quiz.models import Attempt
 from . import certificates
@@ -33,7 +34,7 @@ RESENT_WITHIN = timedelta(minutes=2)   # the same correction again this soon is 
 
 def course_eligible(learner_id: int, course: Course) -> bool:
     """Every rule for crediting a course's hours: lessons complete and confirmed, test passed."""
-    return quiz_attempts.course_passed(learner_id, course.id) and quiz_attempts.lessons_confirmed(learner_id, course)
+    return quiz_attempts.course_passed(learner_id, course.id) and lessons_confirmed(learner_id, course)
 
 
 # --- writing (the only place) ------------------------------------------------------------------------

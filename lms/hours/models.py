@@ -1,7 +1,9 @@
 """The hours ledger, study-hours certificates and the keys that sign them.
 
-The ledger is append-only: rows are only ever added, by lms.hours.ledger (an ORM guard below
-refuses any other insert, every update and every delete of a ledger row).
+The ledger is append-only: rows are only ever added, by lms.hours.ledger. A guard on the app's
+session (guard_ledger, put there by lms.hours.init_app) refuses any other insert, every update and
+every delete of a ledger row; database triggers refuse UPDATE and DELETE of hours_entries for
+everyone else (migration h22hours01).
 """
 from datetime import datetime
 
@@ -103,7 +105,14 @@ def allow_ledger_write(session: Session) -> None:
     session.info[_WRITER] = True
 
 
-@event.listens_for(Session, "before_flush")
+def guard_ledger(session_factory) -> None:
+    """Refuse, at flush, ledger rows not added by lms.hours.ledger, and any change or deletion of one,
+    in sessions made by ``session_factory`` (the app's scoped db.session) only. Once per factory:
+    the tests build several apps on the same db.session."""
+    if not event.contains(session_factory, "before_flush", _ledger_is_append_only):
+        event.listen(session_factory, "before_flush", _ledger_is_append_only)
+
+
 def _ledger_is_append_only(session, _flush_context, _instances):
     allowed = session.info.pop(_WRITER, False)
     for entry in session.new:

@@ -537,18 +537,17 @@ def _coverage(covered: float, duration: float) -> str:
 
 def _course_rows(learner, course, credited_tenths: int, score: int | None, s: Styles) -> list:
     """A course's row (its totals, its test, its credited hours), then a row per lesson, for the study record."""
-    from ..player.services import course_summary
+    from ..player.services import course_summary, course_totals
     lessons = course_summary(learner, course)
     done = sum(1 for row in lessons if row.complete)
-    confirmed = sum(row.effective - row.provisional for row in lessons)
-    rows = [[para(course.title, s.cell), para(_minutes(confirmed), s.cell_center),
+    rows = [[para(course.title, s.cell), para(_minutes(course_totals(lessons).confirmed), s.cell_center),
              para(_coverage(sum(r.covered for r in lessons), sum(r.duration for r in lessons)), s.cell_center),
              para(_("%(done)s of %(total)s lessons complete", done=done, total=len(lessons)), s.cell_center),
              para(score_text(score) if score is not None else _("Test not passed yet"), s.cell_center),
              para(f"{hours_text(credited_tenths / 10)} / {hours_text(course.nominal_hours)}", s.cell_center)]]
     for row in lessons:
         rows.append([para("　" + row.lesson.title, s.cell),   # indented under its course
-                     para(_minutes(row.effective - row.provisional), s.cell_center),
+                     para(_minutes(row.confirmed), s.cell_center),
                      para(_coverage(row.covered, row.duration), s.cell_center),
                      para(_("Complete") if row.complete else _("Not complete"), s.cell_center), "", ""])
     return rows

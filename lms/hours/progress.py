@@ -34,6 +34,11 @@ def balances(learner_id: int, course_ids=None) -> dict[int, int]:
     return {course_id: int(total or 0) for course_id, total in db.session.execute(query.group_by(HoursEntry.course_id))}
 
 
+def credited_hours(learner: Learner, course: Course, _now=None) -> float:
+    """A learner's credited hours of a course (the ledger's balance), for the player's course cards."""
+    return balances(learner.id, [course.id]).get(course.id, 0) / 10
+
+
 def system_total(learner_id: int, course_id: int) -> int:
     return int(db.session.scalar(select(func.coalesce(func.sum(HoursEntry.tenths), 0)).where(
         HoursEntry.learner_id == learner_id, HoursEntry.course_id == course_id,

@@ -1,51 +1,24 @@
-"""Signal receivers: the ledger follows the quiz's results and the proctor's reviewed checks.
+"""Signal receivers: the ledger follows the quiz's results and the player's study time.
 
-A receiver only notes the learner; the ledger is brought up to date just before the transaction
-commits, after every other receiver of the same event has done its part (blinker does not order
-receivers, and the player voids reviewed study time in its own receiver).
+Each receiver brings the ledger up to date at once, inside the sender's transaction, so that the
+sender's commit writes its change and the hours it earns (or takes back) together, or neither. The
+chain is explicit: lms.quiz.attempts.finish (or a pass taken away) sends quiz.signals.result_changed;
+lms.player.checks.on_check_changed, once it has voided, confirmed or given back study time, sends
+player.signals.study_time_changed; both arrive here, then ledger.sync_course, which may issue or
+revoke a certificate (certificates.reconcile). A failure there fails the sender's request: hours and
+certificates never fall out of step with the results behind them. Connected in lms.hours.init_app.
 """
 from datetime import datetime
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session
-
-from ..core.clock import utcnow
-from ..extensions import db
-from ..proctor.models import REVIEW
 from . import ledger
-
-_PENDING = "hours_pending"
-
-
-def _note(learner_id: int, course_id: int | None, now: datetime) -> None:
-    pending = db.session.info.setdefault(_PENDING, {})
-    courses, _ = pending.get(learner_id, (set(), now))
-    courses.add(course_id)
-    pending[learner_id] = (courses, now)
 
 
 def on_result_changed(attempt, *, now: datetime) -> None:
-    """An attempt ended or lost its pass (inside the quiz's transaction): the course's hours follow."""
-    _note(attempt.learner_id, attempt.course_id, now)
+    """An attempt ended or lost its pass: the course's hours follow."""
+    ledger.sync_learner(attempt.learner_id, now, {attempt.course_id})
 
 
-def on_check_reviewed(context_kind: str, *, check, previous: str, now: datetime) -> None:
-    """Staff decided a doubtful check: study time it covered was voided or given back, which can
-    change whether a course's lessons are confirmed. Other check changes never touch credited courses
-    (a course is credited only once all its time is confirmed)."""
-    if previous == REVIEW:
-        _note(check.learner_id, None, now)
-
-
-@event.listens_for(Session, "before_commit")
-def _sync_pending(session):
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    for learner_id, (courses, now) in pending.items():
-        ledger.sync_learner(learner_id, now or utcnow(), None if None in courses else courses)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_pending(session):
-    session.info.pop(_PENDING, None)
+def on_study_time_changed(learner_id: int, *, now: datetime) -> None:
+    """A person's decision voided, confirmed or gave back study time, which can change whether a
+    course's lessons are confirmed: every course the learner passed or was credited for follows."""
+    ledger.sync_learner(learner_id, now)

@@ -7,7 +7,10 @@ waits for staff. Heartbeat.check_id ties each credit to the check that decided i
 
 The player hears outcomes through lms.proctor.signals.check_changed (connected in
 lms/player/__init__.py init_app) and never calls the proctor back from there: see sessions.py.
+When a person's decision changed whether time stands, it says so in turn with its own
+signals.study_time_changed (lms.hours follows it).
 """
+from dataclasses import dataclass
 from datetime import datetime
 from random import Random, SystemRandom
 
@@ -21,6 +24,7 @@ from ..proctor.models import FAILED, IN_VIDEO, MISSED, OPEN, PASSED, RANDOM, REV
 from . import progress, sessions
 from .accounting import rules_from_config
 from .models import Course, Heartbeat, Lesson, Playback, StudySession
+from .signals import study_time_changed
 
 CONTEXT = "study_session"
 _rng = SystemRandom()  # the learner must not be able to predict the next check
@@ -116,16 +120,22 @@ def maybe_open_check(row, position: float, playing: bool, now: datetime, ip: str
 def on_check_changed(context_kind: str, *, check: FaceCheck, previous: str, now: datetime) -> None:
     """Receiver of lms.proctor.signals.check_changed for learning sessions (sender CONTEXT), inside the
     proctor's transaction: confirm or void the provisional time. A failed or missed check also ends
-    the session, without calling the proctor back."""
+    the session, without calling the proctor back. A person's later decision (a doubtful check
+    failed or passed, a failed one passed) voids, confirms or gives back time, which is then told
+    through study_time_changed, in the same transaction."""
     session = db.session.get(StudySession, check.context_id)
     if session is None:
         return
     if previous == OPEN:
         _on_answered(session, check, now)
-    elif previous == REVIEW and check.status == FAILED:
+        return
+    if previous == REVIEW and check.status == FAILED:
         _revoid(check, voided=True)
     elif previous == FAILED and check.status == PASSED:
         _revoid(check, voided=False)
+    elif previous != REVIEW:  # passed after review: the time it decided now counts as confirmed
+        return
+    study_time_changed.send(check.learner_id, now=now)
 
 
 def _on_answered(session: StudySession, check: FaceCheck, now: datetime) -> None:
@@ -173,6 +183,27 @@ def _revoid(check: FaceCheck, voided: bool) -> None:
 
 
 # --- figures for the learner ------------------------------------------------------------------------
+
+def confirmed_seconds(effective: float, provisional: float) -> float:
+    """The part of credited (effective) time that passed face checks confirmed: the only place this is
+    worked out. The pages, the study record (PDF) and player.js (through the JSON) take it from here."""
+    return effective - provisional
+
+
+@dataclass(frozen=True)
+class StudyTime:
+    """A lesson's credited time, and the part of it still waiting for a face check."""
+    effective: float
+    provisional: float
+
+    @property
+    def confirmed(self) -> float:
+        return confirmed_seconds(self.effective, self.provisional)
+
+
+def lesson_time(learner_id: int, lesson_id: int, effective: float) -> StudyTime:
+    return StudyTime(effective, provisional_seconds(learner_id, [lesson_id]).get(lesson_id, 0.0))
+
 
 def provisional_seconds(learner_id: int, lesson_ids) -> dict[int, float]:
     """Credit per lesson that no passed check has confirmed yet (none, or one still in review)."""

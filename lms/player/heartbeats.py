@@ -44,6 +44,7 @@ class HeartbeatResult:
     session_ended: str | None
     check_id: int | None  # a face check is due: the page must run it before time counts again
     confirmed: float | None = None  # when the session ended: the part of ``effective`` that stands
+    provisional: float | None = None  # when the session ended: the part still waiting for a face check
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class StoppedStudy:
     reason: str
     effective: float
     confirmed: float
+    provisional: float
     covered: float
     complete: bool
 
@@ -180,11 +182,8 @@ def _record(user_id, token, beat, interacted, now, ip, rules, idle_limit_seconds
     db.session.commit()
     if session_live:
         return HeartbeatResult(verdict, *totals, None, check_id)
-    return HeartbeatResult(verdict, *totals, end_reason, None, _confirmed(row.learner_id, row.lesson_id, totals[0]))
-
-
-def _confirmed(learner_id: int, lesson_id: int, effective: float) -> float:
-    return effective - checks.provisional_seconds(learner_id, [lesson_id]).get(lesson_id, 0.0)
+    study_time = checks.lesson_time(row.learner_id, row.lesson_id, totals[0])
+    return HeartbeatResult(verdict, *totals, end_reason, None, study_time.confirmed, study_time.provisional)
 
 
 def stopped_playback(token: str) -> StoppedStudy | None:
@@ -202,7 +201,8 @@ def stopped_playback(token: str) -> StoppedStudy | None:
         return None
     effective = row.effective_seconds or 0.0
     reason = row.end_reason if row.ended_at is not None else "signed_out"
-    return StoppedStudy(reason, effective, _confirmed(row.learner_id, row.lesson_id, effective),
+    study_time = checks.lesson_time(row.learner_id, row.lesson_id, effective)
+    return StoppedStudy(reason, effective, study_time.confirmed, study_time.provisional,
                         row.covered_seconds or 0.0, row.completed_at is not None)
 
 

@@ -270,6 +270,45 @@ class LessonSummary:
     unlocked: bool
     resume: float
 
+    @property
+    def confirmed(self) -> float:
+        return checks.confirmed_seconds(self.effective, self.provisional)
+
+
+@dataclass(frozen=True)
+class CourseTotals:
+    """A course's figures for the learner, summed over its lessons."""
+    lessons: int
+    complete: int
+    effective: float
+    provisional: float
+    covered: float
+    duration: float
+
+    @property
+    def confirmed(self) -> float:
+        return checks.confirmed_seconds(self.effective, self.provisional)
+
+
+def course_totals(summaries: list[LessonSummary]) -> CourseTotals:
+    return CourseTotals(len(summaries), sum(1 for row in summaries if row.complete),
+                        sum(row.effective for row in summaries), sum(row.provisional for row in summaries),
+                        sum(row.covered for row in summaries), sum(row.duration for row in summaries))
+
+
+def lessons_confirmed(learner_id: int, course: Course) -> bool:
+    """Every lesson complete, and none of its time still provisional (waiting for a face check): one
+    of the rules for sitting the course test (lms.quiz) and for crediting its hours (lms.hours)."""
+    lesson_ids = [lesson.id for lesson in course.lessons]
+    if not lesson_ids:
+        return False
+    done = db.session.scalar(select(func.count(LessonProgress.id)).where(
+        LessonProgress.learner_id == learner_id, LessonProgress.lesson_id.in_(lesson_ids),
+        LessonProgress.completed_at.is_not(None)))
+    if done != len(lesson_ids):
+        return False
+    return not any(seconds > 0 for seconds in checks.provisional_seconds(learner_id, lesson_ids).values())
+
 
 def course_summary(learner: Learner, course: Course) -> list[LessonSummary]:
     rows = {p.lesson_id: p for p in db.session.scalars(select(LessonProgress).where(

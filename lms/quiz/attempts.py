@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from random import Random, SystemRandom
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -23,7 +23,8 @@ from ..core.context import Actor
 from ..extensions import db
 from ..learners.models import Learner
 from ..player import checks as study_checks
-from ..player.models import Course, LessonProgress
+from ..player.models import Course
+from ..player.services import lessons_confirmed
 from ..proctor import decisions
 from ..proctor import services as proctor
 from ..proctor.models import FAILED, MISSED, OPEN as CHECK_OPEN, PASSED, RANDOM, REVIEW, START, FaceCheck
@@ -80,19 +81,6 @@ def deadline_for(started_at: datetime, question_count: int, r: TestRules) -> dat
 
 
 # --- who may sit the test ---------------------------------------------------------------------------
-
-def lessons_confirmed(learner_id: int, course: Course) -> bool:
-    """Every lesson complete, and none of its time still provisional (waiting for a face check)."""
-    lesson_ids = [lesson.id for lesson in course.lessons]
-    if not lesson_ids:
-        return False
-    done = db.session.scalar(select(func.count(LessonProgress.id)).where(
-        LessonProgress.learner_id == learner_id, LessonProgress.lesson_id.in_(lesson_ids),
-        LessonProgress.completed_at.is_not(None)))
-    if done != len(lesson_ids):
-        return False
-    return not any(seconds > 0 for seconds in study_checks.provisional_seconds(learner_id, lesson_ids).values())
-
 
 def attempts_of(learner_id: int, course_id: int) -> list[Attempt]:
     return list(db.session.scalars(select(Attempt).where(Attempt.learner_id == learner_id,

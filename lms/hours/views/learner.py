@@ -47,15 +47,3 @@ def revoke_certificate(certificate_id):
         certificates.revoke(certificate, request.form.get("reason", ""), utcnow(), current_actor())
         flash(REVOKED, "success")
     return redirect(url_for("hours.certificate_page", certificate_id=certificate.id))
-
-
-def credited_hours(course) -> float | None:
-    """The signed-in learner's credited hours of a course from the ledger (None for anyone else)."""
-    if not current_user.is_authenticated or current_user.role != LEARNER or current_user.learner is None:
-        return None
-    return progress.balances(current_user.learner.id, [course.id]).get(course.id, 0) / 10
-
-
-@bp.app_context_processor
-def _hours_template_helpers():
-    return {"hours_credited": credited_hours}

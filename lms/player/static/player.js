@@ -9,7 +9,7 @@
   var statusEl = document.getElementById('player-status');
   var s = {token: null, seq: 0, furthest: 0, watched: 0, duration: 0, sources: [], ended: false,
            lastInteraction: Date.now(), interacted: false, promptUntil: 0, timer: null,
-           checking: false, effective: 0, confirmed: 0,
+           checking: false, effective: 0, confirmed: 0, provisional: 0,   // as the server serves them
            focused: document.hasFocus(),   // kept by blur/focus events: hasFocus() may still say true in a blur handler
            pausedFor: null,                // why the page itself paused the video (PAUSED_FOR), until the learner plays
            restarts: 0,                    // fresh links fetched after video errors, since the video last played
@@ -55,7 +55,7 @@
       s.token = d.playback; s.seq = 0; s.duration = d.duration;
       s.furthest = Math.max(s.furthest, d.furthest); s.watched = Math.max(s.watched, d.furthest);
       s.sources = d.sources;
-      s.effective = d.effective; s.confirmed = d.confirmed;
+      s.effective = d.effective; s.confirmed = d.confirmed; s.provisional = d.provisional;
       figures();
       fillQualities();
       var position = keepPosition !== undefined ? keepPosition : d.resume;
@@ -171,12 +171,19 @@
     });
   }
 
-  // Credited time is what passed face checks confirmed; the rest waits for the next check.
+  // Credited time is what passed face checks confirmed; the rest waits for the next check. Both figures
+  // come from the server (at the start, and when the session ends); in between, new credit is provisional
+  // until a check passes (with face checks off it counts at once, as on the server).
   function figures() {
-    var confirmed = cfg.faceChecks ? Math.min(s.confirmed, s.effective) : s.effective;
-    document.getElementById('lesson-effective').textContent = (confirmed / 60).toFixed(1);
+    document.getElementById('lesson-effective').textContent = (s.confirmed / 60).toFixed(1);
     var provisional = document.getElementById('lesson-provisional');
-    if (provisional) provisional.textContent = ((s.effective - confirmed) / 60).toFixed(1);
+    if (provisional) provisional.textContent = (s.provisional / 60).toFixed(1);
+  }
+
+  function credit(effective) {
+    var added = Math.max(0, effective - s.effective);
+    s.effective = effective;
+    if (cfg.faceChecks) s.provisional += added; else s.confirmed += added;
   }
 
   // A face check is due: no playing until the server has its answer.
@@ -185,12 +192,12 @@
     s.checking = true; pauseFor('check'); closeIdlePrompt();
     window.FaceCheck.run(checkId).then(function (d) {
       s.checking = false; s.lastInteraction = Date.now(); s.interacted = true;
-      if (d.status === 'passed') { s.confirmed = s.effective; figures(); }
+      if (d.status === 'passed') { s.confirmed += s.provisional; s.provisional = 0; figures(); }
       if (d.status === 'passed' || d.status === 'review' || d.status === 'closed') {
         show(d.message); s.noticeUntil = Date.now() + 5000;
         video.play().catch(function () {});
       } else {
-        s.effective = s.confirmed; figures();   // the provisional part was voided
+        s.effective -= s.provisional; s.provisional = 0; figures();   // the provisional part was voided
         endSession(d.message);
       }
     });
@@ -207,10 +214,9 @@
       show(d.error);
       return;
     }
-    if (typeof d.effective === 'number') s.effective = d.effective;
-    if (typeof d.confirmed === 'number') s.confirmed = d.confirmed;
-    if (d.session_ended === 'face_missed' || d.session_ended === 'face_failed') {
-      s.effective = Math.min(s.effective, s.confirmed);   // the time since the last passed check was voided
+    if (typeof d.effective === 'number') credit(d.effective);
+    if (typeof d.confirmed === 'number') {   // the session ended: the server's figures, after any voiding
+      s.confirmed = d.confirmed; s.provisional = d.provisional;
     }
     figures();
     if (typeof d.covered === 'number') {

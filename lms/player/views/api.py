@@ -32,12 +32,12 @@ def api_start():
         raise ApiError(409, error.code, study_error(error)) from error
     progress = progress_for(learner.id, lesson.id)
     renditions = lesson.video.renditions
-    effective = progress.effective_seconds if progress else 0.0
-    provisional = checks.provisional_seconds(learner.id, [lesson.id]).get(lesson.id, 0.0)
+    study_time = checks.lesson_time(learner.id, lesson.id, progress.effective_seconds if progress else 0.0)
     check = checks.open_check_of(playback.session_id)
     return jsonify(
         playback=playback.token, duration=lesson.video.duration, check=check.id if check else None,
-        effective=round(effective, 1), confirmed=round(effective - provisional, 1),
+        effective=round(study_time.effective, 1), confirmed=round(study_time.confirmed, 1),
+        provisional=round(study_time.provisional, 1),
         resume=progress.resume_position if progress else 0.0, furthest=progress.furthest if progress else 0.0,
         sources=[{"name": r.name, "height": r.height, "url": signing.signed_url(r.id, current_user.id)}
                  for r in renditions])
@@ -112,6 +112,7 @@ def api_heartbeat():
                    session_ended=result.session_ended, check=result.check_id, signed_out=signed_out,
                    effective=round(result.effective, 1),
                    confirmed=None if result.confirmed is None else round(result.confirmed, 1),
+                   provisional=None if result.provisional is None else round(result.provisional, 1),
                    covered=round(result.covered, 1), furthest=round(result.furthest, 1), complete=result.complete,
                    accepted_position=verdict.anchor_position if verdict.accepted_seq else None)
 
@@ -126,7 +127,8 @@ def _stopped_answer(token: str | None):
     message = reason_text(stopped.reason)
     raise ApiError(401, "session_ended", message, session_ended=stopped.reason, message=message,
                    signed_out=True, effective=round(stopped.effective, 1),
-                   confirmed=round(stopped.confirmed, 1), covered=round(stopped.covered, 1),
+                   confirmed=round(stopped.confirmed, 1), provisional=round(stopped.provisional, 1),
+                   covered=round(stopped.covered, 1),
                    complete=stopped.complete)
 
 

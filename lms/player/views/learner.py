@@ -10,7 +10,7 @@ from ...core.clock import utcnow
 from ...core.context import current_actor
 from ...core.refusals import flash_refusal
 from ...extensions import db
-from .. import checks, permissions, services, signing
+from .. import cards, checks, permissions, services, signing
 from ..jobs import rendition_path
 from ..messages import REASONS, study_error
 from ..models import Course, Lesson, Rendition, Video
@@ -23,10 +23,11 @@ from . import bp
 @role_required(LEARNER)
 def study():
     learner = current_user.learner
-    courses = services.my_courses(learner)
+    courses, now = services.my_courses(learner), utcnow()
     return render_template("player/study.html", courses=courses, optional=services.optional_courses(learner),
                            enrolled=services.self_enrolled_ids(learner),
-                           summaries={c.id: services.course_summary(learner, c) for c in courses})
+                           totals={c.id: services.course_totals(services.course_summary(learner, c)) for c in courses},
+                           extras={c.id: cards.learner_extras(learner, c, now) for c in courses})
 
 
 @bp.route("/study/courses/<int:course_id>/enrol", methods=["POST"])
@@ -49,7 +50,8 @@ def _studyable_course(course_id) -> Course:
 def course_page(course_id):
     course = _studyable_course(course_id)
     return render_template("player/course_page.html", course=course,
-                           summaries=services.course_summary(current_user.learner, course))
+                           summaries=services.course_summary(current_user.learner, course),
+                           extras=cards.learner_extras(current_user.learner, course, utcnow()))
 
 
 @bp.route("/study/lessons/<int:lesson_id>")

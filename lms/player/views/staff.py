@@ -14,7 +14,7 @@ from ...extensions import db
 from ...institutions.models import TrainingClass
 from ...institutions.permissions import can_edit_class
 from ...learners.models import Learner
-from .. import permissions, services
+from .. import cards, permissions, services
 from ..forms import CourseForm, CurriculumForm, LessonForm
 from ..messages import REASONS, study_error, video_error
 from ..models import PUBLISHED, WITHDRAWN, ClassCourse, Course, Heartbeat, Lesson
@@ -69,6 +69,7 @@ def course_detail(course_id):
             except services.StudyError as error:
                 form.video.errors.append(study_error(error))
     return render_template("player/course_detail.html", course=course, form=form, video_error=video_error,
+                           extras=cards.staff_extras(course),
                            stale=services.needs_review(course, china_date(utcnow()),
                                                        current_app.config["LMS_COURSE_REVIEW_DAYS"]))
 

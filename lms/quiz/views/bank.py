@@ -1,7 +1,6 @@
 """Staff pages of a course's question bank: the list, the question form, import and export as
 XLSX/CSV with a template, and the paper settings with a preview. Staff of the course's institution
 only (permissions.can_manage_bank); another institution's course is a 404, another role a 403."""
-from dataclasses import dataclass
 from random import Random
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
@@ -18,6 +17,7 @@ from ...extensions import db
 from ...player.models import Course
 from .. import bank, papers, permissions, transfer
 from . import bp
+from ..cards import bank_status
 from ..forms import QuestionForm, whole_number
 from ..messages import DRAFT_PROBLEMS, KIND_NAMES, problem_text, quiz_error, true_false_text
 from ..models import AUTO, KINDS, MANUAL, TRUE_FALSE, Question
@@ -34,33 +34,6 @@ def _own_course(course_id: int) -> Course:
 def _own_question(course: Course, question_id: int) -> Question:
     return row_or_404(Question, question_id,
                       lambda _user, question: question.course_id == course.id and not question.retired)
-
-
-@dataclass(frozen=True)
-class BankStatus:
-    """What the staff course page shows of the course's test: the bank against the size rule, and
-    whether its papers can be composed."""
-    active: int
-    required: int
-    paper_problems: list
-
-    @property
-    def enough(self) -> bool:
-        return self.active >= self.required
-
-    @property
-    def paper_ready(self) -> bool:
-        return not self.paper_problems
-
-
-def bank_status(course: Course) -> BankStatus:
-    return BankStatus(bank.active_count(course.id), bank.required_size(course),
-                      [problem_text(code, details) for code, details in bank.paper_problems(course.id)])
-
-
-@bp.app_context_processor
-def _bank_template_helpers():
-    return {"quiz_bank_status": bank_status}
 
 
 def answer_text(question) -> str:

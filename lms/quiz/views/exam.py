@@ -27,18 +27,6 @@ def _course_for_test(course_id) -> Course:
     return row_or_404(Course, course_id, permissions.can_take_test)
 
 
-def course_test_summary(course: Course):
-    """The test's state for the signed-in learner (the study pages show it); None for anyone else."""
-    if not current_user.is_authenticated or current_user.role != LEARNER or current_user.learner is None:
-        return None
-    return attempts.test_status(current_user.learner, course, utcnow())
-
-
-@bp.app_context_processor
-def _test_template_helpers():
-    return {"quiz_summary": course_test_summary}
-
-
 @bp.route("/courses/<int:course_id>/test")
 @role_required(LEARNER)
 def test_home(course_id):
