@@ -18,7 +18,7 @@ from ..files.models import StoredFile
 from ..files.storage import UploadRejected, check_image, read_file
 from ..learners.models import Learner
 from ..learners.permissions import can_view_learner
-from . import attempts, permissions, services
+from . import permissions, services, tries
 from .forms import AppealForm, DecisionForm, PhotoForm
 from .messages import attempt_message, face_error
 from .models import FAILED, MISSED, PENDING, FaceCheck, FaceEnrolment, FaceReview
@@ -93,7 +93,7 @@ def api_challenge(check_id):
     if not isinstance(payload, dict) or not isinstance(payload.get("camera"), bool):
         return _api_error(face_error("frames"), 400, "malformed")
     try:
-        challenge = attempts.issue_challenge(check, payload["camera"], utcnow(), current_actor())
+        challenge = tries.issue_challenge(check, payload["camera"], utcnow(), current_actor())
     except services.FaceError as error:
         return _api_error(face_error(error.code), 409, error.code)
     return jsonify(nonce=challenge.nonce, mode=challenge.mode, action=challenge.action,
@@ -115,7 +115,7 @@ def api_attempt(check_id):
     if frames is None or not isinstance(payload.get("nonce"), str) or not 0 < len(payload["nonce"]) <= 64:
         return _api_error(face_error("frames"), 400, "frames")
     try:
-        result = attempts.submit_attempt(check, frames, payload["nonce"], utcnow(), current_actor())
+        result = tries.submit_attempt(check, frames, payload["nonce"], utcnow(), current_actor())
     except services.FaceError as error:
         conflict = error.code in ("check_closed", "busy", "no_challenge")
         return _api_error(face_error(error.code), 409 if conflict else 400, error.code)
@@ -129,7 +129,7 @@ def api_attempt(check_id):
 def _frames_from(payload) -> list[bytes] | None:
     """The frames as bytes, from data URLs or plain base64; None when malformed."""
     if not isinstance(payload, dict) or not isinstance(payload.get("frames"), list) or \
-            len(payload["frames"]) > attempts.max_frames():
+            len(payload["frames"]) > tries.max_frames():
         return None
     frames = []
     for item in payload["frames"]:
