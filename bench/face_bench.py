@@ -32,9 +32,9 @@ the same inputs, so model loading (about half a second per library) is excluded 
    ../shared/testdata/headturn/turn_a.gif for a camera challenge "turn left" (skipped without the clip);
    the learner is enrolled on the clip's person (`clip_encoding_text`). The answer goes through what
    submit_attempt does up to its commit: storage.check_image of every frame, the real
-   lms.proctor.attempts._judge (digests + byte_replay; per frame faces.load_rgb, faces.analyse at
+   lms.proctor.tries._judge (digests + byte_replay; per frame faces.load_rgb, faces.analyse at
    upsample 0, LMS_FACE_UPSAMPLED_FRAMES of them picked at random also searched for small faces, and
-   motion.grey; attempts._steps (optical flow between consecutive frames); decisions.judge_attempt with
+   motion.grey; tries._steps (optical flow between consecutive frames); decisions.judge_attempt with
    judge_liveness; replays.replayed_answer at the CAMERA_COPY thresholds; replays.prints_to_keep), then
    fingerprints.keep + flush (the INSERTs; the commit is left out and the rows are rolled back, so the
    number of stored prints stays what is measured).
@@ -96,7 +96,7 @@ with warnings.catch_warnings():  # face_recognition_models imports pkg_resources
     warnings.simplefilter("ignore", UserWarning)
     import face_recognition  # noqa: E402
     from lms.files.storage import check_image  # noqa: E402
-    from lms.proctor import attempts, decisions, faces, fingerprints, motion, replays, services  # noqa: E402
+    from lms.proctor import decisions, faces, fingerprints, motion, replays, services, tries  # noqa: E402
 
 
 # --- inputs, built in memory ---------------------------------------------------------------------
@@ -247,7 +247,7 @@ def clocked(fn, *args, **kwargs):
 
 
 class PartClock:
-    """Wraps lms functions by module attribute (which is how attempts._judge and decisions reach them)
+    """Wraps lms functions by module attribute (which is how tries._judge and decisions reach them)
     and adds up wall and CPU time spent in each, outermost calls only: digest_of inside of_face inside
     replayed_answer is replayed_answer's."""
 
@@ -287,13 +287,13 @@ def clip_challenge(burst_frames: int) -> decisions.Challenge:
 
 
 def answer(frames: list[bytes], context) -> tuple:
-    """submit_attempt's work up to its commit: the frames checked, attempts._judge, the prints kept."""
+    """submit_attempt's work up to its commit: the frames checked, tries._judge, the prints kept."""
     images = []
     for data in frames:
         wall, cpu, image = clocked(check_image, data, MAX_FRAME_BYTES, min_side=120, max_side=5000)
         context.clock.add("check", wall, cpu)
         images.append(image)
-    verdict, prints = attempts._judge(context.check, context.challenge, images, context.challenge.nonce, context.now)
+    verdict, prints = tries._judge(context.check, context.challenge, images, context.challenge.nonce, context.now)
     wall, cpu, _ = clocked(keep_and_flush, context.check.learner_id, prints, context.now)
     context.clock.add("e", wall, cpu)
     return verdict, prints
@@ -385,7 +385,7 @@ def clock_judge(clock: PartClock) -> None:
     clock.wrap(faces, "load_rgb", "decode")
     clock.wrap(faces, "analyse", lambda args, kwargs: "upsampled" if kwargs.get("search_small") else "analyse")
     clock.wrap(motion, "grey", "grey")
-    clock.wrap(attempts, "_steps", "steps")
+    clock.wrap(tries, "_steps", "steps")
     clock.wrap(decisions, "judge_liveness", "liveness")
     clock.wrap(replays, "replayed_answer", "replays")
     clock.wrap(replays, "prints_to_keep", "to_keep")
@@ -419,7 +419,7 @@ def bench_answer(rounds: int, stored_counts: list[int]) -> dict:
     from lms.core.clock import utcnow
     now = utcnow()
     interval_ms, burst_ms = int(app.config["LMS_FACE_FRAME_INTERVAL_MS"]), int(app.config["LMS_FACE_BURST_INTERVAL_MS"])
-    context = SimpleNamespace(   # the FaceCheck and FaceChallenge fields attempts._judge reads
+    context = SimpleNamespace(   # the FaceCheck and FaceChallenge fields tries._judge reads
         clock=clock, now=now,
         check=SimpleNamespace(learner_id=learner_id, enrolment=SimpleNamespace(encoding=clip_encoding_text())),
         challenge=SimpleNamespace(
@@ -482,7 +482,7 @@ def print_answer(answer: dict) -> None:
     counts = list(answer["stored"])
     print(f"\n3. A whole answer of {answer['hold']} hold + {answer['burst']} burst frames (turn_a.gif, tests/face_frames.py "
           f"clip_answer, 640x480 q85, {min(answer['frame_bytes'])}-{max(answer['frame_bytes'])} bytes; "
-          f"{answer['upsampled_frames']} frame upsampled), through attempts._judge and keep + flush; "
+          f"{answer['upsampled_frames']} frame upsampled), through tries._judge and keep + flush; "
           f"{answer['rounds']} answers per row; ms")
     print(f"   {'stored prints':>13}{'CPU p50':>9}{'p95':>8}{'wall p50':>10}{'p95':>8}   decode+analyse one frame, CPU p50")
     for count, row in answer["stored"].items():

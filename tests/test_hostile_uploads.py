@@ -2,6 +2,8 @@
 the request limit, and images whose pixels would take seconds and hundreds of MB to decode."""
 import io
 import subprocess
+import sys
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -186,3 +188,32 @@ def test_registration_with_huge_images_is_refused_quickly_in_chinese(client, db,
     assert time.monotonic() - started < 2.0
     assert response.status_code == 200 and "图片每边的尺寸须在 100 至 8000 像素之间" in response.get_data(as_text=True)
     assert decoded == []
+
+
+def test_an_ffmpeg_that_logs_a_lot_does_not_stall_the_progress_reading(tmp_path, monkeypatch):
+    """A damaged source can make ffmpeg log an error per frame: its stderr is drained while its progress is read,
+    so that a full stderr pipe never stops it (and the job with it)."""
+    chatty = ("import sys; sys.stderr.write('damaged frame\\n' * 30000); sys.stderr.flush(); "
+              "print('out_time_us=500000', flush=True); sys.exit(1)")
+
+    class Command:
+        def run_async(self, **_):
+            return subprocess.Popen([sys.executable, "-c", chatty], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    monkeypatch.setattr(transcode, "build", lambda *args: Command())
+    source = tmp_path / "in.mp4"
+    source.write_bytes(b"a chatty source")   # the suite's transcoded_once reads it; a failure is never cached
+    seen, outcome = [], []
+
+    def transcode_it():
+        try:
+            transcode.run(source, tmp_path / "out", transcode.SourceInfo(1.0, 2, 2, False, "mov"), [],
+                          seen.append)
+        except transcode.TranscodeError as error:
+            outcome.append(error)
+
+    worker = threading.Thread(target=transcode_it, daemon=True)
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive(), "ffmpeg's full stderr pipe stalled the transcoding"
+    assert seen == [0.5] and outcome[0].code == "ffmpeg_failed" and outcome[0].detail.endswith("damaged frame\n")

@@ -15,7 +15,8 @@ from lms.audit.models import AuditLog
 from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.core.iddocs import public_mask
-from lms.hours import certificates, keys, payload, pdf, qr
+from lms.catalogue.models import REFRESHER
+from lms.hours import certificates, keys, payload, pdf, pdf_facts, qr
 from tests.conftest import signed_in
 from tests.hoursdata import earn_certificate
 
@@ -124,6 +125,26 @@ def test_the_study_record_and_the_test_results(app, certificate, approved_learne
     results = text_of(pdf.test_results_pdf(approved_learner, utcnow()), tmp_path)
     row = next(line for line in results.splitlines() if course.title in line)
     assert re.search(r"\b100\b", row) and "通过" in row
+
+
+def test_the_documents_render_from_plain_facts_without_the_database(app, tmp_path):
+    """pdf_facts gathers, pdf renders: a study record and test results made by hand print as they should."""
+    heading = pdf_facts.LearnerHeading("王建国", "440604********1235", "")
+    lessons = (pdf_facts.LessonLine("第一讲", 600.0, 300.0, 600.0, True), pdf_facts.LessonLine("第二讲", 0, 0, 600, False))
+    course = pdf_facts.CourseLine("危险化学品安全基础", lessons, None, 15, 2.0)
+    record = pdf_facts.StudyRecord(heading, (pdf_facts.ClassSection(
+        "2026年复训班", "佛山市安全培训中心", REFRESHER, 1.5, 8.0, (course,)),), (), ())
+    attempt = pdf_facts.AttemptLine("危险化学品安全基础", 1, datetime(2026, 3, 1, 1), datetime(2026, 3, 1, 2), 60, False,
+                                    False, "expired")
+    with app.test_request_context():
+        shown = text_of(pdf.study_record_document(record, datetime(2026, 3, 2)), tmp_path)
+        results = text_of(pdf.results_document(pdf_facts.ResultsSheet(heading, (attempt,)), datetime(2026, 3, 2)),
+                          tmp_path)
+    for text in ("学习记录", "王建国", "440604********1235", "2026年复训班", "佛山市安全培训中心", "第一讲", "第二讲",
+                 "已完成 1/2 个章节", "50%"):
+        assert text in shown
+    row = next(line for line in results.splitlines() if "危险化学品安全基础" in line)
+    assert re.search(r"\b60\b", row) and "未通过" in row
 
 
 # --- HTTP --------------------------------------------------------------------------------------------

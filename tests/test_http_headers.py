@@ -179,7 +179,7 @@ def test_static_assets_stay_cacheable(client):
 def checked_lesson(db, staff, open_class, approved_learner, short_video, face_checks_on):
     """A learner who passed a face check in a lesson: frames, an enrolment photo and study records exist."""
     from lms.player import services
-    from lms.proctor import attempts
+    from lms.proctor import tries
     from lms.proctor.models import OPEN, PASSED, FaceCheck
     lesson = ready_course(db, staff, open_class, [short_video]).lessons[0]
     me = Actor(approved_learner.user, "10.0.0.9", "pytest")
@@ -187,9 +187,9 @@ def checked_lesson(db, staff, open_class, approved_learner, short_video, face_ch
     check = db.session.scalar(select(FaceCheck).where(FaceCheck.learner_id == approved_learner.id,
                                                       FaceCheck.status == OPEN))
     now = utcnow()
-    challenge = attempts.issue_challenge(check, True, now, me)
+    challenge = tries.issue_challenge(check, True, now, me)
     answered = now + timedelta(seconds=4)   # the page takes 3.15 s to take its frames
-    assert attempts.submit_attempt(check, following(challenge), challenge.nonce, answered, me).status == PASSED
+    assert tries.submit_attempt(check, following(challenge), challenge.nonce, answered, me).status == PASSED
     return lesson
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from lms.core.context import Actor
 from lms.core.labels import attempt_source, label
-from lms.proctor import attempts
+from lms.proctor import tries
 from lms.proctor import services as proctor
 from lms.proctor.models import FAILED, START
 
@@ -52,8 +52,8 @@ def failed_check(app, db, approved_learner, institution, staff, face_checks_on, 
     db.session.commit()
     frame = image_bytes(size=(640, 480))
     for second, camera in ((1, False), (10, True)):
-        challenge = attempts.issue_challenge(check, camera, at(second), me)
-        result = attempts.submit_attempt(check, [frame] * challenge.frame_count, "not-the-nonce", at(second + 4), me)
+        challenge = tries.issue_challenge(check, camera, at(second), me)
+        result = tries.submit_attempt(check, [frame] * challenge.frame_count, "not-the-nonce", at(second + 4), me)
         assert result.reason == "stale"
     assert result.status == FAILED
     review = proctor.appeal(check, "确为本人", at(30), me)

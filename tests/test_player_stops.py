@@ -10,7 +10,7 @@ from lms.core.clock import utcnow
 from lms.player import heartbeats, services
 from lms.player.accounting import Beat, Rules
 from lms.player.models import StudySession
-from lms.proctor import attempts
+from lms.proctor import tries
 from lms.proctor import services as proctor
 from lms.proctor.models import IN_VIDEO, MISSED, OPEN, PASSED, FaceCheck
 
@@ -40,8 +40,8 @@ def open_check(db, learner):
 
 def pass_check(db, learner, actor, now, pair=0):
     check = open_check(db, learner)
-    challenge = attempts.issue_challenge(check, True, now, actor)
-    result = attempts.submit_attempt(check, following(challenge, pair), challenge.nonce, now + timedelta(seconds=4),
+    challenge = tries.issue_challenge(check, True, now, actor)
+    result = tries.submit_attempt(check, following(challenge, pair), challenge.nonce, now + timedelta(seconds=4),
                                      actor)
     assert result.status == PASSED, result
 

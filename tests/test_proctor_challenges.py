@@ -14,7 +14,7 @@ from sqlalchemy import select
 from lms.audit.models import AuditLog
 from lms.core.clock import utcnow
 from lms.core.context import Actor
-from lms.proctor import attempts, decisions, faces, motion, replays
+from lms.proctor import decisions, faces, motion, replays, tries
 from lms.proctor import services as proctor
 from lms.proctor.models import FAILED, PASSED, START, FaceChallenge, FaceCheck, FaceCheckAttempt, FaceFingerprint
 
@@ -253,8 +253,8 @@ def check_due_now(db, learner, face_checks_on) -> FaceCheck:
 
 
 def answer(check, me, seconds=1, **kwargs):
-    challenge = attempts.issue_challenge(check, True, at(seconds), me)
-    return attempts.submit_attempt(check, clip_answer(challenge, **kwargs), challenge.nonce, at(seconds + 4), me)
+    challenge = tries.issue_challenge(check, True, at(seconds), me)
+    return tries.submit_attempt(check, clip_answer(challenge, **kwargs), challenge.nonce, at(seconds + 4), me)
 
 
 def test_a_learner_following_the_prompt_passes_on_the_first_try(db, check, me):
@@ -267,48 +267,48 @@ def test_a_learner_following_the_prompt_passes_on_the_first_try(db, check, me):
 
 
 def test_each_challenge_uses_a_try_and_only_the_newest_may_be_answered(db, check, me):
-    first = attempts.issue_challenge(check, True, at(1), me)
-    second = attempts.issue_challenge(check, True, at(2), me)
+    first = tries.issue_challenge(check, True, at(1), me)
+    second = tries.issue_challenge(check, True, at(2), me)
     assert check.attempts == 2 and first.nonce != second.nonce
-    stale = attempts.submit_attempt(check, clip_answer(first), first.nonce, at(4), me)
+    stale = tries.submit_attempt(check, clip_answer(first), first.nonce, at(4), me)
     assert (stale.status, stale.reason, stale.attempts_left) == ("retry", "stale", 1)
     with pytest.raises(proctor.FaceError, match="no_challenge"):   # the newest lapsed with that answer
-        attempts.submit_attempt(check, clip_answer(second), second.nonce, at(5), me)
-    attempts.issue_challenge(check, True, at(6), me)
+        tries.submit_attempt(check, clip_answer(second), second.nonce, at(5), me)
+    tries.issue_challenge(check, True, at(6), me)
     with pytest.raises(proctor.FaceError, match="no_attempts_left"):
-        attempts.issue_challenge(check, True, at(7), me)
+        tries.issue_challenge(check, True, at(7), me)
     evidence = db.session.scalars(select(FaceCheckAttempt).where(FaceCheckAttempt.check_id == check.id)).all()
     assert [(a.reason, len(a.frame_ids)) for a in evidence] == [("stale", first.frame_count)]  # refused, and kept as evidence
 
 
 def test_an_answer_after_its_deadline_fails_as_late(db, check, me):
-    challenge = attempts.issue_challenge(check, True, at(1), me)
+    challenge = tries.issue_challenge(check, True, at(1), me)
     assert challenge.deadline == at(1) + timedelta(seconds=0.3 * challenge.prompt_frame + 0.08 * BURST + 10)
-    late = attempts.submit_attempt(check, clip_answer(challenge), challenge.nonce, challenge.deadline
+    late = tries.submit_attempt(check, clip_answer(challenge), challenge.nonce, challenge.deadline
                                    + timedelta(seconds=1), me)
     assert (late.status, late.reason) == ("retry", "late")
     assert answer(check, me, seconds=30).status == PASSED   # the next try, in time, passes
 
 
 def test_an_answer_sooner_than_the_camera_could_take_it_fails_as_early(db, check, me):
-    challenge = attempts.issue_challenge(check, True, at(1), me)
-    early = attempts.submit_attempt(check, clip_answer(challenge), challenge.nonce, at(3), me)   # at least 2.04 s
+    challenge = tries.issue_challenge(check, True, at(1), me)
+    early = tries.submit_attempt(check, clip_answer(challenge), challenge.nonce, at(3), me)   # at least 2.04 s
     assert (early.status, early.reason) == ("retry", "early")
 
 
 def test_turning_the_wrong_way_fails_as_challenge_with_its_frames_kept(db, check, me):
-    challenge = attempts.issue_challenge(check, True, at(1), me)
+    challenge = tries.issue_challenge(check, True, at(1), me)
     other = "right" if challenge.action == "left" else "left"
-    result = attempts.submit_attempt(check, clip_answer(challenge, action=other), challenge.nonce, at(5), me)
+    result = tries.submit_attempt(check, clip_answer(challenge, action=other), challenge.nonce, at(5), me)
     assert (result.status, result.reason) == ("retry", "challenge")
 
 
 def passed_then_asked_again(db, check, learner, me):
     """The learner passes ``check``; ten minutes later another check is due. Returns the passing frames
     and the later check."""
-    first = attempts.issue_challenge(check, True, at(1), me)
+    first = tries.issue_challenge(check, True, at(1), me)
     frames = clip_answer(first)
-    assert attempts.submit_attempt(check, frames, first.nonce, at(5), me).status == PASSED
+    assert tries.submit_attempt(check, frames, first.nonce, at(5), me).status == PASSED
     later = proctor.open_check(learner.id, "test_context", 2, START, at(600), "10.0.0.9", owner_institution_id=None)
     db.session.commit()
     return (frames, first.prompt_frame), later
@@ -325,8 +325,8 @@ def test_frames_of_a_passed_check_fail_as_replayed_when_posted_again(db, check, 
     recorded, later = passed_then_asked_again(db, check, learner, me)
 
     def post_again(copy, seconds):
-        challenge = attempts.issue_challenge(later, True, at(seconds), me)
-        return attempts.submit_attempt(later, copy(fitted(recorded, challenge)), challenge.nonce, at(seconds + 4), me)
+        challenge = tries.issue_challenge(later, True, at(seconds), me)
+        return tries.submit_attempt(later, copy(fitted(recorded, challenge)), challenge.nonce, at(seconds + 4), me)
 
     assert post_again(lambda f: f, 601).reason == "replayed"                              # unchanged
     assert post_again(lambda f: [_reencode(x, 70) for x in f], 611).reason == "replayed"  # re-encoded
@@ -358,16 +358,16 @@ def test_only_the_frames_with_the_move_can_make_a_replay(db, check, learner, me)
 
 
 def test_holding_the_enrolment_photo_to_the_camera_fails(db, check, me):
-    challenge = attempts.issue_challenge(check, True, at(1), me)
+    challenge = tries.issue_challenge(check, True, at(1), me)
     enrolment_like = [posed("obama_1.jpg", False, i) for i in range(challenge.frame_count)]
-    result = attempts.submit_attempt(check, enrolment_like, challenge.nonce, at(5), me)
+    result = tries.submit_attempt(check, enrolment_like, challenge.nonce, at(5), me)
     assert (result.status, result.reason) == ("retry", "mismatch")   # and a still photo: identical or no_motion
 
 
 def test_a_small_second_face_beside_the_learner_fails_the_attempt(db, check, me):
-    challenge = attempts.issue_challenge(check, True, at(1), me)
+    challenge = tries.issue_challenge(check, True, at(1), me)
     frames = [_with_small_face(frame) for frame in clip_answer(challenge)]
-    result = attempts.submit_attempt(check, frames, challenge.nonce, at(5), me)
+    result = tries.submit_attempt(check, frames, challenge.nonce, at(5), me)
     assert result.reason == "multiple_faces"
 
 
@@ -403,13 +403,13 @@ def test_phone_fallback_is_recorded_and_asks_for_the_same_turn(app, db, check_du
 
 
 def test_the_enrolment_photo_sent_as_a_phone_photo_fails_as_replayed(db, check, me):
-    challenge = attempts.issue_challenge(check, False, at(1), me)
+    challenge = tries.issue_challenge(check, False, at(1), me)
     photos = [face_bytes("obama_1.jpg"), clip_photos(challenge)[1]]   # the photo the learner enrolled with
-    result = attempts.submit_attempt(check, photos, challenge.nonce, at(30), me)
+    result = tries.submit_attempt(check, photos, challenge.nonce, at(30), me)
     assert (result.status, result.reason) == ("retry", "replayed")
-    challenge = attempts.issue_challenge(check, False, at(40), me)
+    challenge = tries.issue_challenge(check, False, at(40), me)
     photos = [_reencode(posed("obama_1.jpg", False, 0), 80), clip_photos(challenge)[1]]   # redrawn
-    assert attempts.submit_attempt(check, photos, challenge.nonce, at(60), me).reason == "replayed"
+    assert tries.submit_attempt(check, photos, challenge.nonce, at(60), me).reason == "replayed"
 
 
 def test_the_attempt_api_needs_the_nonce(app, db, check_due_now, learner):

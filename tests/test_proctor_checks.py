@@ -17,7 +17,7 @@ from lms.files.storage import _path_for
 from lms.player import heartbeats, services, sessions
 from lms.player.accounting import Beat, Rules
 from lms.player.models import Heartbeat, LessonProgress, StudySession
-from lms.proctor import attempts, faces
+from lms.proctor import faces, tries
 from lms.proctor import services as proctor
 from lms.proctor.models import (
     ACTIVE,
@@ -94,8 +94,8 @@ def effective(db, learner, lesson) -> float:
 def answer(check, frames_for, now, actor, camera=True):
     """One try: a challenge issued at ``now`` and answered with ``frames_for(challenge)`` 4 s later (the
     page needs 3.15 s to take 10 frames; a sooner answer fails as early)."""
-    challenge = attempts.issue_challenge(check, camera, now, actor)
-    return attempts.submit_attempt(check, frames_for(challenge), challenge.nonce, now + timedelta(seconds=4), actor)
+    challenge = tries.issue_challenge(check, camera, now, actor)
+    return tries.submit_attempt(check, frames_for(challenge), challenge.nonce, now + timedelta(seconds=4), actor)
 
 
 def pass_check(db, learner, actor, seconds, pair=0):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from lms.audit.models import AuditLog
 from lms.core.clock import utcnow
 from lms.core.context import Actor
-from lms.proctor import attempts, decisions
+from lms.proctor import decisions, tries
 from lms.proctor import services as proctor
 from lms.proctor.models import PASSED, REVIEW, START, FaceCheck
 from lms.proctor.services import FaceError
@@ -85,10 +85,10 @@ def _check(db, learner, context_id, seconds, institution_id=None) -> FaceCheck:
 def test_no_photos_after_a_camera_challenge_in_the_same_session(db, learner, institution, face_checks_on):
     me = Actor(learner.user, "10.0.0.9", "pytest")
     first = _check(db, learner, 1, 0, institution.id)
-    attempts.issue_challenge(first, True, at(1), me)           # the page had a camera
+    tries.issue_challenge(first, True, at(1), me)           # the page had a camera
     later = _check(db, learner, 1, 400, institution.id)        # the same session's next check
     with pytest.raises(FaceError) as refused:
-        attempts.issue_challenge(later, False, at(401), me)
+        tries.issue_challenge(later, False, at(401), me)
     assert refused.value.code == "camera_seen"
     db.session.expire_all()
     assert db.session.get(FaceCheck, later.id).attempts == 0   # a refusal costs no try
@@ -96,7 +96,7 @@ def test_no_photos_after_a_camera_challenge_in_the_same_session(db, learner, ins
     assert (logged.result, logged.detail, logged.institution_id) == ("failure", "refused: camera_seen",
                                                                      institution.id)
     other_session = _check(db, learner, 2, 402, institution.id)
-    assert attempts.issue_challenge(other_session, False, at(403), me).mode == "photos"
+    assert tries.issue_challenge(other_session, False, at(403), me).mode == "photos"
 
 
 def test_photo_challenges_are_limited_per_learner_over_a_rolling_day(app, db, learner, monkeypatch,
@@ -104,15 +104,15 @@ def test_photo_challenges_are_limited_per_learner_over_a_rolling_day(app, db, le
     monkeypatch.setitem(app.config, "LMS_FACE_PHOTO_FALLBACK_PER_DAY", 2)
     me = Actor(learner.user, "10.0.0.9", "pytest")
     morning = _check(db, learner, 1, 0)
-    attempts.issue_challenge(morning, False, at(1), me)
-    attempts.issue_challenge(morning, False, at(60), me)
+    tries.issue_challenge(morning, False, at(1), me)
+    tries.issue_challenge(morning, False, at(60), me)
     afternoon = _check(db, learner, 2, 3600)                   # another session, another course: counted too
     with pytest.raises(FaceError) as refused:
-        attempts.issue_challenge(afternoon, False, at(3601), me)
+        tries.issue_challenge(afternoon, False, at(3601), me)
     assert refused.value.code == "photo_limit"
-    assert attempts.issue_challenge(afternoon, True, at(3602), me).mode == "camera"   # the camera still works
+    assert tries.issue_challenge(afternoon, True, at(3602), me).mode == "camera"   # the camera still works
     next_day = _check(db, learner, 3, 86_401)                  # the first use is now more than a day old
-    assert attempts.issue_challenge(next_day, False, at(86_402), me).mode == "photos"
+    assert tries.issue_challenge(next_day, False, at(86_402), me).mode == "photos"
 
 
 # --- over HTTP: the refusal is a JSON error in Chinese that says what to do --------------------------------
@@ -151,7 +151,7 @@ def test_photos_that_pass_go_to_the_institutions_staff(app, db, approved_learner
     check = _due_now(db, approved_learner, institution_id=institution.id)
     base = f"/api/proctor/checks/{check.id}"
     issued = client.post(base + "/challenges", json={"camera": False}).get_json()
-    challenge = attempts.current_challenge(check.id)
+    challenge = tries.current_challenge(check.id)
     sent = client.post(base + "/attempts", json={"nonce": issued["nonce"], "frames": _data_urls(
         following(challenge, pair=1))}).get_json()
     assert (sent["status"], sent["reason"]) == ("review", "photo_fallback"), sent

@@ -5,6 +5,8 @@ with light grey only as a fill, so that they print well on any office printer.
 
 Every label is rendered in the platform's default language (Simplified Chinese), whatever language
 the viewer's pages use: a certificate is a Chinese document.
+
+This module only renders: what each document shows is gathered as plain data by pdf_facts.py.
 """
 import io
 import threading
@@ -28,14 +30,10 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Flowable, Frame, KeepTogether, PageTemplate,
                                 Paragraph, Spacer, Table, TableStyle)
-from sqlalchemy import select
-
 from ..core.clock import china_date
-from ..core.iddocs import public_mask
 from ..core.labels import label
-from ..extensions import db
-from . import payload
-from . import progress as hours_progress
+from . import payload, pdf_facts
+from .messages import STATUS
 from .qr import qr_image
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -493,32 +491,17 @@ def certificate_pdf(facts: payload.CertificateFacts, *, qr_text: str, photo: byt
 
 
 def certificate_pdf_for(certificate) -> bytes:
-    """The PDF of a stored certificate: its signed facts, the learner's current photo and work unit,
-    and the QR code of its verification URL at the platform's public address."""
-    from cryptography.exceptions import InvalidTag
-
-    from ..files.models import StoredFile
-    from ..files.storage import read_file
-    from .certificates import facts_of
-    from .models import REVOKED
-    learner = certificate.learner
-    record = db.session.get(StoredFile, learner.photo_file_id) if learner.photo_file_id else None
-    photo = None
-    if record is not None:
-        try:
-            photo = read_file(record)
-        except (OSError, ValueError, InvalidTag):   # missing or damaged on disk: printed with the placeholder
-            current_app.logger.warning("photo file %s of learner %s unreadable", record.id, learner.id)
-    return certificate_pdf(facts_of(certificate),
-                           qr_text=payload.verification_url(current_app.config["LMS_PUBLIC_URL"], certificate.token),
-                           photo=photo, work_unit=learner.work_unit, revoked=certificate.status == REVOKED)
+    """The PDF of a stored certificate (pdf_facts.certificate_print says what it shows)."""
+    printed = pdf_facts.certificate_print(certificate)
+    return certificate_pdf(printed.facts, qr_text=printed.qr_text, photo=printed.photo, work_unit=printed.work_unit,
+                           revoked=printed.revoked)
 
 
 # --- a learner's study record and test results -----------------------------------------------------------
 
-def _learner_header(title: str, learner, now: datetime, s: Styles) -> list:
+def _learner_header(title: str, learner: pdf_facts.LearnerHeading, now: datetime, s: Styles) -> list:
     rows = [[para(_("Name"), s.label), para(learner.name, s.cell), para(_("ID number"), s.label),
-             para(public_mask(learner.id_number), s.cell)],
+             para(learner.masked_id_number, s.cell)],
             [para(_("Work unit"), s.label), para(learner.work_unit or "—", s.cell), para(_("Printed"), s.label),
              para(time_text(now), s.cell)]]
     quarter = CONTENT_WIDTH / 4
@@ -535,25 +518,23 @@ def _coverage(covered: float, duration: float) -> str:
     return f"{min(100, round(covered / duration * 100)) if duration else 0}%"
 
 
-def _course_rows(learner, course, credited_tenths: int, score: int | None, s: Styles) -> list:
+def _course_rows(course: pdf_facts.CourseLine, s: Styles) -> list:
     """A course's row (its totals, its test, its credited hours), then a row per lesson, for the study record."""
-    from ..player.services import course_summary, course_totals
-    lessons = course_summary(learner, course)
-    done = sum(1 for row in lessons if row.complete)
-    rows = [[para(course.title, s.cell), para(_minutes(course_totals(lessons).confirmed), s.cell_center),
-             para(_coverage(sum(r.covered for r in lessons), sum(r.duration for r in lessons)), s.cell_center),
-             para(_("%(done)s of %(total)s lessons complete", done=done, total=len(lessons)), s.cell_center),
-             para(score_text(score) if score is not None else _("Test not passed yet"), s.cell_center),
-             para(f"{hours_text(credited_tenths / 10)} / {hours_text(course.nominal_hours)}", s.cell_center)]]
-    for row in lessons:
-        rows.append([para("　" + row.lesson.title, s.cell),   # indented under its course
-                     para(_minutes(row.confirmed), s.cell_center),
-                     para(_coverage(row.covered, row.duration), s.cell_center),
-                     para(_("Complete") if row.complete else _("Not complete"), s.cell_center), "", ""])
+    rows = [[para(course.title, s.cell), para(_minutes(course.confirmed_seconds), s.cell_center),
+             para(_coverage(course.covered_seconds, course.duration), s.cell_center),
+             para(_("%(done)s of %(total)s lessons complete", done=course.lessons_complete,
+                    total=len(course.lessons)), s.cell_center),
+             para(score_text(course.score) if course.score is not None else _("Test not passed yet"), s.cell_center),
+             para(f"{hours_text(course.credited_tenths / 10)} / {hours_text(course.nominal_hours)}", s.cell_center)]]
+    for lesson in course.lessons:
+        rows.append([para("　" + lesson.title, s.cell),   # indented under its course
+                     para(_minutes(lesson.confirmed_seconds), s.cell_center),
+                     para(_coverage(lesson.covered_seconds, lesson.duration), s.cell_center),
+                     para(_("Complete") if lesson.complete else _("Not complete"), s.cell_center), "", ""])
     return rows
 
 
-def _study_table(learner, courses, credited: dict[int, int], scores: dict[int, int | None], s: Styles) -> Table:
+def _study_table(courses: tuple[pdf_facts.CourseLine, ...], s: Styles) -> Table:
     widths = [None, 22 * mm, 17 * mm, 34 * mm, 18 * mm, 22 * mm]
     widths[0] = CONTENT_WIDTH - sum(w for w in widths if w)
     rows = [[para(_("Course / lesson"), s.label), para(_("Credited study time (min)"), s.label),
@@ -563,95 +544,81 @@ def _study_table(learner, courses, credited: dict[int, int], scores: dict[int, i
     for course in courses:
         extra += [("BACKGROUND", (0, len(rows)), (-1, len(rows)), COURSE_SHADE),
                   ("LINEABOVE", (0, len(rows)), (-1, len(rows)), 1.2, GRID)]
-        rows += _course_rows(learner, course, credited.get(course.id, 0), scores.get(course.id), s)
+        rows += _course_rows(course, s)
     if not courses:
         rows.append([para(_("No courses yet."), s.cell), "", "", "", "", ""])
         extra.append(("SPAN", (0, 1), (-1, 1)))
     return Table(rows, colWidths=widths, repeatRows=1, style=grid_style(*extra))
 
 
-def _certificates_table(learner, s: Styles) -> Table | None:
-    from .certificates import certificates_of, facts_of
-    from .messages import STATUS
+def _certificates_table(certificates: tuple[pdf_facts.CertificateLine, ...], s: Styles) -> Table:
     rows = [[para(_("Certificate No."), s.label), para(_("Training class"), s.label), para(_("Hours"), s.label),
              para(_("Issued on"), s.label), para(_("Status"), s.label)]]
-    for certificate in certificates_of(learner.id):
-        facts = facts_of(certificate)
-        rows.append([para(certificate.number, s.cell_center), para(facts.class_title, s.cell),
-                     para(hours_text(facts.hours), s.cell_center), para(day_text(certificate.issued_at), s.cell_center),
+    for certificate in certificates:
+        rows.append([para(certificate.number, s.cell_center), para(certificate.class_title, s.cell),
+                     para(hours_text(certificate.hours), s.cell_center),
+                     para(day_text(certificate.issued_at), s.cell_center),
                      para(STATUS.get(certificate.status, certificate.status), s.cell_center)])
-    if len(rows) == 1:
-        return None
     widths = [40 * mm, None, 18 * mm, 32 * mm, 20 * mm]
     widths[1] = CONTENT_WIDTH - sum(w for w in widths if w)
     return Table(rows, colWidths=widths, repeatRows=1, style=grid_style(("BACKGROUND", (0, 0), (-1, 0), SHADE)))
 
 
 def study_record_pdf(learner, now: datetime) -> bytes:
-    """The learner's study record: for each approved class its courses and their lessons (credited
-    study time, coverage, completion), credited against nominal hours, the class's progress toward its
-    required online hours; then courses outside those classes, and the learner's certificates."""
-    from ..player.services import my_courses
+    """The learner's study record (pdf_facts.study_record says what it shows)."""
+    return study_record_document(pdf_facts.study_record(learner), now)
+
+
+def study_record_document(record: pdf_facts.StudyRecord, now: datetime) -> bytes:
     with _in_default_language():
         s = styles()
-        story = _learner_header(_("Study record"), learner, now, s)
-        credited = hours_progress.balances(learner.id)
-        shown: set[int] = set()
-        for training_class in hours_progress.approved_classes(learner.id):
-            progress = hours_progress.class_progress(learner.id, training_class)
-            courses = [row.course for row in progress.courses]
-            shown.update(c.id for c in courses)
+        story = _learner_header(_("Study record"), record.learner, now, s)
+        for section in record.classes:
             summary = _("%(institution)s · %(type)s · credited %(credited)s of %(required)s required online hours",
-                        institution=training_class.institution.name,
-                        type=label("training_type", training_class.training_type),
-                        credited=hours_text(progress.credited), required=hours_text(progress.required))
-            story += [CondPageBreak(40 * mm), para(training_class.title, s.heading), Paragraph(escape(summary), s.body),
-                      Spacer(1, 2 * mm),
-                      _study_table(learner, courses, credited, {r.course.id: r.score for r in progress.courses}, s),
-                      Spacer(1, 4 * mm)]
-        others = [course for course in my_courses(learner) if course.id not in shown]
-        if others:
-            scores = hours_progress.best_scores(learner.id, [course.id for course in others])
+                        institution=section.institution, type=label("training_type", section.training_type),
+                        credited=hours_text(section.credited_hours), required=hours_text(section.required_hours))
+            story += [CondPageBreak(40 * mm), para(section.title, s.heading), Paragraph(escape(summary), s.body),
+                      Spacer(1, 2 * mm), _study_table(section.courses, s), Spacer(1, 4 * mm)]
+        if record.other_courses:
             story += [CondPageBreak(40 * mm), para(_("Other courses"), s.heading),
-                      _study_table(learner, others, credited, scores, s), Spacer(1, 4 * mm)]
-        if not shown and not others:
+                      _study_table(record.other_courses, s), Spacer(1, 4 * mm)]
+        if not any(section.courses for section in record.classes) and not record.other_courses:
             story.append(para(_("No courses yet."), s.body))
-        certificates = _certificates_table(learner, s)
-        if certificates is not None:
-            story += [CondPageBreak(30 * mm), para(_("Study-hours certificates"), s.heading), certificates]
+        if record.certificates:
+            story += [CondPageBreak(30 * mm), para(_("Study-hours certificates"), s.heading),
+                      _certificates_table(record.certificates, s)]
         return _build(story, title=_("Study record"), font=s.font,
-                      footer=_("%(name)s · printed %(time)s", name=learner.name, time=time_text(now)))
+                      footer=_("%(name)s · printed %(time)s", name=record.learner.name, time=time_text(now)))
 
 
 def test_results_pdf(learner, now: datetime) -> bytes:
-    """Every test attempt of the learner, oldest first: course, attempt number, start and end (China
-    time), score, result and how it ended."""
-    from ..player.models import Course
-    from ..quiz.models import OPEN, SUBMITTED, Attempt
+    """Every test attempt of the learner (pdf_facts.results_sheet): course, attempt number, start and end
+    (China time), score, result and how it ended."""
+    return results_document(pdf_facts.results_sheet(learner), now)
+
+
+def _result_text(attempt: pdf_facts.AttemptLine) -> str:
+    if attempt.in_progress:
+        return _("In progress")
+    result = _("Passed") if attempt.passed else _("Not passed")
+    return result + "（" + label("attempt_end", attempt.ended_how) + "）" if attempt.ended_how else result
+
+
+def results_document(sheet: pdf_facts.ResultsSheet, now: datetime) -> bytes:
     with _in_default_language():
         s = styles()
-        story = _learner_header(_("Test results"), learner, now, s)
-        attempts = db.session.execute(select(Attempt, Course.title).join(Course, Course.id == Attempt.course_id)
-                                      .where(Attempt.learner_id == learner.id)
-                                      .order_by(Attempt.started_at, Attempt.id)).all()
+        story = _learner_header(_("Test results"), sheet.learner, now, s)
         rows = [[para(_("Course"), s.label), para("#", s.label), para(_("Started"), s.label), para(_("Ended"), s.label),
                  para(_("Score"), s.label), para(_("Result"), s.label)]]
-        for attempt, title in attempts:
-            if attempt.status == OPEN:
-                result = _("In progress")
-            else:
-                result = _("Passed") if attempt.passed else _("Not passed")
-                if attempt.end_reason and attempt.end_reason != SUBMITTED:
-                    result += "（" + label("attempt_end", attempt.end_reason) + "）"
-            rows.append([para(title, s.cell), para(attempt.number, s.cell_center),
+        for attempt in sheet.attempts:
+            rows.append([para(attempt.course_title, s.cell), para(attempt.number, s.cell_center),
                          para(time_text(attempt.started_at), s.time), para(time_text(attempt.ended_at), s.time),
-                         para(score_text(attempt.score), s.cell_center), para(result, s.cell_center)])
-        if not attempts:
+                         para(score_text(attempt.score), s.cell_center), para(_result_text(attempt), s.cell_center)])
+        if not sheet.attempts:
             rows.append([para(_("No test attempts yet."), s.cell), "", "", "", "", ""])
         widths = [None, 9 * mm, 29 * mm, 29 * mm, 13 * mm, 34 * mm]
         widths[0] = CONTENT_WIDTH - sum(w for w in widths if w)
-        extra = [("BACKGROUND", (0, 0), (-1, 0), SHADE)] + ([("SPAN", (0, 1), (-1, 1))] if not attempts else [])
+        extra = [("BACKGROUND", (0, 0), (-1, 0), SHADE)] + ([("SPAN", (0, 1), (-1, 1))] if not sheet.attempts else [])
         story.append(Table(rows, colWidths=widths, repeatRows=1, style=grid_style(*extra)))
         return _build(story, title=_("Test results"), font=s.font,
-                      footer=_("%(name)s · printed %(time)s", name=learner.name, time=time_text(now)))
-
+                      footer=_("%(name)s · printed %(time)s", name=sheet.learner.name, time=time_text(now)))

@@ -7,7 +7,7 @@ and how a credit adds to the lesson's and the day's totals in progress.py.
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, insert, select, text, update
+from sqlalchemy import Boolean, and_, bindparam, cast, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..core.errors import RuleViolation
@@ -98,45 +98,48 @@ LOAD = _build_load_statement()
 # (set_config(..., true) is SET LOCAL): a crash may lose the last fraction of a second of
 # heartbeats, which can only lose credit, never add it; and it costs no extra round trip.
 LOAD_ASYNC_COMMIT = LOAD.add_columns(func.set_config("synchronous_commit", "off", True).label("async_commit"))
-INSERT_HEARTBEAT = insert(HEARTBEATS)
-MOVE_ANCHOR = update(PLAYBACKS).where(PLAYBACKS.c.id == bindparam("playback_id"),
-                                      PLAYBACKS.c.last_seq == bindparam("judged_seq"))
+# The columns each write sets, named once: both databases' statements below are built from them.
+# Every heartbeat column but the key is given a value, so a column added to the model and not to
+# _heartbeat_values fails loudly on both databases alike (a missing bind parameter).
+HEARTBEAT_COLUMNS = tuple(c for c in HEARTBEATS.c if not c.primary_key)
+ANCHOR_COLUMNS = (PLAYBACKS.c.last_seq, PLAYBACKS.c.anchor_at, PLAYBACKS.c.anchor_position, PLAYBACKS.c.clock_reserve,
+                  PLAYBACKS.c.anchor_playing)
+PROGRESS_COLUMNS = (PROGRESS.c.coverage, PROGRESS.c.covered_seconds, PROGRESS.c.furthest, PROGRESS.c.resume_position,
+                    PROGRESS.c.completed_at)  # effective_seconds is added to in SQL (see _progress_change)
+
+INSERT_HEARTBEAT = insert(HEARTBEATS).values({c: bindparam(c.name) for c in HEARTBEAT_COLUMNS})
+MOVE_ANCHOR = (update(PLAYBACKS)
+               .where(PLAYBACKS.c.id == bindparam("playback_id"), PLAYBACKS.c.last_seq == bindparam("judged_seq"))
+               .values({c: bindparam(c.name) for c in ANCHOR_COLUMNS}))
 TOUCH_SESSION = update(SESSIONS).where(SESSIONS.c.id == bindparam("session_id"))
 INSERT_PROGRESS = insert(PROGRESS)
 UPDATE_PROGRESS = update(PROGRESS).where(PROGRESS.c.id == bindparam("progress_id")).values(
-    effective_seconds=PROGRESS.c.effective_seconds + bindparam("credited"))
+    {PROGRESS.c.effective_seconds: PROGRESS.c.effective_seconds + bindparam("credited"),
+     **{c: bindparam(c.name) for c in PROGRESS_COLUMNS}})
 INSERT_DAILY = insert(DAILY)
-# PostgreSQL only: MOVE_ANCHOR, INSERT_HEARTBEAT, UPDATE_PROGRESS and ADD_DAILY as one statement. Every part
-# depends on the anchor having moved, so a raced heartbeat writes nothing (count 0) and is judged again.
-# The casts type the parameters of INSERT ... SELECT, which PostgreSQL cannot infer from the columns.
-WRITE_IN_ONE = text("""
-WITH moved AS (
-    UPDATE playbacks SET last_seq = :last_seq, anchor_at = :anchor_at, anchor_position = :anchor_position,
-           clock_reserve = :clock_reserve, anchor_playing = :anchor_playing
-    WHERE id = :playback_id AND last_seq = :judged_seq
-    RETURNING id),
-beat AS (
-    INSERT INTO heartbeats (playback_id, learner_id, lesson_id, received_at, seq, client_time, position, playing,
-                            visible, focused, rate, credited, covered_from, covered_to, reason, voided, ip)
-    SELECT id, CAST(:learner_id AS integer), CAST(:lesson_id AS integer), CAST(:received_at AS timestamp),
-           CAST(:seq AS integer), CAST(:client_time AS double precision), CAST(:position AS double precision),
-           CAST(:playing AS boolean), CAST(:visible AS boolean), CAST(:focused AS boolean),
-           CAST(:rate AS double precision), CAST(:credited AS double precision),
-           CAST(:covered_from AS double precision), CAST(:covered_to AS double precision),
-           CAST(:reason AS varchar), CAST(:voided AS boolean), CAST(:ip AS varchar)
-    FROM moved),
-lesson AS (
-    UPDATE lesson_progress SET effective_seconds = effective_seconds + CAST(:credited AS double precision),
-           coverage = :coverage, covered_seconds = :covered_seconds, furthest = :furthest,
-           resume_position = :resume_position, completed_at = :completed_at
-    WHERE id = :progress_id AND CAST(:write_progress AS boolean) AND EXISTS (SELECT 1 FROM moved)),
-day AS (
-    UPDATE daily_study SET seconds = seconds + CAST(:credited AS double precision)
-    WHERE id = :daily_id AND CAST(:add_daily AS boolean) AND EXISTS (SELECT 1 FROM moved))
-SELECT count(*) FROM moved
-""")
 ADD_DAILY = update(DAILY).where(DAILY.c.id == bindparam("daily_id")).values(
     seconds=DAILY.c.seconds + bindparam("credited"))
+
+
+def _build_write_in_one():
+    """PostgreSQL only: MOVE_ANCHOR, INSERT_HEARTBEAT, UPDATE_PROGRESS and ADD_DAILY as one statement of
+    data-modifying CTEs, made of the statements above. Every part depends on the anchor having moved, so a
+    raced heartbeat writes nothing (count 0) and is judged again."""
+    moved = MOVE_ANCHOR.returning(PLAYBACKS.c.id).cte("moved")
+    anchor_moved = exists(select(moved.c.id))
+    # INSERT ... SELECT: PostgreSQL cannot infer the parameters' types from the columns, so each is cast.
+    # The parameters are named beat_<column>: SQLAlchemy would turn a parameter named like a column of a
+    # table updated here (learner_id, lesson_id) into one more SET of that UPDATE.
+    beat = insert(HEARTBEATS).from_select(
+        [c.name for c in HEARTBEAT_COLUMNS],
+        select(*[moved.c.id if c is HEARTBEATS.c.playback_id else cast(bindparam(f"beat_{c.name}"), c.type)
+                 for c in HEARTBEAT_COLUMNS])).cte("beat")
+    lesson = UPDATE_PROGRESS.where(cast(bindparam("write_progress"), Boolean), anchor_moved).cte("lesson")
+    day = ADD_DAILY.where(cast(bindparam("add_daily"), Boolean), anchor_moved).cte("day")
+    return select(func.count()).select_from(moved).add_cte(beat, lesson, day)
+
+
+WRITE_IN_ONE = _build_write_in_one()
 
 
 def _load(connection, user_id: int, token: str, day):
@@ -232,11 +235,11 @@ def _write(connection, row, beat: accounting.Beat, verdict: accounting.Verdict, 
                   anchor_position=verdict.anchor_position, clock_reserve=verdict.clock_reserve,
                   anchor_playing=verdict.anchor_playing)
     add_daily = verdict.credited > 0
-    if (connection.dialect.name == "postgresql" and verdict.accepted_seq and progress_write != "insert"
-            and (row.daily_id is not None or not add_daily)):
+    if _fits_one_statement(connection, row, verdict, progress_write, add_daily):
         # The common case in one statement: one round trip instead of four (BENCHMARKS.md, issue 11).
         moved = connection.execute(WRITE_IN_ONE, dict(
-            anchor, **heartbeat, **_without(progress_values, "effective_seconds"), progress_id=row.progress_id,
+            anchor, **{f"beat_{key}": value for key, value in heartbeat.items()},
+            **_without(progress_values, "effective_seconds"), credited=verdict.credited, progress_id=row.progress_id,
             write_progress=progress_write == "update", daily_id=row.daily_id, add_daily=add_daily)).scalar_one()
         if moved != 1:
             raise _Raced()
@@ -254,6 +257,13 @@ def _write(connection, row, beat: accounting.Beat, verdict: accounting.Verdict, 
     return totals
 
 
+def _fits_one_statement(connection, row, verdict: accounting.Verdict, progress_write: str | None,
+                        add_daily: bool) -> bool:
+    """Whether WRITE_IN_ONE can do the write: on PostgreSQL, when the anchor moves and no row is to be created."""
+    return (connection.dialect.name == "postgresql" and verdict.accepted_seq and progress_write != "insert"
+            and (row.daily_id is not None or not add_daily))
+
+
 def _without(values: dict, key: str) -> dict:
     return {k: v for k, v in values.items() if k != key}
 
@@ -265,7 +275,7 @@ def _heartbeat_values(row, beat: accounting.Beat, verdict: accounting.Verdict, n
         focused=beat.focused, rate=beat.rate, credited=verdict.credited,
         covered_from=verdict.covered[0] if verdict.covered else None,
         covered_to=verdict.covered[1] if verdict.covered else None, reason=verdict.reason, voided=False,
-        ip=ip[:64])
+        ip=ip[:64], check_id=None)  # provisional until the next face check passes
 
 
 def _progress_change(row, verdict: accounting.Verdict, now: datetime, rules: accounting.Rules):

@@ -5,6 +5,8 @@ rendition: H.264/AAC MP4 with the index at the front for progressive playback.
 """
 import json
 import subprocess
+import threading
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,8 +73,9 @@ def container_of(head: bytes) -> str | None:
 
 
 def _ffprobe(path: Path) -> dict:
-    """ffprobe's JSON about a file (as ffmpeg.probe, which has no time limit), stopped after
-    limits.PROBE_SECONDS: a source that would keep it reading (or a path that blocks) is unreadable."""
+    """ffprobe's JSON about a file, as ffmpeg.probe gives it, but stopped after limits.PROBE_SECONDS: a
+    source that would keep it reading (or a path that blocks) is unreadable. ffmpeg.probe (ffmpeg-python
+    0.2.0, its last release) has no time limit, so ffprobe is run here with one."""
     options = [part for key, value in INPUT_OPTIONS.items() for part in (f"-{key}", str(value))]
     try:
         result = subprocess.run(["ffprobe", "-show_format", "-show_streams", "-of", "json", *options, str(path)],
@@ -150,13 +153,22 @@ def build(source_path: Path, out_dir: Path, source: SourceInfo, targets: list[Ta
 
 
 def run(source_path: Path, out_dir: Path, source: SourceInfo, targets: list[Target], on_progress) -> None:
-    """Run ffmpeg, calling ``on_progress(fraction)`` as it reports; raise TranscodeError on failure."""
+    """Run ffmpeg, calling ``on_progress(fraction)`` as it reports; raise TranscodeError on failure.
+
+    The command is ffmpeg-python's (build); the process is read here, as ffmpeg-python's run() would only
+    hand back its output at the end: progress lines come on stdout while it runs."""
     out_dir.mkdir(parents=True, exist_ok=True)
     process = build(source_path, out_dir, source, targets).run_async(pipe_stdout=True, pipe_stderr=True)
+    # stderr is drained beside the progress reading: a damaged source can log an error per frame, and a
+    # full stderr pipe would stop ffmpeg while this loop waits for its next progress line.
+    errors = deque(maxlen=64)
+    drain = threading.Thread(target=errors.extend, args=(process.stderr,), daemon=True)
+    drain.start()
     for raw in process.stdout:
         key, _, value = raw.decode("ascii", "replace").strip().partition("=")
         if key == "out_time_us" and value.isdigit():
             on_progress(min(int(value) / 1e6 / source.duration, 1.0))
-    stderr = process.stderr.read().decode("utf-8", "replace")
-    if process.wait() != 0:
-        raise TranscodeError("ffmpeg_failed", stderr[-300:])
+    status = process.wait()
+    drain.join()
+    if status != 0:
+        raise TranscodeError("ffmpeg_failed", b"".join(errors).decode("utf-8", "replace")[-300:])

@@ -53,7 +53,7 @@ class FaceCheck(db.Model):
     enrolment_id: Mapped[int] = mapped_column(db.ForeignKey("face_enrolments.id"))
     context_kind: Mapped[str] = mapped_column(db.String(32))   # "study_session", "quiz_attempt", ...
     context_id: Mapped[int]
-    # The institution that owns the context (the course's, later the quiz's): its staff review the check.
+    # The institution that owns the context (the course's, for study and for its test): its staff review it.
     owner_institution_id: Mapped[int | None] = mapped_column(db.ForeignKey("institutions.id"), index=True)
     purpose: Mapped[str] = mapped_column(db.String(16))        # START | RANDOM | IN_VIDEO
     # What the asking module wants shown beside the check (a JSON object, e.g. the player's lesson

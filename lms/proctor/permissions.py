@@ -1,7 +1,7 @@
 """Who may see and decide face checks, their frames, reviews and appeals, and face photo replacements.
 
 A check belongs to the institution that owns the context that asked for it (the course's
-institution for study, later the quiz's); that institution's staff review it, not every
+institution, for study and for its test alike); that institution's staff review it, not every
 institution the learner applied to. A replacement face photo changes the learner's identity for
 every institution, so only one that approved the learner (or the admin) may accept it.
 """

@@ -1,6 +1,6 @@
 """Whole answers that replay an earlier one (issue 21): the rule over the per-face matches of fingerprints.py.
 
-How attempts.py uses it (one entry per posted frame, in order, in both lists):
+How tries.py uses it (one entry per posted frame, in order, in both lists):
 
     frames = [(image.data, analysis.faces) for image, analysis in zip(images, analyses)]
     moving = [...]   # True where the pose differs from the hold baseline by half the asked change

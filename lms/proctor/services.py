@@ -1,7 +1,7 @@
 """Face enrolment and face checks: the service other modules call.
 
 A module that needs proof of presence (the player at the start of a learning session and at
-random during it; later the quiz) opens a check for its own context with open_check(), and
+random during it, the quiz likewise for a test attempt) opens a check for its own context with open_check(), and
 connects a receiver to signals.check_changed for its context kind that hears every change of a
 check's status, so it can confirm or void what happened since the previous check. The proctor
 knows the context only as kind, id and a few details to show. Each function changes state,

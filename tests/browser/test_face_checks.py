@@ -24,7 +24,7 @@ from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.institutions.services import apply_to_class, approve_application
 from lms.player.models import Playback, StudySession
-from lms.proctor import attempts as server_attempts
+from lms.proctor import tries as server_tries
 from lms.proctor.models import FAILED, PASSED, RANDOM, REVIEW, START, FaceChallenge, FaceCheck, FaceCheckAttempt
 from lms.registration.services import register_learner
 
@@ -220,11 +220,11 @@ class AsksFor(random.Random):
 @contextmanager
 def server_asks_for(side):
     """While inside, every challenge the live server issues asks for ``side`` (the server is a thread of this
-    process: lms.proctor.attempts._rng is replaced, and restored on leaving). A test device, for a learner whose
+    process: lms.proctor.tries._rng is replaced, and restored on leaving). A test device, for a learner whose
     unused photos can turn only one way or a script that needs one side; a genuine learner still follows the
     arrow the page shows (follow_prompt reads it, and fails if it asks for a side it cannot show)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(server_attempts, "_rng", AsksFor(side))
+        patch.setattr(server_tries, "_rng", AsksFor(side))
         yield
 
 

@@ -12,7 +12,7 @@ from ...core.clock import utcnow
 from ...core.context import current_actor
 from ...core.errors import ApiError
 from ...core.inputs import large_body
-from .. import attempts, permissions, services
+from .. import permissions, services, tries
 from ..messages import attempt_message, face_error
 from ..models import FAILED, MISSED, FaceCheck
 from . import bp
@@ -33,7 +33,7 @@ def api_challenge(check_id):
     if not isinstance(payload, dict) or not isinstance(payload.get("camera"), bool):
         raise ApiError(400, "malformed", face_error("frames"))
     try:
-        challenge = attempts.issue_challenge(check, payload["camera"], utcnow(), current_actor())
+        challenge = tries.issue_challenge(check, payload["camera"], utcnow(), current_actor())
     except services.FaceError as error:
         raise ApiError(409, error.code, face_error(error.code)) from error
     return jsonify(nonce=challenge.nonce, mode=challenge.mode, action=challenge.action,
@@ -53,7 +53,7 @@ def api_attempt(check_id):
     if frames is None or not isinstance(payload.get("nonce"), str) or not 0 < len(payload["nonce"]) <= 64:
         raise ApiError(400, "frames", face_error("frames"))
     try:
-        result = attempts.submit_attempt(check, frames, payload["nonce"], utcnow(), current_actor())
+        result = tries.submit_attempt(check, frames, payload["nonce"], utcnow(), current_actor())
     except services.FaceError as error:
         conflict = error.code in ("check_closed", "busy", "no_challenge")
         raise ApiError(409 if conflict else 400, error.code, face_error(error.code)) from error
@@ -67,7 +67,7 @@ def api_attempt(check_id):
 def _frames_from(payload) -> list[bytes] | None:
     """The frames as bytes, from data URLs or plain base64; None when malformed."""
     if not isinstance(payload, dict) or not isinstance(payload.get("frames"), list) or \
-            len(payload["frames"]) > attempts.max_frames():
+            len(payload["frames"]) > tries.max_frames():
         return None
     frames = []
     for item in payload["frames"]:

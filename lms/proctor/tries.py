@@ -1,4 +1,5 @@
-"""One try at a face check: the server's challenge, then the learner's answer to it.
+"""One try at a face check: the server's challenge, then the learner's answer to it. (Tries, not
+attempts: lms/quiz/attempts.py is a learner's attempts at a test.)
 
 An attempt starts when the page has its camera (or knows it has none) and asks for a challenge:
 the server picks at random which way to turn and when the prompt appears, and gives a nonce
