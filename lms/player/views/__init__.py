@@ -1,5 +1,4 @@
-"""The player blueprint. staff: courses, lessons, curricula, study records; learner: study pages and
-video files; api: the player's JSON API."""
+"""The player blueprint. Courses for staff, studying and the player API for learners."""
 from flask import Blueprint
 
 _PACKAGE = __name__.rpartition(".")[0]  # templates and static files live in the package, beside views/
@@ -8,6 +7,6 @@ bp = Blueprint("player", _PACKAGE, template_folder="templates", static_folder="s
 
 # The modules that register their routes on bp; the app factory imports them (this package imports
 # none of them, since each imports bp from here).
-MODULES = (".learner", ".staff", ".api")
+MODULES = (".learner",)
 
 __all__ = ["bp"]

@@ -1,5 +1,4 @@
-"""The proctor blueprint. learner: the face photo, checks and appeals; api: the face-check JSON API;
-staff: evidence, reviews and photo replacements."""
+"""The proctor blueprint. Face photos and checks for learners; evidence and reviews for staff and regulators."""
 from flask import Blueprint
 
 _PACKAGE = __name__.rpartition(".")[0]  # templates and static files live in the package, beside views/
@@ -8,6 +7,6 @@ bp = Blueprint("proctor", _PACKAGE, template_folder="templates", static_folder="
 
 # The modules that register their routes on bp; the app factory imports them (this package imports
 # none of them, since each imports bp from here).
-MODULES = (".learner", ".staff", ".api")
+MODULES = (".learner",)
 
 __all__ = ["bp"]

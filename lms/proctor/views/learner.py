@@ -1,20 +1,29 @@
-"""The learner's face photo, check history and appeals."""
+"""Thin handlers: the learner's face photo and check history, the check API, and staff review."""
+import base64
+import binascii
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, logout_user
 
-from ...accounts.models import LEARNER
-from ...core.access import role_required, row_or_404
+from ...accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
+from ...audit.services import record
+from ...core.access import found_or_404, role_required, row_or_404
 from ...core.clock import utcnow
 from ...core.context import current_actor
+from ...core.errors import ApiError
+from ...core.inputs import large_body
 from ...core.refusals import flash_refusal
+from ...extensions import db
 from ...files.messages import upload_error
-from ...files.storage import UploadRejected, check_image
-from .. import permissions, services
-from ..forms import AppealForm, PhotoForm
-from ..messages import face_error
-from ..models import PENDING, FaceCheck
+from ...files.models import StoredFile
+from ...files.storage import UploadRejected, check_image, read_file
+from ...learners.models import Learner
+from ...learners.permissions import can_view_learner
+from .. import attempts, permissions, services
+from ..forms import AppealForm, DecisionForm, PhotoForm
+from ..messages import attempt_message, face_error
+from ..models import FAILED, MISSED, PENDING, FaceCheck, FaceEnrolment, FaceReview
 from . import bp
 
 
@@ -62,3 +71,162 @@ def appeal(check_id):
 
 def _face_error_text(error: services.FaceError) -> str:
     return face_error(error.code)
+
+
+def _answerable_check(check_id: int) -> FaceCheck:
+    """The check when the signed-in learner may answer it; else an API error."""
+    if not current_user.is_authenticated or current_user.role != LEARNER:
+        raise ApiError(403, "forbidden", _("Please sign in as a learner."))
+    return row_or_404(FaceCheck, check_id, permissions.can_answer_check, message=_("This check does not exist."))
+
+
+@bp.route("/api/proctor/checks/<int:check_id>/challenges", methods=["POST"])
+def api_challenge(check_id):
+    """Start a try: the server says what to do and when. The page says whether it found a camera."""
+    check = _answerable_check(check_id)
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict) or not isinstance(payload.get("camera"), bool):
+        raise ApiError(400, "malformed", face_error("frames"))
+    try:
+        challenge = attempts.issue_challenge(check, payload["camera"], utcnow(), current_actor())
+    except services.FaceError as error:
+        raise ApiError(409, error.code, face_error(error.code)) from error
+    return jsonify(nonce=challenge.nonce, mode=challenge.mode, action=challenge.action,
+                   prompt_frame=challenge.prompt_frame, frame_count=challenge.frame_count,
+                   hold_frames=challenge.prompt_frame, burst_frames=challenge.frame_count - challenge.prompt_frame,
+                   interval_ms=challenge.interval_ms, burst_interval_ms=challenge.burst_interval_ms,
+                   answer_within=(challenge.deadline - challenge.issued_at).total_seconds())
+
+
+@bp.route("/api/proctor/checks/<int:check_id>/attempts", methods=["POST"])
+@large_body("LMS_MAX_FACE_ATTEMPT_BYTES", overhead=0)  # ten frames as base64: above LMS_MAX_JSON_BYTES
+def api_attempt(check_id):
+    """The frames the page captured for the current challenge; the server decides."""
+    check = _answerable_check(check_id)
+    payload = request.get_json(silent=True)
+    frames = _frames_from(payload)
+    if frames is None or not isinstance(payload.get("nonce"), str) or not 0 < len(payload["nonce"]) <= 64:
+        raise ApiError(400, "frames", face_error("frames"))
+    try:
+        result = attempts.submit_attempt(check, frames, payload["nonce"], utcnow(), current_actor())
+    except services.FaceError as error:
+        conflict = error.code in ("check_closed", "busy", "no_challenge")
+        raise ApiError(409 if conflict else 400, error.code, face_error(error.code)) from error
+    signed_out = result.status in (FAILED, MISSED)
+    if signed_out:
+        logout_user()
+    return jsonify(status=result.status, reason=result.reason, attempts_left=result.attempts_left,
+                   message=attempt_message(result), signed_out=signed_out)
+
+
+def _frames_from(payload) -> list[bytes] | None:
+    """The frames as bytes, from data URLs or plain base64; None when malformed."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("frames"), list) or \
+            len(payload["frames"]) > attempts.max_frames():
+        return None
+    frames = []
+    for item in payload["frames"]:
+        if not isinstance(item, str) or len(item) > services.MAX_FRAME_BYTES * 4 // 3 + 100:
+            return None
+        try:
+            frames.append(base64.b64decode(item.split(",", 1)[-1], validate=True))
+        except (binascii.Error, ValueError):
+            return None
+    return frames
+
+
+# --- staff and regulators: evidence, reviews, photo replacements ----------------------------------
+
+def _viewable_learner(learner_id: int) -> Learner:
+    return row_or_404(Learner, learner_id, can_view_learner)
+
+
+@bp.route("/proctor/reviews")
+@role_required(STAFF, ADMIN)
+def reviews():
+    return render_template("proctor/reviews.html",
+                           reviews=services.open_reviews(permissions.decidable_checks(current_user)),
+                           pending=services.pending_replacements(permissions.decidable_enrolments(current_user)))
+
+
+@bp.route("/proctor/reviews/<int:review_id>", methods=["GET", "POST"])
+@role_required(STAFF, ADMIN, REGULATOR)
+def review(review_id):
+    item = row_or_404(FaceReview, review_id, permissions.can_see_review)
+    learner = db.session.get(Learner, item.check.learner_id)
+    form = DecisionForm()
+    if request.method == "POST" and not permissions.can_decide_review(current_user, item):
+        abort(403)
+    if _take_decision(form, lambda passed, note: services.decide_review(item, passed, note, utcnow(),
+                                                                         current_actor())):
+        return redirect(url_for("proctor.reviews"))
+    return render_template("proctor/review.html", review=item, check=item.check, learner=learner, form=form)
+
+
+@bp.route("/proctor/enrolments/<int:enrolment_id>", methods=["GET", "POST"])
+@role_required(STAFF, ADMIN)
+def enrolment_request(enrolment_id):
+    enrolment = row_or_404(FaceEnrolment, enrolment_id, permissions.can_decide_enrolment)
+    learner = db.session.get(Learner, enrolment.learner_id)
+    form = DecisionForm()
+    if _take_decision(form, lambda passed, note: services.decide_replacement(enrolment, passed, note, utcnow(),
+                                                                              current_actor())):
+        return redirect(url_for("proctor.reviews"))
+    return render_template("proctor/enrolment_request.html", enrolment=enrolment, learner=learner, form=form,
+                           active=services.active_enrolment(learner.id))
+
+
+def _take_decision(form: DecisionForm, decide) -> bool:
+    """Pass a submitted decision to ``decide(passed, note)``; a refusal lands on the form's note field."""
+    if not form.validate_on_submit():
+        return False
+    try:
+        decide(form.decision.data == "pass", form.note.data or "")
+    except services.FaceError as error:
+        form.note.errors.append(face_error(error.code))
+        return False
+    flash(_("The decision was recorded."), "success")
+    return True
+
+
+@bp.route("/learners/<int:learner_id>/face-checks")
+@role_required(STAFF, REGULATOR, ADMIN)
+def learner_checks(learner_id):
+    learner = _viewable_learner(learner_id)
+    return render_template("proctor/learner_checks.html", learner=learner,
+                           checks=services.checks_of(learner.id, scope=permissions.visible_checks(current_user)),
+                           history=services.enrolment_history(learner.id),
+                           active=services.active_enrolment(learner.id))
+
+
+@bp.route("/proctor/checks/<int:check_id>/frames/<int:file_id>.jpg")
+@role_required(STAFF, REGULATOR, ADMIN, LEARNER)
+def frame(check_id, file_id):
+    """One captured frame, decrypted for someone allowed to see the learner; viewing is logged."""
+    check = row_or_404(FaceCheck, check_id, permissions.can_see_check)
+    learner = db.session.get(Learner, check.learner_id)
+    data = found_or_404(services.frame_bytes(check, file_id))
+    if current_user.role != LEARNER:
+        record(current_actor(), "face_evidence_view", utcnow(), target=f"face_check:{check.id}",
+               region_code=learner.region_code)
+        db.session.commit()
+    return _private_image(data, "image/jpeg")
+
+
+@bp.route("/proctor/enrolments/<int:enrolment_id>/photo")
+@role_required(STAFF, REGULATOR, ADMIN, LEARNER)
+def enrolment_photo(enrolment_id):
+    enrolment = row_or_404(FaceEnrolment, enrolment_id, permissions.can_see_enrolment_photo)
+    learner = db.session.get(Learner, enrolment.learner_id)
+    stored = row_or_404(StoredFile, enrolment.photo_file_id)
+    if current_user.role != LEARNER:
+        record(current_actor(), "material_view", utcnow(), target=f"learner:{learner.id}", detail="face_enrolment",
+               region_code=learner.region_code)
+        db.session.commit()
+    return _private_image(read_file(stored), stored.content_type)
+
+
+def _private_image(data: bytes, mimetype: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
