@@ -298,7 +298,8 @@ def test_sixteen_times_speed_earns_nothing_beyond_real_time(
     assert row.effective_seconds <= elapsed + 1, (row.effective_seconds, elapsed)
     assert row.completed_at is None
     fast = [b for b in heartbeats(db, approved_learner) if b.rate == 16 or (b.position or 0) > elapsed + RUN_AHEAD]
-    assert fast and all(b.credited == 0 and b.reason in ("rate_change", "jump", "server_clock", "paused")
+    # (At 16x a loaded machine's video may run out of data on its way: a buffering report earns nothing either.)
+    assert fast and all(b.credited == 0 and b.reason in ("rate_change", "jump", "server_clock", "paused", "buffering")
                         for b in fast), [(b.rate, b.position, b.reason, b.credited) for b in fast]
     assert any(b.reason == "rate_change" for b in fast)
 
