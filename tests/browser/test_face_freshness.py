@@ -55,7 +55,7 @@ class LearnerScript:
 
     def post(self, path, body):
         token = self.page.locator('meta[name="csrf-token"]').get_attribute("content")
-        response = self.page.request.post(f"{self.base}{path}", data=body,
+        response = self.page.request.post(f"{self.base}{path}", data=body, timeout=CHECK_TIMEOUT,   # judged at once
                                           headers={"X-CSRFToken": token, "Content-Type": "application/json"})
         return response.status, response.json()
 
