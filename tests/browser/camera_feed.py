@@ -76,6 +76,8 @@ from typing import Callable, Mapping
 import numpy as np
 from PIL import Image, ImageOps
 
+from .conftest import DEADLINE_MS
+
 SIZE = (640, 480)
 FRAME_RATE = 30        # frames per second Chromium reads; at 30 a write shows within ~45 ms
 LIVE_PERIOD = 0.1      # seconds between the small variations of a live picture
@@ -348,7 +350,7 @@ class Answer:
 
 
 def follow_prompt(page, feed: CameraFeed, front: Pose, turned_for: Mapping[str, Pose], *,
-                  reaction: float = 0.35, timeout: float = 30_000, look_back: bool = True,
+                  reaction: float = 0.35, timeout: float = DEADLINE_MS, look_back: bool = True,
                   dialog: str = "#face-check", on_turn: Callable[[Answer], None] | None = None) -> Answer:
     """Play a learner who follows the prompt: show ``front`` (a (photo, flip) pair) now, wait until the
     dialog shows the prompt, and ``reaction`` seconds after the page showed it show the turned picture
@@ -437,7 +439,7 @@ def _start_from_asked_clip(route, state) -> None:
 
 
 def play_prompt(page, feed: CameraFeed, clips_by_action: Mapping[str, object], reaction: float = 0.3, *,
-                timeout: float = 30_000, look_back: bool = True, dialog: str = "#face-check",
+                timeout: float = DEADLINE_MS, look_back: bool = True, dialog: str = "#face-check",
                 on_move: Callable[[Played], None] | None = None) -> Played:
     """Play a learner in front of the camera who holds still and, ``reaction`` seconds after the page shows the
     arrow, makes the asked move: ``clips_by_action[action]`` (tests/footage.clip of a real move, one per action

@@ -5,12 +5,30 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
+# How long a browser test waits for something it needs before it gives up: a page to show a text, a report to
+# reach the server, credit to accrue. One generous deadline for every such wait, because a loaded CI machine (two
+# pytest passes, Chromium and PostgreSQL on two cores) is slow by seconds at any moment, and a deadline only costs
+# time when the test fails anyway. LMS_BROWSER_PATIENCE scales it (2: twice as long). A test never asserts that
+# something happened by a fixed moment; it waits for it, up to this.
+PATIENCE = float(os.environ.get("LMS_BROWSER_PATIENCE") or 1)
+DEADLINE = 30.0 * PATIENCE          # seconds
+DEADLINE_MS = DEADLINE * 1000       # Playwright's unit
+expect.set_options(timeout=DEADLINE_MS)   # Playwright's own default for expect() is 5 s
+
+
+def patient(seconds: float) -> float:
+    """A deadline in seconds for a wait whose premise needs at least ``seconds`` on an idle machine: scaled, and
+    never shorter than DEADLINE."""
+    return max(seconds * PATIENCE, DEADLINE)
+
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-quic", "--no-first-run"]
 

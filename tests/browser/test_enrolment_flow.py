@@ -15,6 +15,7 @@ from lms.institutions.models import Application
 from lms.learners.models import Learner
 
 from ..conftest import FACES, PASSWORD, valid_id
+from .conftest import DEADLINE_MS
 
 pytestmark = pytest.mark.usefixtures("faces_dir")  # real face photos (tests/photos.py)
 
@@ -110,7 +111,7 @@ def test_learner_registers_on_phone_is_returned_fixes_upload_and_is_approved(
     desk_context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
     try:
         for context in (phone_context, desk_context):
-            context.set_default_timeout(10_000)
+            context.set_default_timeout(DEADLINE_MS)
         phone = phone_context.new_page()
         desk = desk_context.new_page()
 

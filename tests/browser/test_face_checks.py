@@ -31,7 +31,7 @@ from lms.registration.services import register_learner
 from .. import footage
 from ..conftest import FACES, PASSWORD, face_bytes, full_materials, learner_profile, make_video, ready_course, valid_id
 from .camera_feed import CameraFeed, follow_prompt, play_prompt, poses, start_from_asked_clips
-from .conftest import CHROMIUM, CHROMIUM_ARGS
+from .conftest import CHROMIUM, CHROMIUM_ARGS, DEADLINE_MS
 from .test_enrolment_flow import WECHAT, shot, sign_in, zh
 from .test_player import effective, fast_player, heartbeats, lesson_ids, open_lesson, progress, shot_screen, wait_until  # noqa: F401 (fixture)
 
@@ -41,7 +41,8 @@ VIDEO = "#lesson-video"
 MATCHED = 0.55           # the enrolled person's frames are well inside the match threshold (0.60)
 MIN_TURN = 0.12          # the yaw change the server wants toward the asked side ...
 MIN_PITCH = 0.08         # ... and the pitch change for up and down (recorded as the attempt's yaw_change)
-CHECK_TIMEOUT = 25_000   # ms: opening the camera, the challenge, the frames, the server's judgement
+CHECK_TIMEOUT = 3 * DEADLINE_MS   # ms: opening the camera, the challenge, the frames, the server's judgement (8 s
+                                  # on a loaded CI machine, over 60 s at a load average of 22 on two cores)
 
 # What the page says (English sources of lms/proctor/messages.py and the dialog's texts; zh() translates).
 PASSED_TEXT = "Identity confirmed. You can continue."
@@ -176,7 +177,7 @@ def moving_learner(db, open_class, staff, real_enrolment_photo):
 def desk(chromium):
     """A desktop browser window (a new context: its own cookies) in ``chromium``."""
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(DEADLINE_MS)
     return context
 
 
@@ -261,6 +262,39 @@ def no_check_inside_the_video(db, learner):
     db.session.commit()
 
 
+# What the page shows at the moment its prompt appears, noted by the page itself (an init script): the prompt lasts
+# only the burst (18 frames 80 ms apart), which a test on a loaded machine may see only once it is over.
+AT_PROMPT = """(() => {
+  let inPrompt = false;
+  new MutationObserver(() => {
+    const dialog = document.getElementById('face-check');
+    const now = !!dialog && dialog.dataset.phase === 'prompt';
+    if (now && !inPrompt) {
+      const arrow = document.getElementById('face-arrow'), preview = document.getElementById('face-camera');
+      const retry = document.getElementById('face-retry'), lesson = document.getElementById('lesson-video');
+      const a = arrow.getBoundingClientRect(), p = preview.getBoundingClientRect(), r = retry.getBoundingClientRect();
+      window.__atPrompt = {action: dialog.dataset.action, arrowShown: !arrow.hidden && a.width > 0,
+        arrowClass: arrow.className, glyph: getComputedStyle(arrow, '::before').content,
+        centre: (a.left + a.right) / 2 - p.left, width: p.width,
+        mirror: getComputedStyle(document.getElementById('face-video')).transform,
+        retryHidden: r.width === 0 || r.height === 0 || getComputedStyle(retry).visibility === 'hidden',
+        lessonPaused: lesson ? lesson.paused : null};
+    }
+    inPrompt = now;
+  }).observe(document, {attributes: true, subtree: true, attributeFilter: ['data-phase']});
+})();"""
+
+
+def note_the_prompt(page):
+    """Install AT_PROMPT on ``page`` (before it opens the page that asks); prompt_seen reads what it noted."""
+    page.add_init_script(AT_PROMPT)
+
+
+def prompt_seen(page) -> dict:
+    """What the page showed when its latest prompt appeared (AT_PROMPT)."""
+    return page.evaluate("window.__atPrompt || null")
+
+
 def start_studying(page, base, learner, lesson):
     sign_in(page, base, learner.id_number)
     open_lesson(page, base, lesson)
@@ -282,7 +316,7 @@ def pass_check(app, page, next_check_may_open=False):
         page.wait_for_function(_CLOSED_OR_NEXT, timeout=CHECK_TIMEOUT)
         return
     expect(dialog).to_be_hidden(timeout=CHECK_TIMEOUT)
-    page.wait_for_function("v => !v.paused", arg=page.locator(VIDEO).element_handle(), timeout=5_000)
+    page.wait_for_function("v => !v.paused", arg=page.locator(VIDEO).element_handle())
 
 
 def retry_text(app, reason, left):
@@ -320,7 +354,7 @@ def phone_context(browser, pw):
     device.pop("default_browser_type", None)
     device["user_agent"] += WECHAT
     context = browser.new_context(**device, locale="zh-CN")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(DEADLINE_MS)
     context.add_init_script("Object.defineProperty(navigator, 'mediaDevices', {value: undefined})")
     return context
 
@@ -369,17 +403,18 @@ def test_the_enrolled_person_passes_the_start_and_the_random_check_and_earns_cre
     (lesson,) = lesson_ids(ready_course(db, staff, open_class, [study_video]))
     feed, chromium = camera_on_the_footage(camera, real_moves)
     page = desk(chromium).new_page()
+    note_the_prompt(page)
     start_from_asked_clips(page, feed, real_moves)
     start_studying(page, live_server, learner, lesson)
     assert page.locator(VIDEO).evaluate("v => v.paused")  # nothing plays while the check is open
 
     def at_the_prompt(name):
         def look(played):
-            # The arrow shows, and nothing else may start a capture meanwhile; the lesson waits.
-            assert page.locator("#face-arrow").evaluate("(a, side) => !a.hidden && a.className === side",
-                                                        played.action)
-            assert page.locator("#face-retry").is_hidden()
-            assert page.locator(VIDEO).evaluate("v => v.paused")
+            # The arrow shows, and nothing else may start a capture meanwhile; the lesson waits (as the page showed
+            # it when the prompt appeared: the test may see the page only after the short prompt is over).
+            seen = prompt_seen(page)
+            assert seen and seen["action"] == played.action and seen["arrowShown"], seen
+            assert seen["arrowClass"] == played.action and seen["retryHidden"] and seen["lessonPaused"], seen
             shot_screen(page, artifacts, name)
         return look
 
@@ -388,7 +423,9 @@ def test_the_enrolled_person_passes_the_start_and_the_random_check_and_earns_cre
     no_check_inside_the_video(db, learner)
     expect(page.locator("#face-result")).to_have_text(zh(app, PASSED_TEXT), timeout=CHECK_TIMEOUT)
     shot_screen(page, artifacts, "02-start-check-passed.png")
-    pass_check(app, page)
+    # The lesson playing on is shown by the credit below (a loaded page may pause again for the random check
+    # before a poll sees it play).
+    pass_check(app, page, next_check_may_open=True)
     (start,) = rows(db, FaceCheck, FaceCheck.learner_id == learner.id)
     assert (start.purpose, start.status) == (START, PASSED)
     assert_passed_as_asked(app, db, start, start_answer)
@@ -551,6 +588,8 @@ def test_a_still_photo_as_the_camera_fails_liveness(
 def test_wechat_on_an_iphone_without_camera_api_sends_two_photos_to_staff_review(
         app, db, live_server, browser, pw, face_player, staff, open_class, study_video, phone_photos, artifacts):
     learner = enrolled_learner(db, open_class, staff, "44060419740312123", face_bytes("obama_1.jpg"))
+    # No random check 8 s after the photos: on a loaded machine it opened before the test saw the dialog close.
+    face_player(LMS_FACE_CHECK_MIN_SECONDS=120, LMS_FACE_CHECK_MAX_SECONDS=130)
     (lesson,) = lesson_ids(ready_course(db, staff, open_class, [study_video]))
     context = phone_context(browser, pw)
     try:

@@ -32,7 +32,7 @@ from lms.registration.services import register_learner
 from .. import footage
 from ..conftest import PASSWORD, full_materials, learner_profile, ready_course, valid_id
 from .camera_feed import CameraFeed, play_prompt, start_from_asked_clips
-from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DEADLINE
 from .test_enrolment_flow import sign_in, zh
 from .test_face_checks import CHECK_TIMEOUT, PASSED_TEXT, attempts_of, camera, desk, face_player, fast_player, rows  # noqa: F401
 from .test_player import lesson_ids, open_lesson
@@ -44,6 +44,9 @@ REPORT = ARTIFACTS / "face-genuine.json"
 MIN_TURN = 0.12          # yaw change the server wants for left and right
 BURST_INTERVAL_MS = 80   # the capture protocol's burst frames
 MAX_STEP = 0.1           # yaw between two frames 80 ms apart: a real turn moves a few hundredths (a cut: 0.2)
+CLOSE = 1.5              # frames at most 1.5 burst intervals apart are judged by MAX_STEP (a loaded page's timer
+                         # fires late, and a turn moves further in a longer gap)
+STILL_FRAMES = 3         # frames of the head holding still before the move
 
 # The dialog's moments on the page's own clock: opened (the dialog shown) and the verdict (phase "result").
 DIALOG_TIMES = """(() => {
@@ -61,18 +64,25 @@ LAB_URL = "http://127.0.0.1:9/camera-lab"   # routed by the test, never fetched:
 LAB_PAGE = """<!doctype html><video id="v" autoplay muted playsinline width="640" height="480"></video><script>
 window.cameraReady = navigator.mediaDevices.getUserMedia({video: {width: 640, height: 480}})
   .then(stream => { v.srcObject = stream; return v.play(); }).then(() => true);
+window.takenAt = [];
 window.takeFrames = (every, count) => new Promise(done => {
   const frames = [], start = performance.now();
   (function take() {
     const canvas = document.createElement('canvas');
     canvas.width = 640; canvas.height = 480;
     canvas.getContext('2d').drawImage(v, 0, 0, 640, 480);
+    window.takenAt.push(performance.now());
     frames.push(canvas.toDataURL('image/jpeg', 0.85));
-    if (frames.length >= count) done(frames);
+    if (frames.length >= count || (window.stopAfter && performance.now() >= window.stopAfter)) done(frames);
     else setTimeout(take, Math.max(start + frames.length * every - performance.now(), 0));
   })();
 });
 </script>"""
+
+
+def gaps(times) -> list[float]:
+    """Milliseconds between consecutive moments."""
+    return [round(b - a, 1) for a, b in zip(times, times[1:], strict=False)]
 
 
 def yaws_of(data_urls) -> list[float]:
@@ -98,12 +108,20 @@ def test_the_camera_plays_a_real_head_turn_as_continuous_motion(pw, tmp_path, ac
         page.route(LAB_URL, lambda route: route.fulfill(body=LAB_PAGE, content_type="text/html"))
         page.goto(LAB_URL)
         page.evaluate("window.cameraReady")
-        count = math.ceil((clip.seconds + 1.2) / (BURST_INTERVAL_MS / 1000))   # the move and a second around it
+        # The move and a second around it on an idle machine; the page stops 0.6 s after the move has played.
+        count = 3 * math.ceil((clip.seconds + 1.2) / (BURST_INTERVAL_MS / 1000))
         page.evaluate("([every, count]) => { window.taken = window.takeFrames(every, count); }",
                       [BURST_INTERVAL_MS, count])
-        time.sleep(0.4)              # frames of the head holding still first
+        # Frames of the head holding still first: wait until the page has taken them (a fixed 0.4 s may be too
+        # short for a loaded page), and note the page's moment of the move.
+        page.wait_for_function(f"() => window.takenAt.length >= {STILL_FRAMES}", polling=20)
+        moved_at = page.evaluate("performance.now()")
         feed.play(clip)
-        frames = page.evaluate("window.taken")
+        deadline = time.monotonic() + DEADLINE
+        while feed.playing and time.monotonic() < deadline:
+            time.sleep(0.05)
+        page.evaluate("window.stopAfter = performance.now() + 600")
+        frames, taken_at = page.evaluate("window.taken"), page.evaluate("window.takenAt")
     finally:
         chromium.close()
         feed.close()
@@ -112,9 +130,16 @@ def test_the_camera_plays_a_real_head_turn_as_continuous_motion(pw, tmp_path, ac
     assert not any(math.isnan(y) for y in yaws), yaws
     toward = 1 if action == "left" else -1   # the learner's own left: the yaw grows (unmirrored frame)
     turn = [toward * (y - yaws[0]) for y in yaws]
-    assert max(abs(t) for t in turn[:3]) < 0.05, yaws                 # still before the move
+    still = [t for t, at in zip(turn, taken_at, strict=True) if at < moved_at]
+    assert len(still) >= STILL_FRAMES and max(abs(t) for t in still) < 0.05, yaws   # still before the move
     assert max(turn) >= MIN_TURN, yaws                                 # then turned the asked way ...
-    assert max(abs(b - a) for a, b in zip(yaws, yaws[1:], strict=False)) < MAX_STEP, yaws   # step by step
+    # ... step by step, judged on frames taken close together as the protocol takes them
+    close = [(a, b) for (a, b), gap in zip(zip(yaws, yaws[1:], strict=False), gaps(taken_at), strict=True)
+             if gap <= CLOSE * BURST_INTERVAL_MS]
+    if len(close) < len(yaws) // 2:
+        pytest.skip(f"the premise was not produced: only {len(close)} of {len(yaws) - 1} frame pairs were taken within "
+                    f"{CLOSE * BURST_INTERVAL_MS:.0f} ms of each other (page timers late on a loaded machine)")
+    assert max(abs(b - a) for a, b in close) < MAX_STEP, (yaws, gaps(taken_at))
     # frames on the way: a turn passes through the poses between, a switch of pictures has none
     on_the_way = [t for t in turn if 0.03 < t < max(turn) - 0.03]
     assert len(on_the_way) >= 2, yaws

@@ -21,6 +21,7 @@ from lms.hours.qr import read_qr
 from tests.hoursdata import earn_certificate, require_hours, sit_test
 from tests.quizdata import complete_lessons
 
+from .conftest import DEADLINE_MS
 from .test_csp import Watch
 from .test_enrolment_flow import shot, sign_in, zh
 from .test_quiz import PHONE_WIDTH, WECHAT_IPHONE, assert_fits, expect_result, fresh, new_desktop, start_attempt, \
@@ -37,7 +38,7 @@ def new_phone(chromium):
     """WeChat's browser on an iPhone, nobody signed in."""
     context = chromium.new_context(viewport={"width": PHONE_WIDTH, "height": 844}, is_mobile=True, has_touch=True,
                                    device_scale_factor=3, user_agent=WECHAT_IPHONE, locale="zh-CN")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(DEADLINE_MS)
     return context
 
 

@@ -13,6 +13,7 @@ from lms.player.accounting import REFUSALS
 from lms.player.models import Heartbeat, LessonProgress, Playback, StudySession
 
 from ..conftest import make_video, ready_course
+from .conftest import DEADLINE, DEADLINE_MS, patient
 from .test_enrolment_flow import WECHAT, assert_fits_phone_width, shot, sign_in, zh
 
 FAST = {"LMS_HEARTBEAT_SECONDS": 1, "LMS_HEARTBEAT_MAX_GAP": 6, "LMS_IDLE_SECONDS": 600, "LMS_IDLE_GRACE_SECONDS": 3}
@@ -47,7 +48,7 @@ def long_video(tmp_path_factory):
 @pytest.fixture()
 def desk(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(DEADLINE_MS)
     try:
         yield context
     finally:
@@ -56,9 +57,11 @@ def desk(browser):
 
 # --- helpers -------------------------------------------------------------------------------
 
-def wait_until(check, timeout=10.0, interval=0.1, message="condition", pause=time.sleep):
-    """Poll ``check`` until it returns something truthy; return that. ``message`` may be a function,
-    called for the failure message; ``pause(seconds)`` waits between polls."""
+def wait_until(check, timeout=DEADLINE, interval=0.1, message="condition", pause=time.sleep):
+    """Poll ``check`` until it returns something truthy; return that. ``timeout`` is what the premise needs on an
+    idle machine: the deadline is conftest.patient(timeout), never shorter than DEADLINE. ``message`` may be a
+    function, called for the failure message; ``pause(seconds)`` waits between polls."""
+    timeout = patient(timeout)
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -142,12 +145,20 @@ def play(page):
         video.evaluate("v => v.play()")
     else:
         video.click()
-    page.wait_for_function("v => !v.paused && v.currentTime > 0", arg=video.element_handle(), timeout=5_000)
+    page.wait_for_function("v => !v.paused && v.currentTime > 0", arg=video.element_handle())
 
 
-def wait_position(page, seconds, timeout=15.0):
+def wait_position(page, seconds):
     page.wait_for_function(f"v => v.currentTime >= {seconds}", arg=page.locator(VIDEO).element_handle(),
-                           timeout=timeout * 1000)
+                           timeout=patient(seconds * 2) * 1000)
+
+
+def wait_for_beats(db, learner, count, after_id=0, message="heartbeats", **filters):
+    """Wait until the server has ``count`` heartbeats of ``learner`` (matching ``filters``) with an id above
+    ``after_id``; returns them. The page's own reports are the clock of a test that must let time pass: a fixed
+    sleep may be over before a loaded page has sent anything."""
+    return wait_until(lambda: len(found := [b for b in heartbeats(db, learner, **filters) if b.id > after_id]) >= count
+                      and found, message=message)
 
 
 # --- 1. normal watching ----------------------------------------------------------------------
@@ -165,7 +176,7 @@ def test_watching_a_lesson_to_the_end_completes_it_and_unlocks_the_next(
 
     started = time.monotonic()
     play(page)
-    page.wait_for_function("v => v.ended", arg=page.locator(VIDEO).element_handle(), timeout=(duration + 8) * 1000)
+    page.wait_for_function("v => v.ended", arg=page.locator(VIDEO).element_handle(), timeout=patient(duration + 8) * 1000)
     watched = time.monotonic() - started
     # The 'ended' heartbeat is the last word of this playback.
     wait_until(lambda: any(not b.playing and b.position >= duration - 0.5 for b in heartbeats(db, approved_learner)),
@@ -234,6 +245,23 @@ def test_jumping_to_the_end_from_the_console_earns_nothing(
 
 # --- 3. 16x speed from the console ----------------------------------------------------------------
 
+RUN_AHEAD = 3   # seconds of video beyond real time that show the 16x playback really ran fast
+
+
+def ahead_of_the_clock(page, started, lead, timeout=DEADLINE) -> str:
+    """Wait until the video's position is ``lead`` seconds beyond the real time since ``started``, or for
+    ``timeout``; returns the best lead seen, as text for a skip message (the caller judges the premise)."""
+    best, deadline = None, time.monotonic() + patient(timeout)
+    while time.monotonic() < deadline:
+        state = video_state(page)
+        seen = state["time"] - (time.monotonic() - started)
+        best = seen if best is None else max(best, seen)
+        if seen >= lead or state["ended"]:
+            break
+        time.sleep(0.1)
+    return f"best {best:.2f} s, wanted {lead} s"
+
+
 def test_sixteen_times_speed_earns_nothing_beyond_real_time(
         app, db, live_server, desk, fast_player, staff, open_class, approved_learner, long_video, artifacts):
     lesson, page = study_one_lesson(db, staff, open_class, approved_learner, long_video, desk, live_server)
@@ -253,24 +281,25 @@ def test_sixteen_times_speed_earns_nothing_beyond_real_time(
         v.addEventListener('ratechange', e => e.stopImmediatePropagation(), true);
         v.playbackRate = 16;
     }""")
-    wait_until(lambda: [b for b in heartbeats(db, approved_learner) if b.rate == 16], timeout=5,
-               message="a heartbeat at 16x")
+    wait_until(lambda: [b for b in heartbeats(db, approved_learner) if b.rate == 16], message="a heartbeat at 16x")
     # A heartbeat at 16x can come at once (the page reports buffering as soon as the video waits for data):
-    # the premise is that the video ran well ahead of the clock, so wait for that before pausing.
-    wait_until(lambda: video_state(page)["time"] > time.monotonic() - started + 4, timeout=20,
-               message="the video running ahead of real time")
-    page.locator(VIDEO).evaluate("v => v.pause()")
+    # the premise is that the video ran well ahead of the clock. Wait for a lead wide enough that the pause
+    # still finds it after a slow round trip to the page; a machine too busy to decode at 16x cannot give it.
+    lead = ahead_of_the_clock(page, started, RUN_AHEAD + 5)
+    position = page.locator(VIDEO).evaluate("v => { v.pause(); return v.currentTime; }")
     elapsed = time.monotonic() - started
+    if position <= elapsed + RUN_AHEAD:
+        pytest.skip(f"the premise was not produced: at 16x the video reached {position:.2f} s in {elapsed:.2f} s "
+                    f"of real time (lead {lead}); it must run {RUN_AHEAD} s ahead for the test to show anything")
     wait_until(lambda: heartbeats(db, approved_learner)[-1].playing is False, message="the pause heartbeat")
-    position = video_state(page)["time"]
     shot(page, artifacts, "01-after-16x.png")
 
     row = progress(db, approved_learner, lesson)
-    assert position > elapsed + 3, "the video did not really run fast"
     assert row.effective_seconds <= elapsed + 1, (row.effective_seconds, elapsed)
     assert row.completed_at is None
-    fast = [b for b in heartbeats(db, approved_learner) if b.rate == 16 or (b.position or 0) > elapsed + 3]
-    assert fast and all(b.credited == 0 and b.reason in ("rate_change", "jump", "server_clock", "paused")
+    fast = [b for b in heartbeats(db, approved_learner) if b.rate == 16 or (b.position or 0) > elapsed + RUN_AHEAD]
+    # (At 16x a loaded machine's video may run out of data on its way: a buffering report earns nothing either.)
+    assert fast and all(b.credited == 0 and b.reason in ("rate_change", "jump", "server_clock", "paused", "buffering")
                         for b in fast), [(b.rate, b.position, b.reason, b.credited) for b in fast]
     assert any(b.reason == "rate_change" for b in fast)
 
@@ -305,7 +334,9 @@ def test_hidden_page_or_lost_focus_pauses_and_stops_credit(
     page.evaluate(BLUR)
     page.wait_for_function("v => v.paused", arg=video.element_handle())
     expect(status).to_have_text(zh(app, "The window lost focus; timing is paused."))
-    time.sleep(1.5)  # a heartbeat or two later the learner still reads why it stopped
+    # Two heartbeats (and their answers) later the learner still reads why it stopped.
+    wait_for_beats(db, approved_learner, 3, after_id=heartbeats(db, approved_learner)[-1].id,
+                   message="heartbeats after the blur")
     expect(status).to_have_text(zh(app, "The window lost focus; timing is paused."))
     shot(page, artifacts, "01-unfocused.png")
     page.evaluate(FOCUS)
@@ -325,9 +356,8 @@ def test_hidden_page_or_lost_focus_pauses_and_stops_credit(
     # A script that keeps the video running in the background earns nothing either: the page says it is hidden.
     video.evaluate("v => v.play()")
     page.wait_for_function("v => !v.paused", arg=video.element_handle())
-    wait_until(lambda: len([b for b in heartbeats(db, approved_learner, visible=False) if b.playing]) >= 2,
-               message="heartbeats that play while hidden")
-    time.sleep(1)
+    # Three reports that play while hidden: the last of them came a whole interval after the second.
+    wait_for_beats(db, approved_learner, 3, visible=False, playing=True, message="heartbeats that play while hidden")
     after = effective(db, approved_learner, lesson)
     assert after == pytest.approx(before, abs=1e-6), (before, after)
     hidden = heartbeats(db, approved_learner, visible=False)
@@ -374,7 +404,9 @@ def test_a_second_tab_on_the_same_lesson_takes_over(
     assert refused and all(b.credited == 0 for b in refused)
     first_refusal = refused[0].id
     assert all(b.reason == "superseded" and b.credited == 0 for b in old_beats if b.id >= first_refusal)
-    time.sleep(1.5)
+    # Two more reports of the second page later (the first page's timer had time to fire), none from the first.
+    wait_for_beats(db, approved_learner, 2, after_id=heartbeats(db, approved_learner)[-1].id, playback_id=new.id,
+                   message="two more reports of the second page")
     assert len(heartbeats(db, approved_learner, playback_id=old.id)) == len(old_beats)
     expect(first.locator("#lesson-effective")).to_have_text(shown)
 
@@ -392,7 +424,7 @@ def test_idle_prompt_answered_keeps_studying_unanswered_ends_the_session(
 
     # No input for the idle limit: the prompt, with a countdown, and the video stops.
     play(page)
-    expect(dialog).to_be_visible(timeout=6_000)
+    expect(dialog).to_be_visible()
     expect(page.locator("#idle-countdown")).to_have_text(re.compile(r"^([1-9]|1[0-2])$"))
     assert video_state(page)["paused"]
     shot_screen(page, artifacts, "01-idle-prompt.png")
@@ -409,8 +441,8 @@ def test_idle_prompt_answered_keeps_studying_unanswered_ends_the_session(
     wait_until(lambda: effective(db, approved_learner, lesson) > before + 0.5, message="credit after answering")
 
     # Not answered: the session ends for being idle, and the page says so.
-    expect(dialog).to_be_visible(timeout=6_000)
-    expect(ended).to_be_visible(timeout=30_000)   # after the 12 s grace
+    expect(dialog).to_be_visible()
+    expect(ended).to_be_visible(timeout=patient(12 + DEADLINE) * 1000)   # after the 12 s grace
     idle_message = zh(app, "Signed out of study after a period without activity; time is not counted.")
     expect(page.locator("#session-ended-message")).to_have_text(idle_message)
     expect(dialog).to_be_hidden()
@@ -431,7 +463,7 @@ def test_phone_in_wechat_plays_the_lesson_and_earns_credit(
     device.pop("default_browser_type", None)
     device["user_agent"] += WECHAT
     context = browser.new_context(**device, locale="zh-CN")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(DEADLINE_MS)
     try:
         page = context.new_page()
         sign_in(page, live_server, approved_learner.id_number)

@@ -15,8 +15,9 @@ from lms.proctor.services import active_enrolment, assess_photo
 from lms.quiz import attempts as quiz_attempts
 from lms.quiz.models import FINISHED, SUBMITTED, Attempt, AttemptQuestion
 
-from .test_enrolment_flow import shot, sign_in, zh
 from .camera_feed import start_from_asked_clips
+from .conftest import DEADLINE_MS, patient
+from .test_enrolment_flow import shot, sign_in, zh
 from .test_face_checks import (CHECK_TIMEOUT, PASSED_TEXT, camera, move_as_asked, real_enrolment_photo,  # noqa: F401
                                real_moves)
 from .test_player import shot_screen
@@ -47,7 +48,7 @@ RECORD_SCREEN = """(() => {
 
 def new_desktop(chromium):
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(DEADLINE_MS)
     return context
 
 
@@ -101,7 +102,7 @@ def start_attempt(app, page, number: int, tap=False) -> int:
     return int(SIT_URL.search(page.url).group(1))
 
 
-def next_question(page, previous: str | None, timeout=10_000) -> str:
+def next_question(page, previous: str | None, timeout=DEADLINE_MS) -> str:
     """Wait until the screen shows a question other than ``previous`` (its id), ready to answer; return its id."""
     page.wait_for_function(
         """previous => {
@@ -311,10 +312,10 @@ def test_a_question_left_alone_times_out_and_the_page_moves_on(
     # The first question: the learner does nothing; the countdown runs to 0 and the next question comes.
     first = next_question(page, None)
     countdown = page.locator("#quiz-countdown")
-    expect(countdown).to_have_attribute("data-seconds", str(seconds - 1), timeout=3_000)
+    expect(countdown).to_have_attribute("data-seconds", str(seconds - 1))
     expect(countdown).to_have_text(zh(app, "{s} s left").format(s=seconds - 1))
     shot(page, artifacts, "01-counting-down.png")
-    second = next_question(page, first, timeout=(seconds + 5) * 1000)
+    second = next_question(page, first, timeout=patient(seconds + 5) * 1000)
     expect(page.locator("#quiz-progress")).to_have_text(progress_text(app, 2))
     expect(page.locator("#quiz-options input:checked")).to_have_count(0)
     # The time-up message stays on the next question, so the learner knows why it moved on.
@@ -356,7 +357,7 @@ def test_phone_in_wechat_takes_the_test_by_tapping(app, db, live_server, browser
     learner, course = approved_learner, open_test
     context = browser.new_context(viewport={"width": PHONE_WIDTH, "height": 844}, is_mobile=True, has_touch=True,
                                   device_scale_factor=3, user_agent=WECHAT_IPHONE, locale="zh-CN")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(DEADLINE_MS)
     try:
         page = context.new_page()
         sign_in(page, live_server, learner.id_number)
@@ -456,7 +457,7 @@ def test_an_answer_whose_response_is_lost_is_kept_and_the_page_goes_on(
     first = next_question(page, None)
     choose(page, right=True)
     page.locator("#quiz-submit").click()
-    second = next_question(page, first, timeout=15_000)
+    second = next_question(page, first, timeout=patient(15) * 1000)
     assert lost == [200]
     expect(page.locator("#quiz-progress")).to_have_text(progress_text(app, 2))
     answered = questions_of(db, db.session.get(Attempt, attempt_id))[0]
