@@ -1,4 +1,4 @@
 """WSGI entry point: gunicorn wsgi:app"""
-from lms import create_app
+from lms.app import create_app
 
 app = create_app()

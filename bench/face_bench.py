@@ -313,7 +313,7 @@ def bench_app(tmp: Path):
     """The app on a temporary SQLite file built by the migrations, with one learner."""
     from flask_migrate import upgrade
 
-    from lms import create_app
+    from lms.app import create_app
 
     os.environ["LMS_INSTANCE_PATH"] = str(tmp / "instance")
     app = create_app("testing", {

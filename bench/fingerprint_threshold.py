@@ -329,7 +329,8 @@ def noisy_face(face, rng: np.random.Generator):
 
 def bench_learner():
     """One learner to hold the stored prints (committed); used by bench/face_bench.py too."""
-    from lms.accounts.models import LEARNER, User
+    from lms.accounts.models import User
+    from lms.core.roles import LEARNER
     from lms.extensions import db
     from lms.learners.models import Learner
     from lms.learners.services import id_number_hash
@@ -347,7 +348,7 @@ def timing(url: str | None, stored: int, rounds: int, base: dict) -> None:
     from flask_migrate import upgrade
     from sqlalchemy import insert, text
 
-    from lms import create_app
+    from lms.app import create_app
     from lms.core.clock import utcnow
     from lms.extensions import db
     from lms.proctor.models import FaceFingerprint

@@ -74,8 +74,9 @@ def build_database(env: dict, learners: int) -> tuple[list[str], int]:
     from flask_migrate import upgrade
     from sqlalchemy import text
 
-    from lms import create_app
-    from lms.accounts.models import LEARNER, STAFF, User
+    from lms.app import create_app
+    from lms.accounts.models import User
+    from lms.core.roles import LEARNER, STAFF
     from lms.accounts.services import set_password
     from lms.catalogue.seed import seed_reference_data
     from lms.core.iddocs import gb11643_check_char
@@ -141,7 +142,7 @@ def pass_start_checks(env: dict) -> None:
     beyond the run, so that the heartbeats measured are the ordinary ones between two checks."""
     from sqlalchemy import text
 
-    from lms import create_app
+    from lms.app import create_app
     from lms.core.clock import utcnow
     from lms.extensions import db
     with create_app().app_context():

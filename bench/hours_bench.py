@@ -329,7 +329,7 @@ def run_issue(args) -> int:
             build_database(env, args.n + WARM_UP)  # sets os.environ from env: create_app below uses it
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-        from lms import create_app
+        from lms.app import create_app
         from lms.core.clock import utcnow
         from lms.extensions import db
         from lms.hours import keys

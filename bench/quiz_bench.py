@@ -79,7 +79,7 @@ def quiz_environment(tmp: Path, db: str) -> dict:
 
 
 def app_context():
-    from lms import create_app
+    from lms.app import create_app
     return create_app().app_context()
 
 
@@ -435,7 +435,7 @@ def run_profile(args) -> int:
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
-    from lms import create_app
+    from lms.app import create_app
     from lms.extensions import db
     from lms.quiz import attempts as attempt_service
     from lms.quiz import permissions

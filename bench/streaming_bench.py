@@ -64,7 +64,7 @@ def make_video(path: Path, seconds: int, kbps: int) -> None:
 
 def add_rendition(env: dict, lesson_id: int, video: Path) -> int:
     """The lesson's video gets a 720p rendition where jobs.rendition_path looks for it."""
-    from lms import create_app
+    from lms.app import create_app
     from lms.extensions import db
     from lms.player.jobs import rendition_path
     from lms.player.models import Lesson, Rendition

@@ -33,7 +33,7 @@ def seed_reference():
 @click.argument("username")
 def create_admin(username):
     """Create a platform admin and print a one-time activation link."""
-    from .accounts.models import ADMIN
+    from .core.roles import ADMIN
     from .accounts.services import create_account
     from .core.errors import RuleViolation
     try:

@@ -3,7 +3,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from .accounts.models import ADMIN, LEARNER, REGULATOR, STAFF, User
+from .accounts.models import User
+from .core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from .accounts.services import set_password
 from .catalogue.models import INITIAL, PRINCIPAL, REFRESHER, SAFETY_MANAGER, QualificationType
 from .catalogue.seed import seed_reference_data

@@ -14,8 +14,9 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import text
 
-from lms import create_app
-from lms.accounts.models import ADMIN, REGULATOR, STAFF, User
+from lms.app import create_app
+from lms.accounts.models import User
+from lms.core.roles import ADMIN, REGULATOR, STAFF
 from lms.accounts.services import set_password
 from lms.catalogue.models import REFRESHER, SAFETY_MANAGER, QualificationType
 from lms.catalogue.seed import seed_reference_data

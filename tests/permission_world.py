@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 
 from flask import current_app
-from lms.accounts.models import ADMIN, REGULATOR, STAFF
+from lms.core.roles import ADMIN, REGULATOR, STAFF
 from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.files.storage import check_image, store_image

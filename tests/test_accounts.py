@@ -1,7 +1,8 @@
 from datetime import timedelta
 
 from lms.accounts import permissions
-from lms.accounts.models import ADMIN, STAFF, User
+from lms.accounts.models import User
+from lms.core.roles import ADMIN, STAFF
 from lms.accounts.services import (LoginPolicy, authenticate, create_account, issue_token, password_problems,
                                    redeem_token, usable_token)
 from lms.audit.models import AuditLog

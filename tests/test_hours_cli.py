@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
-from lms import create_app
+from lms.app import create_app
 from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.hours import certificates, cli, payload, pdf, qr

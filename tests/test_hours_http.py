@@ -198,7 +198,7 @@ def test_ledger_lines_belong_to_the_course_institution_and_others_see_totals_onl
         other_regulator):
     """The learner also applied to institution B (same region): B's staff see the learner, and of A's
     course only its total, not A's reason nor the username of A's staff member who wrote it."""
-    from lms.accounts.models import STAFF
+    from lms.core.roles import STAFF
     from lms.institutions.models import Institution
     from lms.institutions.services import apply_to_class
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
-from lms import create_app
+from lms.app import create_app
 from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.extensions import db as _db

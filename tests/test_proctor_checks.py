@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select, text
 
-from lms import create_app
+from lms.app import create_app
 from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.files.models import StoredFile

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from lms import create_app, player
+from lms import player
+from lms.app import create_app
 from lms.audit.models import AuditLog
 from lms.core.context import Actor
 from lms.extensions import db as _db

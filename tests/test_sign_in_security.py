@@ -6,7 +6,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from lms.accounts.models import STAFF, User
+from lms.accounts.models import User
+from lms.core.roles import STAFF
 from lms.accounts.services import LoginPolicy, authenticate, create_account, set_password
 from lms.audit.models import AuditLog
 from lms.core.clock import utcnow

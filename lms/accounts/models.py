@@ -5,14 +5,10 @@ from sqlalchemy import func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.clock import utcnow
+from ..core.roles import LEARNER
 from ..core.types import EncryptedText
 from ..extensions import db
 
-LEARNER = "learner"
-STAFF = "staff"
-REGULATOR = "regulator"
-ADMIN = "admin"
-ROLES = (LEARNER, STAFF, REGULATOR, ADMIN)
 
 
 class User(UserMixin, db.Model):

@@ -2,7 +2,8 @@
 from sqlalchemy import false, select
 
 from ..learners.permissions import can_act_for_learner
-from .models import ADMIN, LEARNER, REGULATOR, STAFF, User
+from .models import User
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 
 
 def can_manage_accounts(user) -> bool:

@@ -19,7 +19,8 @@ from ..core.crypto import cipher
 from ..core.errors import RuleViolation
 from ..core.iddocs import DOCUMENT_TYPES, InvalidDocument, normalize, parse_document
 from ..extensions import db
-from .models import LEARNER, LoginFailure, OneTimeToken, User, UserSession
+from .models import LoginFailure, OneTimeToken, User, UserSession
+from ..core.roles import LEARNER
 from .permissions import can_issue_reset_link
 
 ACTIVATION = "activation"

@@ -3,7 +3,7 @@ import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -15,13 +15,15 @@ from ..core.clock import utcnow
 from ..core.context import current_actor
 from ..core.errors import RuleViolation
 from ..core.labels import label
-from ..extensions import db, limiter, login_manager
+from ..extensions import db, limiter
 from ..institutions.models import Institution
 from ..templating import local_time
 from . import permissions, services
 from .forms import AccountForm, LoginForm, SetPasswordForm
-from .models import ADMIN, LEARNER, REGULATOR, STAFF, User
+from .models import User
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from .policy import password_errors
+from .sessions import SESSION_SECRET, end_current_session
 
 bp = Blueprint("accounts", __name__, template_folder="templates", static_folder="static",
                static_url_path="/accounts/static")
@@ -30,47 +32,10 @@ HOME_ENDPOINTS = {LEARNER: "learners.home", STAFF: "institutions.dashboard",
                   REGULATOR: "institutions.overview", ADMIN: "admin.home"}
 
 
-# The Flask session keeps the secret of its server-side record (UserSession) under this key.
-SESSION_SECRET = "sid"
 # The one-time link this browser opened (its id), between opening it and choosing the password, and the
 # browser's random secret whose hash the link keeps (accounts.services.open_link).
 ONE_TIME_LINK = "one_time_link"
 LINK_SECRET = "one_time_link_secret"
-
-
-@login_manager.user_loader
-def load_user(session_id: str):
-    """The session's user while its server-side record is open (not signed out, timed out or
-    reset) and they were not signed out everywhere since the session began."""
-    user_id, _, epoch = session_id.partition(":")
-    try:
-        found = services.session_user(int(user_id), int(epoch or 0), session.get(SESSION_SECRET))
-    except ValueError:
-        return None
-    if found is None:
-        return None
-    user, g.user_session = found
-    return user
-
-
-def end_current_session(now, reason: str) -> None:
-    """Close this browser's session record (not committed: it lands with its log row)."""
-    services.end_session(session.get(SESSION_SECRET), now, reason)
-
-
-def note_session_activity(now, resolution_seconds: float) -> None:
-    """Keep the record's last_seen_at within ``resolution_seconds`` of the truth: one write per
-    that interval, not one per request."""
-    record_ = g.get("user_session")
-    if record_ is not None and (now - record_.last_seen_at).total_seconds() > resolution_seconds:
-        services.session_seen(session[SESSION_SECRET], now)
-        db.session.commit()
-
-
-def server_side_idle_seconds(now) -> float:
-    """How long the session record has seen no request (as of its last noted activity)."""
-    record_ = g.get("user_session")
-    return 0.0 if record_ is None else (now - record_.last_seen_at).total_seconds()
 
 
 @bp.route("/")

@@ -1,5 +1,5 @@
 """Platform administration: institutions, hours rules."""
-from ..accounts.models import ADMIN
+from ..core.roles import ADMIN
 
 
 def can_administer(user) -> bool:

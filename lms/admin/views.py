@@ -3,7 +3,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from ..accounts.models import ADMIN, User
+from ..accounts.models import User
+from ..core.roles import ADMIN
 from ..catalogue.models import TRAINING_TYPES, HoursRule, QualificationType, RegionHoursSplit
 from ..catalogue.services import region_choices
 from ..core.access import role_required

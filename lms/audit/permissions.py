@@ -1,7 +1,7 @@
 """Who may read which rows of the operation log (nobody may change them)."""
 from sqlalchemy import false, true
 
-from ..accounts.models import ADMIN, REGULATOR, STAFF
+from ..core.roles import ADMIN, REGULATOR, STAFF
 from ..catalogue.services import in_region
 from .models import AuditLog
 

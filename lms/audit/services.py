@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..accounts.models import LEARNER
+from ..core.roles import LEARNER
 from ..core.cells import guard
 from ..core.context import Actor
 from ..core.labels import label

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..accounts.models import ADMIN, REGULATOR, STAFF
+from ..core.roles import ADMIN, REGULATOR, STAFF
 from ..core.access import role_required
 from ..core.clock import CHINA_TZ, utcnow
 from ..core.context import current_actor

@@ -5,7 +5,7 @@ from flask import abort, jsonify
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..accounts.models import LEARNER
+from .roles import LEARNER
 
 
 def role_required(*roles):

@@ -8,7 +8,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from ..accounts.models import ADMIN, REGULATOR, STAFF
+from ..core.roles import ADMIN, REGULATOR, STAFF
 from ..core.access import role_required
 from ..core.clock import china_date, utcnow
 from ..core.context import current_actor

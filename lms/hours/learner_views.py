@@ -2,7 +2,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..accounts.models import LEARNER
+from ..core.roles import LEARNER
 from ..core.access import role_required
 from ..core.clock import utcnow
 from ..core.context import current_actor

@@ -2,7 +2,7 @@
 from flask import Response, abort
 from flask_login import current_user
 
-from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..audit.services import record
 from ..core.access import role_required
 from ..core.clock import utcnow

@@ -8,7 +8,7 @@ Certificates are issued by the system only: no person may issue one. Verificatio
 """
 from sqlalchemy import false, or_, select, true
 
-from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..catalogue.services import in_region, region_covers
 from ..institutions.models import TrainingClass
 from ..institutions.permissions import learner_approved_by

@@ -1,7 +1,7 @@
 """Who may see and manage classes and applications, and which institutions a learner belongs to."""
 from sqlalchemy import false, select
 
-from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..catalogue.services import in_region, region_covers
 from ..extensions import db
 from .models import APPROVED, PUBLISHED, Application, Institution, TrainingClass

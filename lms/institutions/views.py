@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..catalogue.models import TRAINING_TYPES, QualificationType
 from ..catalogue.services import hours_plan
 from ..core.access import role_required

@@ -4,7 +4,8 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from ..accounts.models import LEARNER, User
+from ..accounts.models import User
+from ..core.roles import LEARNER
 from ..accounts.services import set_password
 from ..audit.services import record
 from ..core.context import Actor

@@ -3,7 +3,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..accounts.models import LEARNER
+from ..core.roles import LEARNER
 from ..accounts.policy import password_errors
 from ..audit.services import record as audit_record
 from ..catalogue.services import region_choices, region_name

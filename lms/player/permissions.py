@@ -1,7 +1,7 @@
 """Who may manage courses, study them, and see a learner's study record."""
 from sqlalchemy import select, true
 
-from ..accounts.models import LEARNER, STAFF
+from ..core.roles import LEARNER, STAFF
 from ..learners.models import Learner
 from ..learners.permissions import can_view_learner
 from . import services

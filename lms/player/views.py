@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from sqlalchemy import select
 
-from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..core.access import learner_api, role_required
 from ..core.clock import china_date, utcnow
 from ..core.context import current_actor

@@ -7,7 +7,7 @@ every institution, so only one that approved the learner (or the admin) may acce
 """
 from sqlalchemy import false, select, true
 
-from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..catalogue.services import region_covers
 from ..extensions import db
 from ..institutions.models import Institution

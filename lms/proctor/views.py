@@ -6,7 +6,7 @@ from flask import Blueprint, Response, abort, current_app, flash, jsonify, redir
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
-from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..audit.services import record
 from ..core.access import role_required
 from ..core.clock import utcnow

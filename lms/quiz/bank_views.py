@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..accounts.models import STAFF
+from ..core.roles import STAFF
 from ..core.access import role_required
 from ..core.clock import utcnow
 from ..core.context import current_actor

@@ -3,7 +3,7 @@ from flask import abort, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..accounts.models import ADMIN, LEARNER, REGULATOR, STAFF
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..core.access import role_required
 from ..core.clock import utcnow
 from ..extensions import db

@@ -5,7 +5,7 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..accounts.models import LEARNER
+from ..core.roles import LEARNER
 from ..core.access import learner_api, role_required
 from ..core.clock import utcnow
 from ..core.context import current_actor

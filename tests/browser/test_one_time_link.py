@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
-from lms.accounts.models import STAFF
+from lms.core.roles import STAFF
 from lms.accounts.services import create_account
 from lms.core.clock import utcnow
 

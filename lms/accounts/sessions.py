@@ -1,0 +1,77 @@
+"""The signed-in session on every request: Flask-Login's user loader and the idle gate.
+
+Kept apart from the views so that the app factory's per-request hooks import no view module."""
+from datetime import timedelta
+
+from flask import current_app, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+
+from ..audit.services import record
+from ..core.clock import utcnow
+from ..core.context import current_actor
+from ..extensions import db
+from . import services
+
+# The Flask session keeps the secret of its server-side record (UserSession) under this key.
+SESSION_SECRET = "sid"
+LAST_SEEN_RESOLUTION = 30  # seconds
+
+
+def load_user(session_id: str):
+    """The session's user while its server-side record is open (not signed out, timed out or
+    reset) and they were not signed out everywhere since the session began."""
+    user_id, _, epoch = session_id.partition(":")
+    try:
+        found = services.session_user(int(user_id), int(epoch or 0), session.get(SESSION_SECRET))
+    except ValueError:
+        return None
+    if found is None:
+        return None
+    user, g.user_session = found
+    return user
+
+
+def end_current_session(now, reason: str) -> None:
+    """Close this browser's session record (not committed: it lands with its log row)."""
+    services.end_session(session.get(SESSION_SECRET), now, reason)
+
+
+def note_session_activity(now, resolution_seconds: float) -> None:
+    """Keep the record's last_seen_at within ``resolution_seconds`` of the truth: one write per
+    that interval, not one per request."""
+    record_ = g.get("user_session")
+    if record_ is not None and (now - record_.last_seen_at).total_seconds() > resolution_seconds:
+        services.session_seen(session[SESSION_SECRET], now)
+        db.session.commit()
+
+
+def server_side_idle_seconds(now) -> float:
+    """How long the session record has seen no request (as of its last noted activity)."""
+    record_ = g.get("user_session")
+    return 0.0 if record_ is None else (now - record_.last_seen_at).total_seconds()
+
+
+def expire_idle_session():
+    """Sign out a session that has been idle longer than the configured time. The cookie's
+    last_seen and the server-side session record each tell; the record is what a copied
+    cookie cannot turn back."""
+    if request.endpoint == "static" or not current_user.is_authenticated:
+        return None
+    now = utcnow()
+    idle = timedelta(minutes=current_app.config["LMS_SESSION_IDLE_MINUTES"])
+    last_seen = session.get("last_seen")
+    session.permanent = True
+    cookie_idle = last_seen is not None and now.timestamp() - last_seen > idle.total_seconds()
+    if cookie_idle or server_side_idle_seconds(now) > idle.total_seconds():
+        record(current_actor(), "session_timeout", now)
+        end_current_session(now, services.SESSION_IDLE)
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash(_("Your session timed out after a period of inactivity. Please sign in again."), "warning")
+        return redirect(url_for("accounts.login", next=request.path))
+    if last_seen is None or now.timestamp() - last_seen > LAST_SEEN_RESOLUTION:
+        session["last_seen"] = now.timestamp()  # not every request: each change re-signs the cookie
+    note_session_activity(now, LAST_SEEN_RESOLUTION)  # likewise one database write per interval
+    return None
