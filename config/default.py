@@ -24,6 +24,10 @@ SESSION_COOKIE_SECURE = False  # production.py turns it on (HTTPS only)
 LMS_HSTS = None  # Strict-Transport-Security value; production.py sets it; sent over HTTPS only
 SESSION_COOKIE_NAME = "lms_session"
 PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+# Re-sign the cookie only when the session changes (its last_seen at most every 30 s while in use),
+# not on every response: signing it cost more than a no-op view (issue 22). The idle limit is the
+# server's (LMS_SESSION_IDLE_MINUTES), not the cookie's expiry.
+SESSION_REFRESH_EACH_REQUEST = False
 LMS_SESSION_IDLE_MINUTES = 30
 
 LMS_LOGIN_MAX_FAILURES = 5
