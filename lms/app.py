@@ -42,9 +42,10 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     inputs.register(app)  # before CSRF: its hook reads the form, which needs the upload limit and the checks
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
-    from .core.ratelimit import choose_storage
+    from .core.ratelimit import choose_storage, limit_in_views_only
     choose_storage(app)  # Redis where it answers, so that every worker shares one counter
     limiter.init_app(app)
+    limit_in_views_only(app, limiter)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
