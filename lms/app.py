@@ -1,7 +1,9 @@
 """The app factory: configuration, extensions, blueprints and the per-request hooks."""
+import functools
 import importlib
 import os
 
+from babel import Locale
 from flask import Flask, has_request_context, request, session
 
 from .accounts import sessions
@@ -95,13 +97,20 @@ def _check_secrets(app: Flask) -> None:
     policy_from_config(app.config)  # refuses a face-check interval above 15 minutes
 
 
-def _select_locale() -> str:
+def _select_locale() -> Locale:
     if not has_request_context():  # a CLI command or the worker: the default language
-        return _locales()[0]
+        return _parsed_locale(_locales()[0])
     wanted = request.args.get("lang")
     if wanted in _locales():
         session["lang"] = wanted
-    return session.get("lang") or _locales()[0]
+    return _parsed_locale(session.get("lang") or _locales()[0])
+
+
+@functools.cache
+def _parsed_locale(code: str) -> Locale:
+    """Flask-Babel parses a locale name on every request that translates anything; a Locale passes
+    through its parse unchanged, so each of the few names is parsed once (issue 22)."""
+    return Locale.parse(code)
 
 
 def _locales():
