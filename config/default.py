@@ -5,7 +5,7 @@ from datetime import timedelta
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SQLALCHEMY_DATABASE_URI = "sqlite:///" + os.path.join(_ROOT, "instance", "lms.sqlite3")
-SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+SQLALCHEMY_ENGINE_OPTIONS = {}  # idle pooled connections are pinged before use: extensions.ping_idle_connections
 MEDIA_ROOT = os.path.join(_ROOT, "media")
 
 # Secrets: set in the environment or instance/config.py (scripts/bootstrap.sh writes one).

@@ -8,7 +8,7 @@ from flask import Flask, has_request_context, request, session
 
 from .accounts import sessions
 from .core.crypto import KeyConfigError, cipher_from_config
-from .extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
+from .extensions import babel, csrf, db, limiter, login_manager, migrate, ping_idle_connections, tune_sqlite
 
 BLUEPRINT_MODULES = (
     "accounts", "learners", "institutions", "catalogue", "audit", "admin",
@@ -39,6 +39,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     db.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)
+        ping_idle_connections(db.engine)
     migrate.init_app(app, db, directory=_MIGRATIONS, render_as_batch=True)
     from .core import inputs
     inputs.register(app)  # before CSRF: its hook reads the form, which needs the upload limit and the checks
