@@ -1,4 +1,5 @@
-"""Defaults for every environment. Secrets come from the environment or instance/config.py."""
+"""Defaults for every environment. Secrets come from the environment or instance/config.py; the environment
+variables the app reads are listed in lms/app.py (ENVIRONMENT), which alone reads them."""
 import os
 from datetime import timedelta
 
@@ -36,7 +37,7 @@ LMS_LOGIN_RATE_LIMIT = "20 per minute"
 LMS_REGISTER_RATE_LIMIT = "30 per hour"
 # Rate-limit counters shared by every worker process. lms/core/ratelimit.py asks Redis at start-up and,
 # where it does not answer, falls back to per-process memory (and says so once in the log).
-RATELIMIT_STORAGE_URI = os.environ.get("LMS_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
+RATELIMIT_STORAGE_URI = "redis://127.0.0.1:6379/0"  # LMS_RATELIMIT_STORAGE_URI
 RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}  # a stuck Redis never hangs sign-in
 RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # Redis gone after start: count in memory until it is back
 RATELIMIT_KEY_PREFIX = "lms"
@@ -73,7 +74,7 @@ LMS_QUIZ_SLACK_MINUTES = 30         # an attempt still open this long after its 
 LMS_QUIZ_MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 # Study hours and certificates (lms/hours)
-LMS_PUBLIC_URL = os.environ.get("LMS_PUBLIC_URL", "http://127.0.0.1:8000")  # printed in certificate QR codes
+LMS_PUBLIC_URL = "http://127.0.0.1:8000"  # printed in certificate QR codes and activation links
 LMS_CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"  # TrueType (apt fonts-wqy-microhei), embedded
 LMS_EXPORT_MAX_CERTIFICATES = 2000  # per ZIP export
 LMS_VERIFY_RATE_LIMIT = "120 per minute"  # public verification, per address

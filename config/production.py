@@ -1,10 +1,7 @@
-"""Production: HTTPS cookies, PostgreSQL and Redis from the environment."""
-import os
-
+"""Production: HTTPS cookies, PostgreSQL and Redis from the environment (LMS_DATABASE_URL, ...; lms/app.py)."""
 SESSION_COOKIE_SECURE = True
-LMS_HSTS = os.environ.get("LMS_HSTS", "max-age=31536000; includeSubDomains")  # browsers refuse plain http
-SQLALCHEMY_DATABASE_URI = os.environ.get("LMS_DATABASE_URL")
-# Behind nginx: let X-Accel-Redirect send video bytes, and trust one proxy's X-Forwarded-For
-# so that audit records hold the learner's address rather than 127.0.0.1.
-LMS_X_ACCEL_PREFIX = os.environ.get("LMS_X_ACCEL_PREFIX") or None
-LMS_TRUSTED_PROXIES = int(os.environ.get("LMS_TRUSTED_PROXIES", "1"))
+LMS_HSTS = "max-age=31536000; includeSubDomains"  # browsers refuse plain http; LMS_HSTS= turns it off
+SQLALCHEMY_DATABASE_URI = None  # never the default's SQLite file: LMS_DATABASE_URL must name the database
+# Behind nginx: let X-Accel-Redirect send video bytes (LMS_X_ACCEL_PREFIX), and trust one proxy's
+# X-Forwarded-For so that audit records hold the learner's address rather than 127.0.0.1.
+LMS_TRUSTED_PROXIES = 1

@@ -11,7 +11,7 @@ from .core.crypto import KeyConfigError, cipher_from_config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, ping_idle_connections, tune_sqlite
 
 BLUEPRINT_MODULES = (
-    "accounts", "learners", "institutions", "catalogue", "audit", "admin",
+    "accounts", "learners", "registration", "institutions", "catalogue", "audit", "admin",
     "player", "proctor", "quiz", "hours",
 )
 _MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
@@ -22,9 +22,9 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     LMS_* environment variables and explicit overrides, in that order."""
     # "lms", not __name__: the root path (lms/templates, lms/static) is the package, not this module
     app = Flask("lms", instance_relative_config=True,
-                instance_path=os.environ.get("LMS_INSTANCE_PATH") or None)
+                instance_path=os.environ.get(INSTANCE_PATH_VARIABLE) or None)
     app.config.from_object("config.default")
-    config_name = config_name or os.environ.get("LMS_CONFIG")
+    config_name = config_name or os.environ.get(CONFIG_VARIABLE)
     if config_name:
         app.config.from_object(f"config.{config_name}")
     app.config.from_pyfile("config.py", silent=True)
@@ -77,15 +77,35 @@ def _security_headers(response):
     return secure(response)
 
 
-def _load_environment(app: Flask) -> None:
-    env_map = {"LMS_DATABASE_URL": "SQLALCHEMY_DATABASE_URI", "LMS_SECRET_KEY": "SECRET_KEY",
-               "LMS_MEDIA_ROOT": "MEDIA_ROOT"}
-    for env_name, key in env_map.items():
-        if os.environ.get(env_name):
-            app.config[key] = os.environ[env_name]
-    for key in ("LMS_DATA_KEYS", "LMS_ACTIVE_KEY_ID", "LMS_HMAC_KEY"):
-        if os.environ.get(key):
-            app.config[key] = os.environ[key]
+def _text_or_none(value: str) -> str | None:
+    return value or None
+
+
+# Every environment variable the app reads, in this one place: variable -> (config key, how its text is read).
+# They override config/*.py and instance/config.py. An empty value is ignored, except where reading it as
+# "none" switches an optional setting off (LMS_HSTS= sends no HSTS header). The README lists them.
+ENVIRONMENT = {
+    "LMS_SECRET_KEY": ("SECRET_KEY", str),
+    "LMS_DATA_KEYS": ("LMS_DATA_KEYS", str),
+    "LMS_ACTIVE_KEY_ID": ("LMS_ACTIVE_KEY_ID", str),
+    "LMS_HMAC_KEY": ("LMS_HMAC_KEY", str),
+    "LMS_DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "LMS_MEDIA_ROOT": ("MEDIA_ROOT", str),
+    "LMS_PUBLIC_URL": ("LMS_PUBLIC_URL", str),
+    "LMS_RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+    "LMS_TRUSTED_PROXIES": ("LMS_TRUSTED_PROXIES", int),
+    "LMS_X_ACCEL_PREFIX": ("LMS_X_ACCEL_PREFIX", _text_or_none),
+    "LMS_HSTS": ("LMS_HSTS", _text_or_none),
+}
+# Read before any configuration, to find it.
+CONFIG_VARIABLE, INSTANCE_PATH_VARIABLE = "LMS_CONFIG", "LMS_INSTANCE_PATH"
+
+
+def _load_environment(app: Flask, environ=os.environ) -> None:
+    for variable, (key, read) in ENVIRONMENT.items():
+        value = environ.get(variable)
+        if value is not None and (value or read is _text_or_none):
+            app.config[key] = read(value)
 
 
 def _check_secrets(app: Flask) -> None:

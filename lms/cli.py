@@ -5,7 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
-from flask import current_app
+from flask import current_app, url_for
 
 from .core.clock import utcnow
 from .core.context import Actor
@@ -32,17 +32,23 @@ def seed_reference():
 @click.command("create-admin")
 @click.argument("username")
 def create_admin(username):
-    """Create a platform admin and print a one-time activation link."""
-    from .core.roles import ADMIN
+    """Create a platform admin and print a one-time activation link (on LMS_PUBLIC_URL)."""
     from .accounts.services import create_account
     from .core.errors import RuleViolation
+    from .core.roles import ADMIN
     try:
         _, raw = create_account(ADMIN, username, username, utcnow(), Actor(None, "cli"),
                                 token_lifetime=timedelta(hours=current_app.config["LMS_TOKEN_LIFETIME_HOURS"]))
     except RuleViolation as refusal:  # username_taken | username_like_document
         raise click.ClickException(f"username refused: {refusal.code}") from None
-    # accounts.views.one_time_link: the token is in the fragment, never sent to the server.
-    click.echo(f"activation link: /one-time-link#{raw}")
+    click.echo(f"activation link: {_public_link('accounts.open_link')}#{raw}")
+
+
+def _public_link(endpoint: str) -> str:
+    """A page's full address at the platform's public URL (LMS_PUBLIC_URL): a command has no request
+    whose host it could use. One-time links carry the token in the fragment, never sent to the server."""
+    with current_app.test_request_context(base_url=current_app.config["LMS_PUBLIC_URL"]):
+        return url_for(endpoint, _external=True)
 
 
 def _demo_password() -> str:

@@ -4,13 +4,13 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from .accounts.models import User
-from .core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from .accounts.services import set_password
 from .catalogue.models import INITIAL, PRINCIPAL, REFRESHER, SAFETY_MANAGER, QualificationType
 from .catalogue.seed import seed_reference_data
 from .catalogue.services import hours_plan
 from .core.clock import china_date
 from .core.iddocs import RESIDENT_ID, gb11643_check_char, parse_resident_id
+from .core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from .extensions import db
 from .institutions.models import APPROVED, PUBLISHED, Application, Institution, TrainingClass
 from .learners.models import Learner

@@ -14,20 +14,21 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import text
 
-from lms.app import create_app
 from lms.accounts.models import User
-from lms.core.roles import ADMIN, REGULATOR, STAFF
 from lms.accounts.services import set_password
+from lms.app import create_app
 from lms.catalogue.models import REFRESHER, SAFETY_MANAGER, QualificationType
 from lms.catalogue.seed import seed_reference_data
 from lms.core.clock import china_date, utcnow
 from lms.core.context import Actor
 from lms.core.iddocs import gb11643_check_char, parse_resident_id
+from lms.core.roles import ADMIN, REGULATOR, STAFF
 from lms.extensions import db as _db
 from lms.extensions import limiter
 from lms.files.storage import check_image
 from lms.institutions.models import PUBLISHED, Institution, TrainingClass
-from lms.learners.services import Profile, register_learner
+from lms.learners.services import Profile
+from lms.registration.services import register_learner
 
 from .photos import MISSING, ROOT, SHARED, face_bytes, face_path, faces_folder, missing_photos  # noqa: F401 (re-exported)
 

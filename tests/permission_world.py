@@ -9,9 +9,10 @@ import json
 from dataclasses import dataclass, field
 
 from flask import current_app
-from lms.core.roles import ADMIN, REGULATOR, STAFF
+
 from lms.core.clock import utcnow
 from lms.core.context import Actor
+from lms.core.roles import ADMIN, REGULATOR, STAFF
 from lms.files.storage import check_image, store_image
 from lms.institutions.models import Institution
 from lms.institutions.services import apply_to_class, approve_application
@@ -20,8 +21,7 @@ from lms.player.signing import signed_url
 from lms.proctor import services as proctor
 from lms.proctor.models import DOUBTFUL_RESULT, FAILED, REVIEW, FaceCheckAttempt, FaceReview
 
-from .conftest import (enrolment_photo, learner_profile, make_class, make_user, ready_course, register,
-                       valid_id)
+from .conftest import enrolment_photo, learner_profile, make_class, make_user, ready_course, register, valid_id
 
 ACTORS = ("anonymous", "learner", "other_learner", "staff_approving", "staff_applied", "staff_unrelated",
           "regulator", "other_regulator", "admin")

@@ -1,16 +1,26 @@
 from datetime import timedelta
 
+import pytest
+
 from lms.accounts import permissions
 from lms.accounts.models import User
-from lms.core.roles import ADMIN, STAFF
-from lms.accounts.services import (LoginPolicy, authenticate, create_account, issue_token, password_problems,
-                                   redeem_token, usable_token)
+from lms.accounts.services import (
+    LoginPolicy,
+    authenticate,
+    create_account,
+    issue_token,
+    password_problems,
+    redeem_token,
+    usable_token,
+)
 from lms.audit.models import AuditLog
 from lms.core.clock import utcnow
 from lms.core.context import Actor
+from lms.core.errors import RuleViolation
+from lms.core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from lms.extensions import limiter
 
-from .conftest import PASSWORD, csrf_token_from, login
+from .conftest import PASSWORD, csrf_token_from, login, make_user
 
 POLICY = LoginPolicy(max_failures=3, lock_minutes=15)
 
@@ -68,9 +78,10 @@ def test_login_rate_limit_per_address(app, client, staff):
         app.config["LMS_LOGIN_RATE_LIMIT"] = "20 per minute"
 
 
-def test_activation_link_sets_password_once(client, db, admin, actor):
+def test_activation_link_sets_password_once(client, db, admin, actor, institution):
     now = utcnow()
-    user, raw = create_account(STAFF, "new.staff", "新员工", now, actor, token_lifetime=timedelta(hours=72))
+    user, raw = create_account(STAFF, "new.staff", "新员工", now, actor, institution_id=institution.id,
+                               token_lifetime=timedelta(hours=72))
     assert user.password_hash is None and not user.is_active  # no default password exists
     landing = client.post("/one-time-link", data={"token": raw})  # the page posts the token from the fragment
     assert landing.status_code == 302 and landing.headers["Location"] == "/set-password"
@@ -110,7 +121,7 @@ def test_staff_can_only_create_colleagues_in_own_institution(staff_client, staff
                                                   "institution_id": other_institution.id})
     assert forged.status_code == 200 and "/one-time-link#" not in forged.get_data(as_text=True)
     assert db.session.query(User).filter_by(username="sneaky").one_or_none() is None
-    # ... and behind the form the view makes every account a staff member creates a colleague: with the role
+    # ... and behind the form the service makes every account a staff member creates a colleague: with the role
     # list widened so that "admin" passes the form, the account is still staff of the creator's institution.
     monkeypatch.setattr(permissions, "creatable_roles", lambda user: (STAFF, ADMIN))
     created = staff_client.post("/accounts", data={"username": "sneaky", "display_name": "x", "role": "admin",
@@ -118,6 +129,29 @@ def test_staff_can_only_create_colleagues_in_own_institution(staff_client, staff
     assert "/one-time-link#" in created.get_data(as_text=True)
     user = db.session.query(User).filter_by(username="sneaky").one()
     assert (user.role, user.institution_id, user.region_code) == (STAFF, staff.institution_id, None)
+
+
+def test_create_account_holds_the_account_rules_for_every_caller(db, staff, admin, institution, actor):
+    """The rules the account form shows, in the service: a caller without the form meets them too."""
+    def create(creator_actor, role, username, **where):
+        return create_account(role, username, "x", utcnow(), creator_actor, token_lifetime=timedelta(hours=1), **where)
+
+    for role, where, code in ((STAFF, {}, "institution_required"), (REGULATOR, {}, "region_required"),
+                              (LEARNER, {}, "forbidden")):
+        with pytest.raises(RuleViolation) as refusal:
+            create(Actor(admin), role, f"new.{role}", **where)
+        assert refusal.value.code == code
+    with pytest.raises(RuleViolation) as refusal:
+        create(Actor(make_user(db, REGULATOR, "reg.creator", region_code="440600")), STAFF, "by.regulator",
+               institution_id=institution.id)
+    assert refusal.value.code == "forbidden"
+    # A staff member creates a colleague of their own institution, whatever they asked for.
+    colleague, _ = create(Actor(staff), ADMIN, "colleague", region_code="440600")
+    assert (colleague.role, colleague.institution_id, colleague.region_code) == (STAFF, staff.institution_id, None)
+    # Where an account is kept only for the role that has one: a regulator has no institution.
+    regulator, _ = create(Actor(admin), REGULATOR, "new.regulator", region_code="440600", institution_id=institution.id)
+    assert (regulator.institution_id, regulator.region_code) == (None, "440600")
+    assert db.session.query(User).filter(User.username.in_(["new.staff", "new.learner", "by.regulator"])).count() == 0
 
 
 def test_staff_issues_reset_link_only_for_learners_they_approved(staff_client, learner, other_learner, open_class, db,

@@ -4,6 +4,8 @@ database (which also knows revocations); key rotation."""
 import base64
 import json
 import os
+import subprocess
+import sys
 import zlib
 from dataclasses import replace
 
@@ -160,3 +162,43 @@ def test_register_adds_the_group_under_a_parent():
     parent = click.Group("lms")
     cli.register(parent)
     assert sorted(parent.commands["hours"].commands) == ["keys", "rotate-key", "verify"]
+
+
+# The offline verifier runs without Flask ---------------------------------------------------------------
+
+WITHOUT_FLASK = """
+import runpy, sys
+for name in ("flask", "flask_babel", "flask_login", "flask_sqlalchemy", "flask_wtf", "flask_limiter",
+             "flask_migrate", "sqlalchemy", "werkzeug"):
+    sys.modules[name] = None   # any import of these now raises ImportError
+sys.argv = ["lms.hours.cli", *sys.argv[1:]]
+try:
+    runpy.run_module("lms.hours.cli", run_name="__main__", alter_sys=True)
+finally:
+    loaded = sorted(name for name, module in sys.modules.items() if module is not None
+                    and name.split(".")[0] in ("flask", "sqlalchemy", "werkzeug") or name == "lms.extensions")
+    print("loaded:", loaded)
+"""
+
+
+def test_the_offline_verifier_verifies_a_real_certificate_with_flask_unimportable(certificate, certificate_file,
+                                                                                  key_set):
+    """`python -m lms.hours.cli verify SOURCE --keys keys.json` on a machine without Flask, SQLAlchemy
+    or the platform's configuration: a PDF and the bare payload of a certificate the platform issued."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("LMS_", "FLASK_"))}
+    environment["PYTHONPATH"] = root
+    for source in (str(certificate_file), certificate.token):
+        done = subprocess.run([sys.executable, "-c", WITHOUT_FLASK, "verify", source, "--keys", str(key_set)],
+                              capture_output=True, text=True, cwd=root, env=environment, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"VALID: the signature matches published key {certificate.key_id}." in done.stdout
+        assert certificate.number in done.stdout and "loaded: []" in done.stdout
+
+
+def test_the_flask_blocker_of_that_test_really_blocks():
+    """The same script refuses a command that needs the platform: so a Flask import would fail the test above."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-c", WITHOUT_FLASK.replace('"lms.hours.cli", run_name', '"lms.app", run_name'),
+                           "verify"], capture_output=True, text=True, cwd=root, timeout=120)
+    assert done.returncode != 0 and "import of flask halted" in done.stderr

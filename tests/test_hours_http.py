@@ -249,7 +249,7 @@ def test_published_keys_verify_certificates_after_a_rotation(client, db, certifi
     keys.rotate(utcnow(), Actor(None, "cli", ""))
     document = client.get("/hours/keys.json").get_json()
     assert [k["kid"] for k in document["keys"]] == ["h1", "h2"] and document["keys"][0]["retired_at"]
-    published = keys.keys_from_document(document)
+    published = payload.keys_from_document(document)
     assert payload.verify(certificate.token, published).number == certificate.number
     assert len(base64.b64decode(document["keys"][0]["public_key"])) == 32
     assert "private" not in str(document).lower()

@@ -83,7 +83,7 @@ def test_rotation_twice_new_certificates_use_the_new_key_and_old_ones_still_veri
     rows = keys.published()
     assert [(row.key_id, row.retired_at is None) for row in rows] == [("h1", False), ("h2", False), ("h3", True)]
     # Each certificate verifies on the platform, and offline with the published key set alone.
-    offline = keys.keys_from_document(json.loads(json.dumps(keys.keys_document(rows))))
+    offline = payload.keys_from_document(json.loads(json.dumps(keys.keys_document(rows))))
     for certificate in (first, second, third):
         verdict = certificates.verify_token(certificate.token)
         assert (verdict.status, verdict.certificate.id, verdict.reason) == ("valid", certificate.id, "")
@@ -162,7 +162,7 @@ def test_keys_document_round_trip(db, admin):
     assert all(item["created_at"].endswith("Z") for item in document["keys"])
     assert document["keys"][0]["retired_at"].endswith("Z") and document["keys"][1]["retired_at"] is None
     assert "private_key" not in json.dumps(document)
-    parsed = keys.keys_from_document(document)
+    parsed = payload.keys_from_document(document)
     assert {kid: public_bytes(key) for kid, key in parsed.items()} == \
         {kid: public_bytes(key) for kid, key in keys.public_keys().items()}
     for row in rows:
@@ -180,7 +180,7 @@ def test_keys_document_round_trip(db, admin):
 ])
 def test_a_malformed_key_set_is_value_error(document):
     with pytest.raises(ValueError):
-        keys.keys_from_document(document)
+        payload.keys_from_document(document)
 
 
 # --- verdicts -----------------------------------------------------------------------------------------

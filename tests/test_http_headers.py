@@ -169,7 +169,7 @@ def test_every_route_answers_no_store_to_each_role(app, client, learner_client, 
 
 
 def test_static_assets_stay_cacheable(client):
-    for path in ("/static/css/app.css", "/player/static/player.js", "/learners/static/register.js"):
+    for path in ("/static/css/app.css", "/player/static/player.js", "/registration/static/register.js"):
         response = client.get(path)
         assert response.status_code == 200, path
         assert "no-store" not in response.headers.get("Cache-Control", ""), path

@@ -182,3 +182,31 @@ def test_a_planted_cycle_is_found(tmp_path):
     assert cycles(import_graph(module_paths(tmp_path))) == []  # init_app's import runs later
     (package / "a" / "__init__.py").write_text("from .b import thing\n")
     assert cycles(import_graph(module_paths(tmp_path))) == [["lms.a.b", "lms.d"]]
+
+
+def package_imports(every: dict[str, set[str]], package: str, skip: tuple[str, ...] = ()) -> set[str]:
+    """The other lms packages that the modules of ``lms.<package>`` import (lms.core, lms.x, ...)."""
+    found = set()
+    for module, targets in every.items():
+        if (module + ".").startswith(f"{PACKAGE}.{package}.") and not module.startswith(skip):
+            found |= {".".join(target.split(".")[:2]) for target in targets}
+    return found - {f"{PACKAGE}.{package}", PACKAGE}
+
+
+def test_core_imports_no_feature_package():
+    every, _ = direct_imports(module_paths())
+    assert package_imports(every, "core") <= {"lms.extensions"}
+
+
+def test_institutions_and_learners_do_not_import_each_other_both_ways():
+    """Institutions (classes, applications) are about learners; learners' pages and visibility read
+    applications. One direction only: the institutions package imports nothing from lms.learners."""
+    every, _ = direct_imports(module_paths())
+    assert "lms.learners" not in package_imports(every, "institutions")
+
+
+def test_the_learners_package_knows_nothing_of_faces():
+    """The proctor reads learners; registration with its face enrolment, and the learner's materials page
+    (the 1-inch photo is the enrolment photo), are lms.registration, above both."""
+    every, _ = direct_imports(module_paths())
+    assert package_imports(every, "learners") & {"lms.proctor", "lms.registration"} == set()

@@ -26,7 +26,7 @@ SEES_LEARNER = frozenset({"staff_approving", "staff_applied", "regulator", "admi
 # Who acts on the learner's account (password, face photo) or owns the learner's checks.
 ACTS_FOR_LEARNER = frozenset({"staff_approving", "admin"})
 ENDS_SESSION = {"accounts.logout", "accounts.sign_out_everywhere"}
-EXEMPT_ENDPOINTS = {"static", "player.static", "proctor.static", "learners.static", "quiz.static", "hours.static",
+EXEMPT_ENDPOINTS = {"static", "player.static", "proctor.static", "registration.static", "quiz.static", "hours.static",
                     "accounts.static"}
 
 
@@ -79,11 +79,11 @@ TABLE = [
         {"staff_applied", "regulator", "admin"}),
     Row("institutions.approve", "POST", "/applications/{application_b}/approve", {"staff_applied", "admin"}),
     Row("institutions.return_", "POST", "/applications/{application_b}/return", {"staff_applied", "admin"}),
-    Row("learners.register", "GET", "/register", ALL),
-    Row("learners.register", "POST", "/register", ALL),
+    Row("registration.register", "GET", "/register", ALL),
+    Row("registration.register", "POST", "/register", ALL),
     Row("learners.home", "GET", "/me", LEARNERS),
-    Row("learners.materials", "GET", "/me/materials", LEARNERS),
-    Row("learners.materials", "POST", "/me/materials", LEARNERS),
+    Row("registration.materials", "GET", "/me/materials", LEARNERS),
+    Row("registration.materials", "POST", "/me/materials", LEARNERS),
     Row("learners.material_file", "GET", "/learners/{learner}/materials/photo", SEES_LEARNER | {"learner"}),
     Row("player.courses", "GET", "/courses", STAFF),
     Row("player.new_course", "GET", "/courses/new", STAFF),

@@ -19,12 +19,26 @@ from lms.player.accounting import Beat, Rules
 from lms.player.models import Heartbeat, LessonProgress, StudySession
 from lms.proctor import attempts, faces
 from lms.proctor import services as proctor
-from lms.proctor.models import (ACTIVE, FAILED, IN_VIDEO, MISSED, OPEN, PASSED, RANDOM, REVIEW, START,
-                                FaceCheck, FaceCheckAttempt, FaceEnrolment, FaceReview)
+from lms.proctor.models import (
+    ACTIVE,
+    FAILED,
+    IN_VIDEO,
+    MISSED,
+    OPEN,
+    PASSED,
+    RANDOM,
+    REVIEW,
+    START,
+    FaceCheck,
+    FaceCheckAttempt,
+    FaceEnrolment,
+    FaceReview,
+)
 
 from .conftest import face_bytes, login
-from .face_frames import clip_frame, forget_prints, frame, following, posed
-from .test_registration import assert_nothing_written, post as post_registration
+from .face_frames import clip_frame, following, forget_prints, frame, posed
+from .test_registration import assert_nothing_written
+from .test_registration import post as post_registration
 
 RULES = Rules(heartbeat_interval=2, max_gap=10, daily_cap_seconds=3600)
 pytestmark = pytest.mark.usefixtures("quick_capture")   # lesson, me, quick_capture: tests/conftest.py

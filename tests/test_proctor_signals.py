@@ -16,7 +16,6 @@ from lms.proctor import services as proctor
 from lms.proctor.models import MISSED, OPEN, FaceCheck
 from lms.proctor.signals import check_changed
 
-
 T0 = datetime(2026, 3, 2, 1, 30)  # a fixed time zero (naive UTC): the player's and proctor's functions take `now`
 
 

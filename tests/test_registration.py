@@ -1,15 +1,20 @@
 """Registration over HTTP: the real form, real images, real encryption."""
 import io
 import re
+from datetime import date, datetime
 
 import pytest
 
 from lms.accounts.models import User
 from lms.audit.models import AuditLog
+from lms.core.errors import RuleViolation
+from lms.core.iddocs import parse_document
 from lms.files.models import StoredFile
 from lms.learners.models import Learner
+from lms.learners.services import MAXIMUM_AGE, MINIMUM_AGE, Profile
+from lms.registration.services import register_learner
 
-from .conftest import face_bytes, image_bytes, valid_id
+from .conftest import PASSWORD, face_bytes, full_materials, image_bytes, learner_profile, register, valid_id
 
 GOOD_ID = valid_id("44060519880721234")
 
@@ -163,3 +168,36 @@ def test_no_contact_details_are_stored_anywhere(db):
     columns = [column.name.lower() for table in db.metadata.sorted_tables for column in table.columns]
     for forbidden in ("phone", "mobile", "wechat", "openid", "email", "mail", "contact"):
         assert not [c for c in columns if forbidden in c], forbidden
+
+
+# The age rule in the service, for every caller (the form shows it next to the birth date too) ----------
+
+REGISTERED_AT = datetime(2026, 11, 23, 4, 0)  # naive UTC: 12:00 on 23 November 2026 in China
+
+
+@pytest.mark.parametrize("born", ["20101124", "19251123"])
+def test_register_learner_refuses_a_person_outside_the_learner_ages_whoever_calls(db, actor, born):
+    """One day short of 16, or past 100, on the day of registration (China time): refused before
+    anything is written, also when no form is in between."""
+    profile = learner_profile(valid_id(f"440604{born}123"))
+    with pytest.raises(RuleViolation) as refusal:
+        register_learner(profile, PASSWORD, full_materials(image_bytes()), REGISTERED_AT, actor)
+    assert refusal.value.code == "learner_age"
+    assert refusal.value.details == {"minimum": MINIMUM_AGE, "maximum": MAXIMUM_AGE} == {"minimum": 16, "maximum": 100}
+    assert_nothing_written(db)
+
+
+def test_register_learner_refuses_a_profile_without_a_birth_date(db, actor):
+    passport = Profile(name="Anna Muster", id_type="passport", document=parse_document("passport", "E12345678",
+                       REGISTERED_AT.date()), birth_date=None, gender="F", work_unit="佛山市测试化工有限公司",
+                       unit_category="hazchem_production", position="safety_manager", region_code="440604",
+                       education_level="bachelor")
+    with pytest.raises(RuleViolation) as refusal:
+        register_learner(passport, PASSWORD, full_materials(image_bytes()), REGISTERED_AT, actor)
+    assert refusal.value.code == "birth_date_missing"
+    assert_nothing_written(db)
+
+
+def test_a_learner_turning_16_on_the_day_of_registration_is_registered(db, actor):
+    learner = register(learner_profile(valid_id("44060420101123123")), actor, now=REGISTERED_AT)
+    assert learner.birth_date == date(2010, 11, 23) and learner.user.role == "learner"

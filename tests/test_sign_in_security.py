@@ -7,13 +7,13 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import User
-from lms.core.roles import STAFF
 from lms.accounts.services import LoginPolicy, authenticate, create_account, set_password
 from lms.audit.models import AuditLog
 from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.core.errors import RuleViolation
 from lms.core.iddocs import parse_document
+from lms.core.roles import STAFF
 from lms.learners.services import Profile
 
 from .conftest import PASSWORD, csrf_token_from, login, register, signed_in
@@ -255,8 +255,9 @@ def test_a_one_time_link_carries_its_token_only_in_the_fragment_so_no_logged_url
     assert owner.post(path, data={"token": raw}).status_code == 410   # used
 
 
-def test_an_opened_link_works_only_in_the_browser_that_opened_it(app, db, admin, actor):
-    _, raw = create_account(STAFF, "new.staff", "新员工", utcnow(), actor, token_lifetime=timedelta(hours=1))
+def test_an_opened_link_works_only_in_the_browser_that_opened_it(app, db, admin, actor, institution):
+    _, raw = create_account(STAFF, "new.staff", "新员工", utcnow(), actor, institution_id=institution.id,
+                            token_lifetime=timedelta(hours=1))
     owner, stranger = app.test_client(), app.test_client()
     assert owner.post("/one-time-link", data={"token": raw}).status_code == 302
     refused = stranger.post("/one-time-link", data={"token": raw})
@@ -270,10 +271,11 @@ def test_an_opened_link_works_only_in_the_browser_that_opened_it(app, db, admin,
     assert [row.detail for row in refusals] == ["opened_elsewhere"]
 
 
-def test_a_link_of_the_old_form_read_from_the_access_log_is_refused(app, db, admin, actor):
+def test_a_link_of_the_old_form_read_from_the_access_log_is_refused(app, db, admin, actor, institution):
     """A link issued before the token moved to the fragment (/set-password/<token>) reached the access
     log when its owner opened it: replayed from there in another browser, it is refused."""
-    _, raw = create_account(STAFF, "new.staff", "新员工", utcnow(), actor, token_lifetime=timedelta(hours=1))
+    _, raw = create_account(STAFF, "new.staff", "新员工", utcnow(), actor, institution_id=institution.id,
+                            token_lifetime=timedelta(hours=1))
     owner, replay = app.test_client(), app.test_client()
     landing = owner.get(f"/set-password/{raw}")
     assert landing.status_code == 302 and landing.headers["Location"] == "/set-password"
@@ -297,9 +299,10 @@ def _passport_learner(db, actor, number="E12345678"):
 
 
 @pytest.mark.parametrize("username", ["e12345678", "H12345678", "wang2024", "44060419740312123X"])
-def test_staff_username_may_not_look_like_an_identity_document(db, actor, username):
+def test_staff_username_may_not_look_like_an_identity_document(db, actor, institution, username):
     with pytest.raises(RuleViolation) as refused:
-        create_account(STAFF, username, "x", utcnow(), actor, token_lifetime=timedelta(hours=1))
+        create_account(STAFF, username, "x", utcnow(), actor, institution_id=institution.id,
+                       token_lifetime=timedelta(hours=1))
     assert refused.value.code == "username_like_document"
     assert db.session.query(User).count() == 0
 

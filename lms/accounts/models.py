@@ -10,7 +10,6 @@ from ..core.types import EncryptedText
 from ..extensions import db
 
 
-
 class User(UserMixin, db.Model):
     """Anyone who signs in. Learners sign in with their ID number, others with a username."""
 

@@ -1,9 +1,9 @@
 """Who may create accounts and issue one-time password links."""
 from sqlalchemy import false, select
 
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..learners.permissions import can_act_for_learner
 from .models import User
-from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 
 
 def can_manage_accounts(user) -> bool:

@@ -18,10 +18,10 @@ from ..core.context import Actor
 from ..core.crypto import cipher
 from ..core.errors import RuleViolation
 from ..core.iddocs import DOCUMENT_TYPES, InvalidDocument, normalize, parse_document
+from ..core.roles import LEARNER, REGULATOR, STAFF
 from ..extensions import db
 from .models import LoginFailure, OneTimeToken, User, UserSession
-from ..core.roles import LEARNER
-from .permissions import can_issue_reset_link
+from .permissions import can_issue_reset_link, creatable_roles
 
 ACTIVATION = "activation"
 RESET = "reset"
@@ -378,17 +378,30 @@ def create_account(role: str, username: str, display_name: str, now: datetime, a
                    institution_id: int | None = None, region_code: str | None = None,
                    token_lifetime: timedelta) -> tuple[User, str]:
     """Create a staff/regulator/admin account without a password; return its activation token.
-    Raises RuleViolation when the username is taken or could pass for a document number."""
-    assert role != LEARNER
+
+    The admin creates any of the three; a staff member only colleagues of their own institution,
+    whatever they asked for; no creator (``actor.user`` None) is the command line. A staff account
+    belongs to an institution, a regulator account to a region. Raises RuleViolation: forbidden,
+    institution_required, region_required, or the username rules (check_username)."""
+    creator = actor.user
+    if creator is not None and creator.role == STAFF:
+        role, institution_id, region_code = STAFF, creator.institution_id, None
+    if role == LEARNER or (creator is not None and role not in creatable_roles(creator)):
+        raise RuleViolation("forbidden")
+    if role == STAFF and not institution_id:
+        raise RuleViolation("institution_required")
+    if role == REGULATOR and not region_code:
+        raise RuleViolation("region_required")
     check_username(username, now)
     user = User(role=role, username=username, display_name=display_name,
-                institution_id=institution_id, region_code=region_code, created_at=now)
+                institution_id=institution_id if role == STAFF else None,
+                region_code=region_code if role == REGULATOR else None, created_at=now)
     db.session.add(user)
     db.session.flush()
     raw = issue_token(user, ACTIVATION, actor.user, now, token_lifetime)
     record(actor, "account_create", now, target=f"user:{user.id} {username}", detail=role,
-           institution_id=institution_id or getattr(actor.user, "institution_id", None),
-           region_code=region_code)
+           institution_id=user.institution_id or getattr(actor.user, "institution_id", None),
+           region_code=user.region_code)
     db.session.commit()
     return user, raw
 

@@ -15,13 +15,13 @@ from ..core.clock import utcnow
 from ..core.context import current_actor
 from ..core.errors import RuleViolation
 from ..core.labels import label
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..extensions import db, limiter
 from ..institutions.models import Institution
 from ..templating import local_time
 from . import permissions, services
 from .forms import AccountForm, LoginForm, SetPasswordForm
 from .models import User
-from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from .policy import password_errors
 from .sessions import SESSION_SECRET, end_current_session
 
@@ -213,32 +213,34 @@ def manage():
         form.region_code.choices = [("", "—")]
     link = None
     if form.validate_on_submit():
-        role = form.role.data
-        institution_id = form.institution_id.data or None
-        region_code = form.region_code.data or None
-        if current_user.role == STAFF:
-            role, institution_id, region_code = STAFF, current_user.institution_id, None
-        if role == STAFF and not institution_id:
-            form.institution_id.errors.append(_("Staff accounts belong to an institution."))
-        elif role == REGULATOR and not region_code:
-            form.region_code.errors.append(_("Regulator accounts need a region."))
+        try:
+            user, raw = services.create_account(
+                form.role.data, form.username.data, form.display_name.data, utcnow(), current_actor(),
+                institution_id=form.institution_id.data or None, region_code=form.region_code.data or None,
+                token_lifetime=_token_lifetime())
+        except RuleViolation as refusal:
+            if refusal.code == "forbidden":  # the form offers only the roles this user may create
+                abort(403)
+            _refused_field(form, refusal.code).append(_account_refusal(refusal.code))
         else:
-            try:
-                user, raw = services.create_account(
-                    role, form.username.data, form.display_name.data, utcnow(), current_actor(),
-                    institution_id=institution_id if role == STAFF else None,
-                    region_code=region_code if role == REGULATOR else None, token_lifetime=_token_lifetime())
-            except RuleViolation as refusal:
-                form.username.errors.append(_username_refusal(refusal.code))
-            else:
-                link = one_time_link(raw)
-                flash(_("Account %(name)s created. Give this one-time activation link to its owner; it is shown "
-                        "only once.", name=user.username), "success")
+            link = one_time_link(raw)
+            flash(_("Account %(name)s created. Give this one-time activation link to its owner; it is shown "
+                    "only once.", name=user.username), "success")
     accounts = _visible_accounts()
     return render_template("accounts/manage.html", form=form, link=link, accounts=accounts)
 
 
-def _username_refusal(code: str) -> str:
+def _refused_field(form: AccountForm, code: str):
+    """The error list of the field that a refusal of services.create_account is about."""
+    return {"institution_required": form.institution_id.errors,
+            "region_required": form.region_code.errors}.get(code, form.username.errors)
+
+
+def _account_refusal(code: str) -> str:
+    if code == "institution_required":
+        return _("Staff accounts belong to an institution.")
+    if code == "region_required":
+        return _("Regulator accounts need a region.")
     if code == "username_like_document":
         return _("This username could be taken for an ID document number at sign-in. Add a dot, dash or "
                  "underscore, e.g. wang.li.")

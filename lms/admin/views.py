@@ -4,13 +4,13 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..accounts.models import User
-from ..core.roles import ADMIN
 from ..catalogue.models import TRAINING_TYPES, HoursRule, QualificationType, RegionHoursSplit
 from ..catalogue.services import region_choices
 from ..core.access import role_required
 from ..core.clock import utcnow
 from ..core.context import current_actor
 from ..core.labels import label
+from ..core.roles import ADMIN
 from ..extensions import db
 from ..institutions.models import Institution
 from . import services

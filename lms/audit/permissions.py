@@ -1,8 +1,8 @@
 """Who may read which rows of the operation log (nobody may change them)."""
 from sqlalchemy import false, true
 
-from ..core.roles import ADMIN, REGULATOR, STAFF
 from ..catalogue.services import in_region
+from ..core.roles import ADMIN, REGULATOR, STAFF
 from .models import AuditLog
 
 

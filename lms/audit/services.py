@@ -5,10 +5,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..core.roles import LEARNER
 from ..core.cells import guard
 from ..core.context import Actor
 from ..core.labels import label
+from ..core.roles import LEARNER
 from ..extensions import db
 from .models import AuditLog
 from .permissions import visible_rows

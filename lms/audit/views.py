@@ -6,11 +6,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..core.roles import ADMIN, REGULATOR, STAFF
 from ..core.access import role_required
 from ..core.clock import CHINA_TZ, utcnow
 from ..core.context import current_actor
 from ..core.inputs import BadInput, page_number
+from ..core.roles import ADMIN, REGULATOR, STAFF
 from ..extensions import db
 from ..templating import local_time
 from . import services

@@ -1,6 +1,6 @@
 """HTTP response headers that protect every page: Content-Security-Policy, framing, HSTS and caching.
 
-lms/__init__.py calls ``secure(response)`` after every request."""
+lms/app.py calls ``secure(response)`` after every request."""
 from flask import current_app, request
 
 # Scripts and styles come only from our own static files: no inline <script>, no on*= attributes, no

@@ -1,7 +1,7 @@
 """``flask lms hours ...``: verify a certificate (its PDF, a picture of its QR code, or its payload),
 rotate the signing key, print the published key set.
 
-``verify --keys FILE`` is the offline verifier: it needs the published key set and nothing else (no
+``verify --keys FILE`` is the offline verifier: it needs the published key set and nothing else (not Flask, no
 app configuration, no database), so a regulator can check certificates on a machine of their own,
 also as ``python -m lms.hours.cli verify SOURCE --keys keys.json``. Offline it cannot know whether a
 certificate was revoked after it was issued, and says so; with the platform's database (no --keys) it
@@ -90,10 +90,9 @@ def _looks_like_image(head: bytes) -> bool:
 
 
 def _load_key_set(keys_file: str) -> dict:
-    from .keys import keys_from_document
     try:
         with open(keys_file, encoding="utf-8") as stream:
-            return keys_from_document(json.load(stream))
+            return payload.keys_from_document(json.load(stream))
     except OSError as error:
         raise CannotCheck(f"cannot read the key set {keys_file}: {error.strerror or error}") from None
     except ValueError as error:   # json.JSONDecodeError is one too

@@ -8,10 +8,10 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from ..core.roles import ADMIN, REGULATOR, STAFF
 from ..core.access import role_required
 from ..core.clock import china_date, utcnow
 from ..core.context import current_actor
+from ..core.roles import ADMIN, REGULATOR, STAFF
 from ..extensions import db
 from ..institutions.models import TrainingClass
 from . import export, permissions

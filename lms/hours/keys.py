@@ -90,11 +90,3 @@ def keys_document(rows: list[SigningKey]) -> dict:
         {"kid": row.key_id, "public_key": row.public_key, "created_at": row.created_at.isoformat() + "Z",
          "retired_at": row.retired_at.isoformat() + "Z" if row.retired_at else None} for row in rows]}
 
-
-def keys_from_document(document: dict) -> dict[str, Ed25519PublicKey]:
-    """Public keys from a published key set (offline verification); ValueError when malformed."""
-    try:
-        return {str(item["kid"]): Ed25519PublicKey.from_public_bytes(base64.b64decode(item["public_key"]))
-                for item in document["keys"]}
-    except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"not a key set: {error}") from error

@@ -2,10 +2,10 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..core.roles import LEARNER
 from ..core.access import role_required
 from ..core.clock import utcnow
 from ..core.context import current_actor
+from ..core.roles import LEARNER
 from ..extensions import db
 from . import certificates, permissions, progress
 from .blueprint import bp

@@ -16,6 +16,7 @@ that the whole text stays alphanumeric (see ``verification_url``).
 """
 from __future__ import annotations
 
+import base64
 import json
 import zlib
 from urllib.parse import unquote
@@ -243,3 +244,13 @@ def token_from_text(text: str) -> str:
     if marker >= 0 and "://" in text[:marker + 1]:
         return unquote(text[marker + len(URL_PATH):])  # in the URL every % starts an escape
     return text
+
+
+def keys_from_document(document: dict) -> dict[str, Ed25519PublicKey]:
+    """Public keys from a published key set (lms.hours.keys.keys_document, /hours/keys.json), for
+    offline verification; ValueError when malformed."""
+    try:
+        return {str(item["kid"]): Ed25519PublicKey.from_public_bytes(base64.b64decode(item["public_key"]))
+                for item in document["keys"]}
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"not a key set: {error}") from error

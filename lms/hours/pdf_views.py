@@ -2,16 +2,15 @@
 from flask import Response, abort
 from flask_login import current_user
 
-from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..audit.services import record
 from ..core.access import role_required
 from ..core.clock import utcnow
 from ..core.context import current_actor
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..extensions import db
 from . import pdf, permissions
 from .blueprint import bp
 from .models import Certificate
-
 
 # The site's policy (lms/core/headers.py) has object-src 'none' and no inline styles: Chrome would then
 # block its own PDF viewer, which shows the document in an <embed> of a generated page with inline

@@ -8,8 +8,8 @@ Certificates are issued by the system only: no person may issue one. Verificatio
 """
 from sqlalchemy import false, or_, select, true
 
-from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..catalogue.services import in_region, region_covers
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..institutions.models import TrainingClass
 from ..institutions.permissions import learner_approved_by
 from ..learners.models import Learner

@@ -1,11 +1,10 @@
 """Who may see and manage classes and applications, and which institutions a learner belongs to."""
 from sqlalchemy import false, select
 
-from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..catalogue.services import in_region, region_covers
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..extensions import db
 from .models import APPROVED, PUBLISHED, Application, Institution, TrainingClass
-
 
 # --- a learner's institutions --------------------------------------------------------------------
 

@@ -12,8 +12,6 @@ from ..core.clock import china_date
 from ..core.context import Actor
 from ..core.errors import RuleViolation
 from ..extensions import db
-from ..learners.models import Learner
-from ..learners.services import missing_materials
 from .models import APPROVED, PUBLISHED, RETURNED, SUBMITTED, Application, Institution, TrainingClass
 from .permissions import can_edit_class, can_manage_class
 
@@ -93,7 +91,7 @@ def enrolment_open(training_class: TrainingClass, now: datetime) -> bool:
 CERTIFICATE_NO = re.compile(r"^[A-Za-z0-9-]{6,32}$")
 
 
-def _check_can_apply(learner: Learner, training_class: TrainingClass, previous_certificate_no: str | None,
+def _check_can_apply(learner, training_class: TrainingClass, previous_certificate_no: str | None,
                      now: datetime) -> None:
     if training_class.status != PUBLISHED:
         raise EnrolmentError("not_published")
@@ -104,14 +102,14 @@ def _check_can_apply(learner: Learner, training_class: TrainingClass, previous_c
         raise EnrolmentError("closed")
     if approved_count(training_class) >= training_class.capacity:
         raise EnrolmentError("full")
-    missing = missing_materials(learner, training_class.qualification.requires_education_cert)
+    missing = learner.missing_materials(training_class.qualification.requires_education_cert)
     if missing:
         raise EnrolmentError("materials_missing", missing=missing)
     if training_class.training_type == REFRESHER and not CERTIFICATE_NO.match(previous_certificate_no or ""):
         raise EnrolmentError("certificate_required")
 
 
-def apply_to_class(learner: Learner, training_class: TrainingClass, previous_certificate_no: str | None,
+def apply_to_class(learner, training_class: TrainingClass, previous_certificate_no: str | None,
                    now: datetime, actor: Actor) -> Application:
     """Apply, or re-apply after being returned, inside the window and capacity."""
     previous_certificate_no = (previous_certificate_no or "").strip().upper() or None

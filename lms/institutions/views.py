@@ -4,15 +4,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..catalogue.models import TRAINING_TYPES, QualificationType
 from ..catalogue.services import hours_plan
 from ..core.access import role_required
 from ..core.clock import utcnow
 from ..core.context import current_actor
 from ..core.labels import label
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..extensions import db
-from ..learners.services import missing_materials
 from . import permissions, services
 from .forms import ApplyForm, ClassForm, ReturnForm
 from .messages import enrolment_error
@@ -97,8 +96,8 @@ def class_detail(class_id):
     if current_user.role == LEARNER:
         context["application"] = db.session.scalar(select(Application).where(
             Application.class_id == class_id, Application.learner_id == current_user.learner.id))
-        context["missing"] = missing_materials(current_user.learner,
-                                               training_class.qualification.requires_education_cert)
+        context["missing"] = current_user.learner.missing_materials(
+            training_class.qualification.requires_education_cert)
         context["apply_form"] = ApplyForm()
     else:
         context["applications"] = list(db.session.scalars(

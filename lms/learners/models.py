@@ -68,3 +68,10 @@ class Learner(db.Model):
 
     def file_id(self, kind: str) -> int | None:
         return getattr(self, f"{kind}_file_id")
+
+    def missing_materials(self, education_required: bool) -> list[str]:
+        """What an application needs that the learner has not uploaded (the education certificate
+        only for a qualification that requires one). Here, on the model, so that lms.institutions
+        asks it without importing the learners package."""
+        needed = [PHOTO, ID_DOCUMENT, RECOMMENDATION] + ([EDUCATION] if education_required else [])
+        return [kind for kind in needed if self.file_id(kind) is None]

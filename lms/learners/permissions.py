@@ -7,8 +7,8 @@ could otherwise take the account over and defeat every other institution's face 
 """
 from sqlalchemy import false, or_, select
 
-from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..catalogue.services import in_region, region_covers
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..institutions.models import Application, Institution, TrainingClass
 from ..institutions.permissions import institution_regions_of_learner, learner_applied_to, learner_approved_by
 from .models import Learner

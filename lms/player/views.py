@@ -1,16 +1,15 @@
 """Thin handlers: course management for staff, study pages and the heartbeat API for learners."""
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
-                   url_for)
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from sqlalchemy import select
 
-from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..core.access import learner_api, role_required
 from ..core.clock import china_date, utcnow
 from ..core.context import current_actor
 from ..core.inputs import as_id, large_body
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..extensions import db
 from ..institutions.models import TrainingClass
 from ..institutions.permissions import can_edit_class

@@ -7,8 +7,8 @@ every institution, so only one that approved the learner (or the admin) may acce
 """
 from sqlalchemy import false, select, true
 
-from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..catalogue.services import region_covers
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..extensions import db
 from ..institutions.models import Institution
 from ..institutions.permissions import learners_approved_by

@@ -6,12 +6,12 @@ from flask import Blueprint, Response, abort, current_app, flash, jsonify, redir
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
-from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..audit.services import record
 from ..core.access import role_required
 from ..core.clock import utcnow
 from ..core.context import current_actor
 from ..core.inputs import large_body
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..extensions import db
 from ..files.messages import upload_error
 from ..files.models import StoredFile

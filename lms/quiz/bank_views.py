@@ -9,11 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..core.roles import STAFF
 from ..core.access import role_required
 from ..core.clock import utcnow
 from ..core.context import current_actor
 from ..core.inputs import page_number
+from ..core.roles import STAFF
 from ..extensions import db
 from ..player.models import Course
 from . import bank, papers, permissions, transfer

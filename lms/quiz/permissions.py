@@ -7,8 +7,8 @@ the institution's region, and the admin. Nobody else learns that it exists (404)
 """
 from sqlalchemy import false, or_, select, true
 
-from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..catalogue.services import in_region, region_covers
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..extensions import db
 from ..institutions.models import Institution
 from ..learners.models import Learner

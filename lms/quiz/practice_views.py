@@ -15,10 +15,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 
-from ..core.roles import LEARNER
 from ..core.access import role_required
 from ..core.clock import utcnow
 from ..core.inputs import MESSAGES as INPUT_MESSAGES
+from ..core.roles import LEARNER
 from ..extensions import db
 from ..player.models import Course
 from . import attempts, grading, permissions, practice

@@ -3,9 +3,9 @@ from flask import abort, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..core.access import role_required
 from ..core.clock import utcnow
+from ..core.roles import ADMIN, LEARNER, REGULATOR, STAFF
 from ..extensions import db
 from ..learners.models import Learner
 from ..learners.permissions import can_view_learner

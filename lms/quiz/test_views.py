@@ -5,11 +5,11 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..core.roles import LEARNER
 from ..core.access import learner_api, role_required
 from ..core.clock import utcnow
 from ..core.context import current_actor
 from ..core.inputs import as_id
+from ..core.roles import LEARNER
 from ..extensions import db
 from ..player import checks as study_checks
 from ..player.models import Course

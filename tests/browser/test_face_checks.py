@@ -23,18 +23,17 @@ from sqlalchemy import select, update
 from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.institutions.services import apply_to_class, approve_application
-from lms.learners.services import register_learner
 from lms.player.models import Playback, StudySession
 from lms.proctor import attempts as server_attempts
 from lms.proctor.models import FAILED, PASSED, RANDOM, REVIEW, START, FaceChallenge, FaceCheck, FaceCheckAttempt
+from lms.registration.services import register_learner
 
 from .. import footage
 from ..conftest import FACES, PASSWORD, face_bytes, full_materials, learner_profile, make_video, ready_course, valid_id
 from .camera_feed import CameraFeed, follow_prompt, play_prompt, poses, start_from_asked_clips
 from .conftest import CHROMIUM, CHROMIUM_ARGS
 from .test_enrolment_flow import WECHAT, shot, sign_in, zh
-from .test_player import (effective, fast_player, heartbeats, lesson_ids, open_lesson,  # noqa: F401 (fixture)
-                          progress, shot_screen, wait_until)
+from .test_player import effective, fast_player, heartbeats, lesson_ids, open_lesson, progress, shot_screen, wait_until  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("faces_dir")  # real face photos (tests/photos.py)
 

@@ -25,17 +25,16 @@ from PIL import Image
 from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.institutions.services import apply_to_class, approve_application
-from lms.learners.services import register_learner
 from lms.proctor import faces
 from lms.proctor.models import FaceCheck
+from lms.registration.services import register_learner
 
 from .. import footage
 from ..conftest import PASSWORD, full_materials, learner_profile, ready_course, valid_id
 from .camera_feed import CameraFeed, play_prompt, start_from_asked_clips
 from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from .test_enrolment_flow import sign_in, zh
-from .test_face_checks import (CHECK_TIMEOUT, PASSED_TEXT, attempts_of, camera, desk, face_player,  # noqa: F401
-                               fast_player, rows)
+from .test_face_checks import CHECK_TIMEOUT, PASSED_TEXT, attempts_of, camera, desk, face_player, fast_player, rows  # noqa: F401
 from .test_player import lesson_ids, open_lesson
 
 LEARNERS = max(int(os.environ.get("LMS_GENUINE_LEARNERS", "20")), 20)

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
-from lms.core.roles import STAFF
 from lms.accounts.services import create_account
 from lms.core.clock import utcnow
+from lms.core.roles import STAFF
 
 from .test_csp import Watch
 from .test_enrolment_flow import shot
@@ -23,9 +23,10 @@ def _recorder(context, seen):
 
 
 def test_the_token_never_leaves_the_browser_and_a_second_browser_is_refused(live_server, browser, db, admin, actor,
-                                                                             artifacts, caplog):
+                                                                             institution, artifacts, caplog):
     caplog.set_level(logging.INFO, logger="werkzeug")   # the development server's own access log
-    _, raw = create_account(STAFF, "new.staff", "新员工", utcnow(), actor, token_lifetime=timedelta(hours=1))
+    _, raw = create_account(STAFF, "new.staff", "新员工", utcnow(), actor, institution_id=institution.id,
+                            token_lifetime=timedelta(hours=1))
     link = f"{live_server}/one-time-link#{raw}"
     owner = browser.new_context(locale="zh-CN")
     stranger = browser.new_context(locale="zh-CN")
