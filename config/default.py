@@ -6,7 +6,7 @@ from datetime import timedelta
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SQLALCHEMY_DATABASE_URI = "sqlite:///" + os.path.join(_ROOT, "instance", "lms.sqlite3")
-SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+SQLALCHEMY_ENGINE_OPTIONS = {}  # idle pooled connections are pinged before use: extensions.ping_idle_connections
 MEDIA_ROOT = os.path.join(_ROOT, "media")
 
 # Secrets: set in the environment or instance/config.py (scripts/bootstrap.sh writes one).
@@ -25,6 +25,10 @@ SESSION_COOKIE_SECURE = False  # production.py turns it on (HTTPS only)
 LMS_HSTS = None  # Strict-Transport-Security value; production.py sets it; sent over HTTPS only
 SESSION_COOKIE_NAME = "lms_session"
 PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+# Re-sign the cookie only when the session changes (its last_seen at most every 30 s while in use),
+# not on every response: signing it cost more than a no-op view (issue 22). The idle limit is the
+# server's (LMS_SESSION_IDLE_MINUTES), not the cookie's expiry.
+SESSION_REFRESH_EACH_REQUEST = False
 LMS_SESSION_IDLE_MINUTES = 30
 
 LMS_LOGIN_MAX_FAILURES = 5

@@ -1,12 +1,14 @@
 """The app factory: configuration, extensions, blueprints and the per-request hooks."""
+import functools
 import importlib
 import os
 
+from babel import Locale
 from flask import Flask, has_request_context, request, session
 
 from .accounts import sessions
 from .core.crypto import KeyConfigError, cipher_from_config
-from .extensions import babel, csrf, db, limiter, login_manager, migrate, tune_sqlite
+from .extensions import babel, csrf, db, limiter, login_manager, migrate, ping_idle_connections, tune_sqlite
 
 BLUEPRINT_MODULES = (
     "accounts", "learners", "registration", "institutions", "catalogue", "audit", "admin",
@@ -37,14 +39,16 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     db.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)
+        ping_idle_connections(db.engine)
     migrate.init_app(app, db, directory=_MIGRATIONS, render_as_batch=True)
     from .core import inputs
     inputs.register(app)  # before CSRF: its hook reads the form, which needs the upload limit and the checks
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
-    from .core.ratelimit import choose_storage
+    from .core.ratelimit import choose_storage, limit_in_views_only
     choose_storage(app)  # Redis where it answers, so that every worker shares one counter
     limiter.init_app(app)
+    limit_in_views_only(app, limiter)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
@@ -116,13 +120,20 @@ def _check_secrets(app: Flask) -> None:
     policy_from_config(app.config)  # refuses a face-check interval above 15 minutes
 
 
-def _select_locale() -> str:
+def _select_locale() -> Locale:
     if not has_request_context():  # a CLI command or the worker: the default language
-        return _locales()[0]
+        return _parsed_locale(_locales()[0])
     wanted = request.args.get("lang")
     if wanted in _locales():
         session["lang"] = wanted
-    return session.get("lang") or _locales()[0]
+    return _parsed_locale(session.get("lang") or _locales()[0])
+
+
+@functools.cache
+def _parsed_locale(code: str) -> Locale:
+    """Flask-Babel parses a locale name on every request that translates anything; a Locale passes
+    through its parse unchanged, so each of the few names is parsed once (issue 22)."""
+    return Locale.parse(code)
 
 
 def _locales():

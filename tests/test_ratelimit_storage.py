@@ -84,3 +84,38 @@ def test_two_workers_share_one_rate_limit_counter(key_prefix):
     answers = [first.get("/sign-in").status_code, second.get("/sign-in").status_code,
                first.get("/sign-in").status_code, second.get("/sign-in").status_code]
     assert answers == [200, 200, 200, 429]  # the fourth try is refused, whichever worker gets it
+
+
+def _limited_app(**overrides):
+    """A bare app with one limited view and one unlimited, the memory store, and limit_in_views_only applied."""
+    from lms.core.ratelimit import limit_in_views_only
+
+    app = configured_app(RATELIMIT_STORAGE_URI=MEMORY, **overrides)
+    limiter = Limiter(key_func=lambda: "one address")
+    limiter.init_app(app)
+    dropped = limit_in_views_only(app, limiter)
+
+    @app.route("/limited")
+    @limiter.limit("2 per minute")
+    def limited():
+        return "ok"
+
+    @app.route("/free")
+    def free():
+        return "ok"
+    return app, dropped
+
+
+def test_without_app_wide_limits_the_before_request_pass_goes_and_view_limits_still_hold():
+    app, dropped = _limited_app()
+    assert dropped
+    client = app.test_client()
+    assert [client.get("/limited").status_code for _ in range(3)] == [200, 200, 429]
+    assert all(client.get("/free").status_code == 200 for _ in range(5))
+
+
+def test_a_configured_default_limit_keeps_the_before_request_pass():
+    app, dropped = _limited_app(RATELIMIT_DEFAULT="3 per minute")
+    assert not dropped
+    client = app.test_client()
+    assert [client.get("/free").status_code for _ in range(4)] == [200, 200, 200, 429]

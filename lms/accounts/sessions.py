@@ -28,7 +28,7 @@ def load_user(session_id: str):
         return None
     if found is None:
         return None
-    user, g.user_session = found
+    user, g.session_last_seen = found
     return user
 
 
@@ -40,16 +40,16 @@ def end_current_session(now, reason: str) -> None:
 def note_session_activity(now, resolution_seconds: float) -> None:
     """Keep the record's last_seen_at within ``resolution_seconds`` of the truth: one write per
     that interval, not one per request."""
-    record_ = g.get("user_session")
-    if record_ is not None and (now - record_.last_seen_at).total_seconds() > resolution_seconds:
+    last_seen = g.get("session_last_seen")
+    if last_seen is not None and (now - last_seen).total_seconds() > resolution_seconds:
         services.session_seen(session[SESSION_SECRET], now)
         db.session.commit()
 
 
 def server_side_idle_seconds(now) -> float:
     """How long the session record has seen no request (as of its last noted activity)."""
-    record_ = g.get("user_session")
-    return 0.0 if record_ is None else (now - record_.last_seen_at).total_seconds()
+    last_seen = g.get("session_last_seen")
+    return 0.0 if last_seen is None else (now - last_seen).total_seconds()
 
 
 def expire_idle_session():
@@ -61,7 +61,8 @@ def expire_idle_session():
     now = utcnow()
     idle = timedelta(minutes=current_app.config["LMS_SESSION_IDLE_MINUTES"])
     last_seen = session.get("last_seen")
-    session.permanent = True
+    if not session.permanent:  # setting it, even to the same value, would re-sign the cookie
+        session.permanent = True
     cookie_idle = last_seen is not None and now.timestamp() - last_seen > idle.total_seconds()
     if cookie_idle or server_side_idle_seconds(now) > idle.total_seconds():
         record(current_actor(), "session_timeout", now)

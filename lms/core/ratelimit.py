@@ -42,3 +42,21 @@ def _redacted(uri: str) -> str:
     if "@" in rest:
         rest = "***@" + rest.split("@", 1)[1]
     return scheme + sep + rest
+
+
+LIMIT_CONFIG_KEYS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
+
+
+def limit_in_views_only(app, limiter) -> bool:
+    """Drop Flask-Limiter's before-request pass when no limit needs it; True if dropped.
+
+    Every limit of this app is a view's own (``@limiter.limit`` on sign-in, registration and the
+    certificate check), which the decorated view checks when it runs. The before-request pass only
+    counts application, default and meta limits: with none configured it counts nothing on any
+    request, yet it took about a tenth of a signed-in no-op's time (issue 22). Configure one of
+    LIMIT_CONFIG_KEYS and the pass stays."""
+    if any(app.config.get(key) for key in LIMIT_CONFIG_KEYS):
+        return False
+    hooks = app.before_request_funcs.get(None, [])
+    app.before_request_funcs[None] = [hook for hook in hooks if hook != limiter._check_request_limit]
+    return len(hooks) != len(app.before_request_funcs[None])
