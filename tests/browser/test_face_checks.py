@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from lms.core.clock import utcnow
 from lms.core.context import Actor
 from lms.institutions.services import apply_to_class, approve_application
-from lms.player.models import Playback, StudySession
+from lms.player.models import Heartbeat, Playback, StudySession
 from lms.proctor import tries as server_tries
 from lms.proctor.models import FAILED, PASSED, RANDOM, REVIEW, START, FaceChallenge, FaceCheck, FaceCheckAttempt
 from lms.registration.services import register_learner
@@ -389,6 +389,22 @@ def answer_by_phone(app, page, photos, artifacts=None) -> tuple[str, dict, str]:
 
 # --- 1. the enrolled person -------------------------------------------------------------------------
 
+def why_no_credit(page, db, learner) -> str:
+    """What the page's video and the server's last reports say, for a failure message (a wait for credit that
+    ran out has failed on loaded machines, and the cause was not yet known)."""
+    video = page.locator(VIDEO).evaluate(
+        "v => ({paused: v.paused, readyState: v.readyState, networkState: v.networkState, "
+        "error: v.error && v.error.code, currentTime: v.currentTime, "
+        "status: (document.querySelector('#player-status') || {}).textContent, "
+        "focused: document.hasFocus(), hidden: document.hidden})")
+    db.session.expire_all()
+    reports = db.session.scalars(select(Heartbeat).filter_by(learner_id=learner.id)
+                                 .order_by(Heartbeat.id.desc()).limit(6)).all()
+    db.session.commit()
+    said = [(r.playing, r.visible, r.focused, round(r.position or 0, 1), r.credited, r.reason) for r in reports]
+    return f"page: {video}; last reports (playing, visible, focused, position, credited, reason): {said}"
+
+
 def test_the_enrolled_person_passes_the_start_and_the_random_check_and_earns_credit(
         app, db, live_server, camera, face_player, staff, open_class, moving_learner, real_moves, study_video,
         artifacts):
@@ -436,7 +452,8 @@ def test_the_enrolled_person_passes_the_start_and_the_random_check_and_earns_cre
     face_player(LMS_FACE_ACTIONS=tuple(nods))
     start_from_asked_clips(page, feed, nods)
     feed.show(nods["up"].frames[0])
-    wait_until(lambda: effective(db, learner, lesson) >= 3, timeout=16, message="credit after the start check")
+    wait_until(lambda: effective(db, learner, lesson) >= 3, timeout=16,
+               message=lambda: f"credit after the start check ({why_no_credit(page, db, learner)})")
     random_answer = move_as_asked(page, feed, nods, on_move=at_the_prompt("03-random-check-prompt.png"))
     pass_check(app, page)
     checks = rows(db, FaceCheck, FaceCheck.learner_id == learner.id)
