@@ -217,6 +217,26 @@ def test_a_session_starts_with_a_check_and_no_time_counts_until_it_passes(db, le
     assert attempt.distance == max(attempt.distance_list) < 0.55
 
 
+
+def test_the_next_random_check_counts_from_the_verdict_and_slow_judging_costs_no_try(app, db, lesson,
+                                                                                   approved_learner, me):
+    """Judging an answer can take seconds on a busy server. The answer is judged by when it arrived (in
+    time, however long the judging took), and the learner's interval of study before the next check
+    starts when the verdict is reached, not when the frames arrived."""
+    app.config.update(LMS_FACE_CHECK_MIN_SECONDS=60, LMS_FACE_CHECK_MAX_SECONDS=70)
+    playback = begin(approved_learner, lesson, me)
+    check = open_check(db, approved_learner)
+    challenge = tries.issue_challenge(check, True, at(0), me)
+    arrived, decided = at(4), challenge.deadline + timedelta(seconds=30)   # judged long after its deadline
+    result = tries.submit_attempt(check, following(challenge), challenge.nonce, arrived, me, clock=lambda: decided)
+    assert result.status == PASSED, result
+    session = db.session.get(StudySession, playback.session_id)
+    db.session.refresh(session)
+    gap = app.config["LMS_HEARTBEAT_MAX_GAP"]
+    assert decided + timedelta(seconds=min(60, 70 - gap)) <= session.next_check_at <= decided + timedelta(seconds=70)
+    assert db.session.get(FaceCheck, check.id).decided_at == decided
+
+
 def test_provisional_time_is_confirmed_by_the_next_passed_check(db, lesson, approved_learner, me):
     playback = begin(approved_learner, lesson, me)
     pass_check(db, approved_learner, me, 1)

@@ -10,6 +10,7 @@ its reason. Each state change commits with its audit row and says in its docstri
 """
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from random import SystemRandom
@@ -130,10 +131,16 @@ class AttemptResult:
     distance: float | None
 
 
-def submit_attempt(check: FaceCheck, frames: list[bytes], nonce: str, now: datetime, actor: Actor) -> AttemptResult:
+def submit_attempt(check: FaceCheck, frames: list[bytes], nonce: str, now: datetime, actor: Actor,
+                   clock: Callable[[], datetime] | None = None) -> AttemptResult:
     """Judge the frames posted as the answer to the check's current challenge, keep them encrypted as
     evidence with their fingerprints, and move the check on: passed, to staff review, another try, or
-    failed for good; logged. Unreadable input raises FaceError and costs nothing."""
+    failed for good; logged. Unreadable input raises FaceError and costs nothing.
+
+    ``now`` is when the answer arrived: the deadlines are judged by it, so the server's judging time never
+    costs the learner a try. ``clock`` (default: ``now``) tells the moment the verdict is reached, after the
+    judging, which can take seconds on a busy server: the check is decided then, and the next random check
+    is counted from then, so the learner gets the whole interval of study between two checks."""
     if check.status == OPEN and decisions.overdue(check.due_at, now, policy()):
         miss_check(check, now, actor)
         db.session.commit()
@@ -147,7 +154,8 @@ def submit_attempt(check: FaceCheck, frames: list[bytes], nonce: str, now: datet
         raise FaceError("frames")
     images = [_checked_frame(data) for data in frames]
     verdict, prints = _judge(check, challenge, images, nonce, now)
-    return _keep_attempt(check, challenge, images, verdict, prints, now, actor)
+    decided_at = clock() if clock is not None else now
+    return _keep_attempt(check, challenge, images, verdict, prints, now, decided_at, actor)
 
 
 def max_frames() -> int:
@@ -215,7 +223,7 @@ def _analyse(images: list[CheckedImage], rule: decisions.Challenge) -> tuple[lis
     return analyses, greys
 
 
-def _keep_attempt(check, challenge, images, verdict, prints, now, actor) -> AttemptResult:
+def _keep_attempt(check, challenge, images, verdict, prints, now, decided_at, actor) -> AttemptResult:
     with files_kept_only_if_committed() as stored:
         claimed = db.session.execute(update(FaceChallenge).where(
             FaceChallenge.id == challenge.id, FaceChallenge.answered_at.is_(None)).values(answered_at=now)).rowcount
@@ -234,25 +242,26 @@ def _keep_attempt(check, challenge, images, verdict, prints, now, actor) -> Atte
         fingerprints.keep(check.learner_id, prints, now, attempt_id=attempt.id)
         check.ip = actor.ip[:64]
         decided = fallback.for_check(verdict, challenge.mode)   # photos go to staff even when they pass
-        status = _apply_verdict(check, decided, now)
-        record(actor, "face_check", now, target=f"face_check:{check.id}",
+        status = _apply_verdict(check, decided, now, decided_at)
+        record(actor, "face_check", decided_at, target=f"face_check:{check.id}",
                result="success" if status in (PASSED, REVIEW) else "failure",
                detail=f"{status} {decided.reason or ''} d={verdict.distance}".strip())
         db.session.commit()
     return AttemptResult(status, decided.reason, max(policy().attempts - check.attempts, 0), verdict.distance)
 
 
-def _apply_verdict(check: FaceCheck, verdict: decisions.AttemptVerdict, now: datetime) -> str:
+def _apply_verdict(check: FaceCheck, verdict: decisions.AttemptVerdict, received_at: datetime,
+                   decided_at: datetime) -> str:
     check.distance, check.liveness, check.reason = verdict.distance, verdict.liveness, verdict.reason
     if verdict.outcome == decisions.PASS:
-        _set_status(check, PASSED, now)
+        _set_status(check, PASSED, decided_at)
         return PASSED
     if verdict.outcome == decisions.DOUBTFUL:
-        db.session.add(FaceReview(check_id=check.id, kind=fallback.review_kind(verdict), opened_at=now))
-        _set_status(check, REVIEW, now)
+        db.session.add(FaceReview(check_id=check.id, kind=fallback.review_kind(verdict), opened_at=decided_at))
+        _set_status(check, REVIEW, decided_at)
         return REVIEW
-    if decisions.after_failed_attempt(check.attempts, check.due_at, now, policy()):
+    if decisions.after_failed_attempt(check.attempts, check.due_at, received_at, policy()):
         return "retry"
-    _set_status(check, FAILED, now)
-    _sign_out(check, now)
+    _set_status(check, FAILED, decided_at)
+    _sign_out(check, decided_at)
     return FAILED

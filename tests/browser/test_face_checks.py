@@ -25,7 +25,7 @@ from lms.core.context import Actor
 from lms.institutions.services import apply_to_class, approve_application
 from lms.player.models import Heartbeat, Playback, StudySession
 from lms.proctor import tries as server_tries
-from lms.proctor.models import FAILED, PASSED, RANDOM, REVIEW, START, FaceChallenge, FaceCheck, FaceCheckAttempt
+from lms.proctor.models import FAILED, OPEN, PASSED, RANDOM, REVIEW, START, FaceChallenge, FaceCheck, FaceCheckAttempt
 from lms.registration.services import register_learner
 
 from .. import footage
@@ -405,14 +405,19 @@ def why_no_credit(page, db, learner) -> str:
     return f"page: {video}; last reports (playing, visible, focused, position, credited, reason): {said}"
 
 
+def random_check_open(db, learner) -> bool:
+    return any(c.purpose == RANDOM and c.status == OPEN for c in rows(db, FaceCheck, FaceCheck.learner_id == learner.id))
+
+
 def test_the_enrolled_person_passes_the_start_and_the_random_check_and_earns_credit(
         app, db, live_server, camera, face_player, staff, open_class, moving_learner, real_moves, study_video,
         artifacts):
     """The learner in the footage passes the start check turning to a side and the random check nodding up or
     down (the server refuses the moving faces of an earlier check, as they are or mirrored, so one move of the
     footage passes once per learner; the tests' challenges ask for left or right unless told otherwise). The
-    random check is due 16 s after the start check's decision time: on a loaded CI machine judging the start
-    check took 8 s, which left the fixture's 8 s less than the 3 s of credit this test waits for."""
+    random check is due 16 s after the start check's verdict (counted from the verdict, not from the answer's
+    arrival: on a loaded CI machine judging the start check took 8 s and left too little study between the
+    checks). The test waits for 3 s of credit between the checks, or for the random check if it comes first."""
     nods = nodding(real_moves)
     face_player(LMS_FACE_CHECK_MIN_SECONDS=16, LMS_FACE_CHECK_MAX_SECONDS=22)   # the window [16, 22 - 6]
     learner = moving_learner
@@ -452,8 +457,10 @@ def test_the_enrolled_person_passes_the_start_and_the_random_check_and_earns_cre
     face_player(LMS_FACE_ACTIONS=tuple(nods))
     start_from_asked_clips(page, feed, nods)
     feed.show(nods["up"].frames[0])
-    wait_until(lambda: effective(db, learner, lesson) >= 3, timeout=16,
-               message=lambda: f"credit after the start check ({why_no_credit(page, db, learner)})")
+    wait_until(lambda: effective(db, learner, lesson) >= 3 or (effective(db, learner, lesson) > 0
+                                                               and random_check_open(db, learner)),
+               timeout=16, message=lambda: f"credit after the start check ({why_no_credit(page, db, learner)})")
+    between_the_checks = effective(db, learner, lesson)
     random_answer = move_as_asked(page, feed, nods, on_move=at_the_prompt("03-random-check-prompt.png"))
     pass_check(app, page)
     checks = rows(db, FaceCheck, FaceCheck.learner_id == learner.id)
@@ -475,7 +482,7 @@ def test_the_enrolled_person_passes_the_start_and_the_random_check_and_earns_cre
     assert all(b.credited == 0 for b in beats if b.reason == "check_due")  # nothing counts while a check waits
     # What was studied between the two checks is tied to the random check that confirmed it ...
     confirmed = [b for b in beats if b.check_id == random_check.id]
-    assert credited(confirmed) >= 3 and all(b.credited > 0 for b in confirmed)
+    assert credited(confirmed) >= between_the_checks > 0 and all(b.credited > 0 for b in confirmed)
     # ... (the start check came before any study, so it confirmed nothing) and the rest waits for the next check.
     assert not [b for b in beats if b.check_id == start.id]
     provisional = [b for b in beats if b.credited > 0 and b.check_id is None]

@@ -53,7 +53,7 @@ def api_attempt(check_id):
     if frames is None or not isinstance(payload.get("nonce"), str) or not 0 < len(payload["nonce"]) <= 64:
         raise ApiError(400, "frames", face_error("frames"))
     try:
-        result = tries.submit_attempt(check, frames, payload["nonce"], utcnow(), current_actor())
+        result = tries.submit_attempt(check, frames, payload["nonce"], utcnow(), current_actor(), clock=utcnow)
     except services.FaceError as error:
         conflict = error.code in ("check_closed", "busy", "no_challenge")
         raise ApiError(409 if conflict else 400, error.code, face_error(error.code)) from error
