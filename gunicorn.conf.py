@@ -14,6 +14,7 @@ set (README, "Serving videos through nginx"), nginx sends the bytes and a video 
 thread only for the permission check. Command-line options override these values (e.g.
 `--workers 4`, or `--worker-class sync --threads 1` for the behaviour before issue 11).
 """
+import contextlib
 import os
 import re
 import sys
@@ -31,38 +32,67 @@ keepalive = 5      # seconds an idle kept-alive connection waits in the worker's
 # default format, spelled out so that it is read before it is changed.
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 
-# At most this many threads of a worker run the application (the view, its queries, its commit) at
-# once; the others wait on a semaphore. Sending a response body (a video) happens after the
-# application has returned and is not counted. Without this limit up to 16 heartbeats ran at once
-# in a worker, contending for the GIL (each database round trip waits to get it back) and for
-# SQLite's write lock, and they went slower than on sync workers (BENCHMARKS.md, issue 11).
-# A request body (an upload) is read inside the application, so a slow upload holds one of these.
-# LMS_APP_THREADS=0 (e.g. `gunicorn --env LMS_APP_THREADS=0`) removes the limit.
+# Lanes: at most this many threads of a worker run the application (the view, its queries, its commit) at
+# once in each lane; the others wait on the lane's semaphore. Sending a response body (a video) happens
+# after the application has returned and is not counted; a request body (an upload) is read inside the
+# application, so a slow upload holds a place in its lane.
+# - api: the small JSON requests every open lesson sends (heartbeats, pings, answers), one at a time per
+#   worker. Two at once contend for the GIL (each database round trip waits to get it back): the
+#   heartbeat's rate fell from 547/s to 352/s on SQLite and from 376/s to 206/s on PostgreSQL (BENCHMARKS.md,
+#   issue 22); before issue 11, 16 at once went slower than sync workers.
+# - pages: pages, exports and uploads (any request with a body above SMALL_BODY): a long export or a slow
+#   upload holds a place here, never the api lane.
+# - face: judging a face answer takes a second or more of CPU (dlib); in a lane of its own, so heartbeats
+#   go on while answers are judged (issue 21: p99 19.6 s while four answers held both threads of a worker).
+# LMS_API_THREADS / LMS_APP_THREADS set the first two (0 removes that limit); face answers: one per worker.
+API_THREADS_DEFAULT = 1
 APP_THREADS_DEFAULT = 2
+FACE_THREADS = 1
+SMALL_BODY = 64 * 1024
 GIL_SWITCH_SECONDS = 0.0005
-
-
-# Judging a face answer takes a second or more of CPU (dlib); with both application threads of a worker
-# judging, a heartbeat waited for one of them: p99 19.6 s while four answers were judged at once
-# (BENCHMARKS.md, issue 21). So face answers may hold at most all but one of the application threads.
-HEAVY_PATH = re.compile(r"^/api/proctor/checks/\d+/attempts$")
+FACE_PATH = re.compile(r"^/api/proctor/checks/\d+/attempts$")
 
 
 def post_worker_init(worker):
     switch = float(os.environ.get("LMS_GIL_SWITCH_SECONDS", GIL_SWITCH_SECONDS))
     if switch > 0:
         sys.setswitchinterval(switch)
-    limit = int(os.environ.get("LMS_APP_THREADS", APP_THREADS_DEFAULT))
-    if 0 < limit < worker.cfg.threads:
-        heavy = threading.BoundedSemaphore(limit - 1) if limit > 1 else None
-        worker.wsgi = _limit_concurrency(worker.wsgi, threading.BoundedSemaphore(limit), heavy)
+    lanes = Lanes(_gate(int(os.environ.get("LMS_API_THREADS", API_THREADS_DEFAULT))),
+                  _gate(int(os.environ.get("LMS_APP_THREADS", APP_THREADS_DEFAULT))),
+                  _gate(FACE_THREADS))
+    worker.wsgi = _limit_concurrency(worker.wsgi, lanes)
 
 
-def _limit_concurrency(app, gate, heavy_gate=None):
+class Lanes:
+    def __init__(self, api, pages, face):
+        self.api, self.pages, self.face = api, pages, face
+
+    def of(self, environ):
+        """The lane of a request, from its path and declared body size (no body is read here)."""
+        path = environ.get("PATH_INFO", "")
+        if FACE_PATH.match(path):
+            return self.face
+        if path.startswith("/api/") and _body_size(environ) <= SMALL_BODY:
+            return self.api
+        return self.pages
+
+
+def _body_size(environ) -> int:
+    """The declared length; a body of unknown length (chunked) counts as large."""
+    if environ.get("HTTP_TRANSFER_ENCODING"):
+        return SMALL_BODY + 1
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return SMALL_BODY + 1
+
+
+def _gate(limit: int):
+    return threading.BoundedSemaphore(limit) if limit > 0 else contextlib.nullcontext()
+
+
+def _limit_concurrency(app, lanes: Lanes):
     def limited(environ, start_response):
-        if heavy_gate is not None and HEAVY_PATH.match(environ.get("PATH_INFO", "")):
-            with heavy_gate, gate:
-                return app(environ, start_response)
-        with gate:
+        with lanes.of(environ):
             return app(environ, start_response)
     return limited

@@ -8,7 +8,8 @@
    for small faces, as an answer does) by 1 thread, then by 2 and 4 threads at once, with the model sets that
    faces._Models lends limited to 1 (what a lock around one shared set would give) and to one per core (what
    it does). Analyses per second of wall time.
-2. On gunicorn with gunicorn.conf.py (2 gthread workers, 32 threads, 2 in the application at once), a temporary
+2. On gunicorn with gunicorn.conf.py (2 gthread workers, 32 threads; in the application at once per worker:
+   one API request, one face answer and two pages), a temporary
    SQLite file or the PostgreSQL database lms_face_conc_bench, built by bench/heartbeat_bench.py (one-hour
    lesson, learners enrolled with any encoding: every answer is a mismatch, then a replay, and is analysed in
    full all the same). Sixteen learners between checks post heartbeats (playing, position = seconds since

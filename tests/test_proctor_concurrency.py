@@ -1,7 +1,7 @@
 """Face answers judged at the same time on gunicorn's threaded workers (issue 21).
 
-The project's gunicorn.conf.py (2 gthread workers, 32 threads, 2 of them in the application at once) serves
-the session's database. Four learners answer a face check at the same moment, 25 rounds running, while a
+The project's gunicorn.conf.py (2 gthread workers, 32 threads; in the application at once per worker: one
+API request, one face answer and two pages) serves the session's database. Four learners answer a face check at the same moment, 25 rounds running, while a
 fifth learner's page sends heartbeats. Every request must get an HTTP answer (no 5xx, no reset, no hang),
 no worker may die or be replaced, and each check must record exactly the tries it was asked for.
 The answers fail on purpose (another person, or a head turned the wrong way; later rounds are also

@@ -23,16 +23,25 @@ CSP_DIRECTIVES = (
 CONTENT_SECURITY_POLICY = "; ".join(f"{name} {value}" for name, value in CSP_DIRECTIVES)
 
 
+# Sent on every response unless the view set its own; lower-cased names to find them among a response's.
+DEFAULT_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Frame-Options", "SAMEORIGIN"),   # for browsers without frame-ancestors
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+)
+_DEFAULT_NAMES = tuple((name.lower(), name, value) for name, value in DEFAULT_HEADERS)
+
+
 def secure(response):
-    """Add the security headers to ``response``; views may set stricter ones themselves."""
+    """Add the security headers to ``response``; views may set stricter ones themselves. Runs on every
+    response, so the names present are read once (Headers.setdefault scans the list each time)."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Frame-Options", "SAMEORIGIN")  # for browsers without frame-ancestors
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
+    present = {name.lower() for name, _ in headers.items()}
+    headers.extend([(name, value) for lower, name, value in _DEFAULT_NAMES if lower not in present])
     _strict_transport(headers)
     if not is_static_asset():
-        forbid_storing(headers)
+        forbid_storing(headers, present)
     return response
 
 
@@ -50,10 +59,15 @@ def is_static_asset() -> bool:
     return endpoint == "static" or endpoint.endswith(".static")
 
 
-def forbid_storing(headers) -> None:
+def forbid_storing(headers, present: set[str]) -> None:
     """Every page and export may carry names, ID numbers, photos or study records (even an anonymous
     registration form shown again with its errors): neither the browser (back button, disk cache on a
-    shared PC) nor a proxy may keep a copy."""
-    if "no-store" not in headers.get("Cache-Control", ""):
+    shared PC) nor a proxy may keep a copy. ``present``: the lower-cased names the response already has."""
+    if "cache-control" not in present:
+        headers.add("Cache-Control", "no-store")
+    elif "no-store" not in headers.get("Cache-Control", ""):
         headers["Cache-Control"] = "no-store"
-    headers["Pragma"] = "no-cache"  # HTTP/1.0 caches
+    if "pragma" not in present:
+        headers.add("Pragma", "no-cache")  # HTTP/1.0 caches
+    else:
+        headers["Pragma"] = "no-cache"

@@ -137,11 +137,18 @@ def _set_body_limit():
         request.max_content_length = current_app.config["LMS_MAX_JSON_BYTES"]
 
 
+FORM_TYPES = frozenset(("application/x-www-form-urlencoded", "multipart/form-data"))
+
+
 def _refuse_control_characters():
-    texts = [request.path, request.user_agent.string or ""]
-    for values in (request.args, request.form):
+    texts = [request.path, request.headers.get("User-Agent", "")]
+    # Only what the request has: parsing an empty query string or form still costs (this runs on every request).
+    sources = ([request.args] if request.query_string else []) + \
+        ([request.form] if request.mimetype in FORM_TYPES else [])
+    for values in sources:
         texts += [text for key, value in values.items(multi=True) for text in (key, value)]
-    texts += [storage.filename or "" for _, storage in request.files.items(multi=True)]
+    if request.mimetype == "multipart/form-data":
+        texts += [storage.filename or "" for _, storage in request.files.items(multi=True)]
     if any(CONTROL_CHARACTERS.search(text) for text in texts) or _json_has_control_characters():
         raise BadInput(MESSAGES["control"])
 
