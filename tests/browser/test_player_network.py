@@ -471,6 +471,18 @@ def test_a_check_the_worker_settles_before_the_next_heartbeat_still_says_why_stu
 
 BLUR_ONLY = "() => window.dispatchEvent(new Event('blur'))"   # document.hasFocus() still says true, as it may
 FOCUS_ONLY = "() => window.dispatchEvent(new Event('focus'))"
+# The seq of the last report the page has sent: a report sent before the blur may reach the server after it.
+NOTE_SENT_SEQ = """() => {
+    const send = window.fetch;
+    window.__sentSeq = 0;
+    window.fetch = (url, options) => {
+        if (String(url).includes('/api/player/heartbeat')) {
+            try { window.__sentSeq = JSON.parse(options.body).seq; } catch (e) { /* not a report */ }
+        }
+        return send(url, options);
+    };
+}"""
+BLUR_ONLY_AFTER_SEQ = "() => { const sent = window.__sentSeq; window.dispatchEvent(new Event('blur')); return sent; }"
 
 
 def test_after_a_blur_the_page_keeps_saying_the_window_lost_focus_until_the_learner_plays(
@@ -482,16 +494,18 @@ def test_after_a_blur_the_page_keeps_saying_the_window_lost_focus_until_the_lear
     play(page)
     wait_position(page, 1.5)
     page.evaluate("window.__statuses = []")
-    last = heartbeats(db, learner)[-1].id
+    # Reports are told apart by the page's seq, not by their arrival: one sent just before the blur may land after.
+    page.evaluate(NOTE_SENT_SEQ)
+    page.wait_for_function("() => window.__sentSeq > 0")   # every earlier report has a lower seq
 
     # Another window comes in front: paused, and said, however long it stays so.
-    page.evaluate(BLUR_ONLY)
+    sent_before_blur = page.evaluate(BLUR_ONLY_AFTER_SEQ)
     page.wait_for_function("v => v.paused", arg=video.element_handle())
     expect(status).to_have_text(zh(app, UNFOCUSED))
-    wait_until(lambda: len([b for b in heartbeats(db, learner) if b.id > last]) >= 3,
+    wait_until(lambda: len([b for b in heartbeats(db, learner) if b.seq > sent_before_blur]) >= 3,
                message="heartbeats after the blur")
     expect(status).to_have_text(zh(app, UNFOCUSED))
-    after_blur = [b for b in heartbeats(db, learner) if b.id > last]
+    after_blur = [b for b in heartbeats(db, learner) if b.seq > sent_before_blur]
     assert all(b.focused is False for b in after_blur), [(b.seq, b.focused, b.reason) for b in after_blur]
     assert {b.reason for b in after_blur if not b.playing} <= {"unfocused"}, [b.reason for b in after_blur]
     shot(page, artifacts, "01-unfocused.png")
