@@ -189,22 +189,34 @@ def start_session(user: User, now: datetime, actor: Actor) -> str:
     return secret
 
 
-# Every signed-in request runs this lookup: built once, since building the statement cost more CPU
-# than running it (issue 22). Only the record's last_seen_at is needed, not the whole row.
-_SESSION_USER = (select(User, UserSession.last_seen_at).join(UserSession, UserSession.user_id == User.id)
-                 .where(UserSession.token_hash == bindparam("token_hash"), User.id == bindparam("user_id"),
-                        UserSession.ended_at.is_(None)))
+@dataclass(frozen=True)
+class Principal:
+    """Who a request's session belongs to, as its server-side record says: enough for the idle gate and the
+    hot JSON endpoints (heartbeat, ping), which need no account object."""
+    user_id: int
+    role: str
+    last_seen: datetime
 
 
-def session_user(user_id: int, epoch: int, secret: str | None) -> tuple[User, datetime] | None:
-    """The user behind a cookie and when its session record last noted activity, in one primary-key
-    lookup; None once the record has ended or the user was signed out everywhere since (session_epoch)."""
+# Every signed-in request runs this lookup, so it is built once and run through Core: the ORM's loading
+# of a User cost more than the query itself (issue 22). The account is loaded only when a view asks for it.
+_SESSION_PRINCIPAL = (select(User.__table__.c.id, User.__table__.c.role, UserSession.__table__.c.last_seen_at)
+                      .select_from(User.__table__.join(UserSession.__table__,
+                                                       UserSession.__table__.c.user_id == User.__table__.c.id))
+                      .where(UserSession.__table__.c.token_hash == bindparam("token_hash"),
+                             User.__table__.c.id == bindparam("user_id"),
+                             User.__table__.c.session_epoch == bindparam("epoch"),
+                             UserSession.__table__.c.ended_at.is_(None)))
+
+
+def session_principal(user_id: int, epoch: int, secret: str | None) -> Principal | None:
+    """The user behind a cookie and when its session record last noted activity, in one indexed lookup;
+    None once the record has ended or the user was signed out everywhere since (session_epoch)."""
     if not secret:
         return None
-    row = db.session.execute(_SESSION_USER, {"token_hash": _hash_token(secret), "user_id": user_id}).first()
-    if row is None or row[0].session_epoch != epoch:
-        return None
-    return row[0], row[1]
+    row = db.session.connection().execute(
+        _SESSION_PRINCIPAL, {"token_hash": _hash_token(secret), "user_id": user_id, "epoch": epoch}).first()
+    return None if row is None else Principal(row.id, row.role, row.last_seen_at)
 
 
 def session_seen(secret: str, now: datetime) -> None:

@@ -5,31 +5,42 @@ from datetime import timedelta
 
 from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, logout_user
+from flask_login import logout_user
 
 from ..audit.services import record
 from ..core.clock import utcnow
 from ..core.context import current_actor
 from ..extensions import db
 from . import services
+from .models import User
 
 # The Flask session keeps the secret of its server-side record (UserSession) under this key.
 SESSION_SECRET = "sid"
 LAST_SEEN_RESOLUTION = 30  # seconds
 
 
+def current_principal() -> services.Principal | None:
+    """This request's signed-in session (accounts.services.Principal), looked up once per request; None
+    when the browser is not signed in or its session has ended."""
+    if "principal" not in g:
+        user_id, _, epoch = str(session.get("_user_id") or "").partition(":")
+        try:
+            g.principal = services.session_principal(int(user_id), int(epoch or 0), session.get(SESSION_SECRET))
+        except ValueError:
+            g.principal = None
+        if g.principal is not None:
+            g.session_last_seen = g.principal.last_seen
+    return g.principal
+
+
 def load_user(session_id: str):
-    """The session's user while its server-side record is open (not signed out, timed out or
-    reset) and they were not signed out everywhere since the session began."""
-    user_id, _, epoch = session_id.partition(":")
-    try:
-        found = services.session_user(int(user_id), int(epoch or 0), session.get(SESSION_SECRET))
-    except ValueError:
+    """Flask-Login's user loader, run when a view first uses current_user: the account of a session whose
+    server-side record is open (not signed out, timed out or reset) and that was not signed out everywhere
+    since it began."""
+    principal = current_principal()
+    if principal is None or session_id != session.get("_user_id"):
         return None
-    if found is None:
-        return None
-    user, g.session_last_seen = found
-    return user
+    return db.session.get(User, principal.user_id)
 
 
 def end_current_session(now, reason: str) -> None:
@@ -56,7 +67,7 @@ def expire_idle_session():
     """Sign out a session that has been idle longer than the configured time. The cookie's
     last_seen and the server-side session record each tell; the record is what a copied
     cookie cannot turn back."""
-    if request.endpoint == "static" or not current_user.is_authenticated:
+    if request.endpoint == "static" or current_principal() is None:
         return None
     now = utcnow()
     idle = timedelta(minutes=current_app.config["LMS_SESSION_IDLE_MINUTES"])

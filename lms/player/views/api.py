@@ -3,6 +3,7 @@ from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
+from ...accounts.sessions import current_principal
 from ...core.roles import LEARNER
 from ...core.access import learner_api, row_or_404
 from ...core.clock import utcnow
@@ -87,9 +88,10 @@ def _playback_token(payload) -> str | None:
 @bp.route("/api/player/heartbeat", methods=["POST"])
 def api_heartbeat():
     payload = request.get_json(silent=True)
-    if not current_user.is_authenticated:
+    principal = current_principal()   # the session's user without loading the account: every few seconds per learner
+    if principal is None:
         return _stopped_answer(_playback_token(payload))
-    if current_user.role != LEARNER:
+    if principal.role != LEARNER:
         raise ApiError(403, "forbidden", _("Please sign in as a learner."))
     beat = _beat_from(payload) if isinstance(payload, dict) else None
     token = _playback_token(payload)
@@ -99,7 +101,7 @@ def api_heartbeat():
     config = current_app.config
     try:
         result = heartbeats.record_heartbeat(
-            current_user.id, token, beat, interacted, utcnow(), request.remote_addr or "",
+            principal.user_id, token, beat, interacted, utcnow(), request.remote_addr or "",
             accounting.rules_from_config(config), config["LMS_IDLE_SECONDS"] + config["LMS_IDLE_GRACE_SECONDS"])
     except heartbeats.UnknownPlayback as error:
         raise ApiError(409, error.code, study_error(error)) from error
