@@ -388,6 +388,41 @@ def test_a_heartbeat_answer_that_is_not_json_or_never_comes_is_said_and_the_page
 
 # --- 2. a check settled by the worker first -----------------------------------------------------------
 
+class ReportsOnTheWay:
+    """The page's heartbeats between the page and the server: which were sent, answered or failed, and, while
+    held, which wait in the route (made before the page reports, so that every report is seen)."""
+
+    def __init__(self, page):
+        self.page, self.sent, self.ended, self.held, self.holding = page, [], [], [], False
+        page.on("request", lambda request: self.sent.append(request) if self._is_report(request) else None)
+        for event in ("requestfinished", "requestfailed"):
+            page.on(event, lambda request: self.ended.append(request) if self._is_report(request) else None)
+
+    @staticmethod
+    def _is_report(request) -> bool:
+        return "/api/player/heartbeat" in request.url
+
+    def hold(self):
+        self.holding = True
+        self.page.route(HEARTBEAT_URL, self._pass_or_hold)
+
+    def _pass_or_hold(self, route):
+        if self.holding:
+            self.held.append(route)
+        else:
+            route.continue_()
+
+    def none_at_the_server(self) -> bool:
+        """At least one report held, and every other one sent has had its answer."""
+        waiting = {id(route.request) for route in self.held} | {id(request) for request in self.ended}
+        return bool(self.held) and all(id(request) in waiting for request in self.sent)
+
+    def release(self):
+        self.holding = False   # the route stays, passing reports on (unrouting would handle the held ones itself)
+        for route in self.held:
+            route.continue_()
+
+
 def test_a_check_the_worker_settles_before_the_next_heartbeat_still_says_why_study_stopped(
         app, db, live_server, browser, pw, face_player, staff, open_class, approved_learner, study_video,  # noqa: F811
         phone_photos, artifacts):  # noqa: F811
@@ -405,6 +440,7 @@ def test_a_check_the_worker_settles_before_the_next_heartbeat_still_says_why_stu
     context = phone_context(browser, pw)
     try:
         page = context.new_page()
+        reports = ReportsOnTheWay(page)
         sign_in(page, live_server, learner.id_number)
         open_lesson(page, live_server, lesson)
         no_check_inside_the_video(db, learner)
@@ -429,12 +465,17 @@ def test_a_check_the_worker_settles_before_the_next_heartbeat_still_says_why_stu
         page.on("response", lambda response: answers.append(response) if "heartbeat" in response.url else None)
 
         # Its time runs out and the worker settles it before the page's next heartbeat: overdue and swept in one
-        # transaction, so that no heartbeat settles it first.
+        # transaction, so that no heartbeat settles it first. The page's reports wait on their way meanwhile, and
+        # the sweep waits until none is at the server: one read there just before the sweep would be answered
+        # 200 "session ended" (as it should), not 401, and this test is about the page that is already signed out.
+        reports.hold()
+        pump_until(page, lambda: reports.none_at_the_server(), message="no report at the server")
         window = app.config["LMS_FACE_CHECK_WINDOW_SECONDS"]
         db.session.execute(update(FaceCheck).where(FaceCheck.id == check.id).values(
             due_at=utcnow() - timedelta(seconds=window + 1)))
         assert proctor.sweep_overdue(utcnow()) == 1
         voided_total = effective(db, learner, lesson)
+        reports.release()
 
         # The page's next heartbeat comes from a browser that is no longer signed in as the learner.
         ended = page.locator("#session-ended")
