@@ -200,13 +200,11 @@ class Principal:
 
 # Every signed-in request runs this lookup, so it is built once and run through Core: the ORM's loading
 # of a User cost more than the query itself (issue 22). The account is loaded only when a view asks for it.
-_SESSION_PRINCIPAL = (select(User.__table__.c.id, User.__table__.c.role, UserSession.__table__.c.last_seen_at)
-                      .select_from(User.__table__.join(UserSession.__table__,
-                                                       UserSession.__table__.c.user_id == User.__table__.c.id))
-                      .where(UserSession.__table__.c.token_hash == bindparam("token_hash"),
-                             User.__table__.c.id == bindparam("user_id"),
-                             User.__table__.c.session_epoch == bindparam("epoch"),
-                             UserSession.__table__.c.ended_at.is_(None)))
+_USERS, _SESSIONS = User.__table__, UserSession.__table__
+_SESSION_PRINCIPAL = (select(_USERS.c.id, _USERS.c.role, _SESSIONS.c.last_seen_at)
+                      .select_from(_USERS.join(_SESSIONS, _SESSIONS.c.user_id == _USERS.c.id))
+                      .where(_SESSIONS.c.token_hash == bindparam("token_hash"), _USERS.c.id == bindparam("user_id"),
+                             _USERS.c.session_epoch == bindparam("epoch"), _SESSIONS.c.ended_at.is_(None)))
 
 
 def session_principal(user_id: int, epoch: int, secret: str | None) -> Principal | None:

@@ -28,9 +28,13 @@ def current_principal() -> services.Principal | None:
             g.principal = services.session_principal(int(user_id), int(epoch or 0), session.get(SESSION_SECRET))
         except ValueError:
             g.principal = None
-        if g.principal is not None:
-            g.session_last_seen = g.principal.last_seen
     return g.principal
+
+
+def _record_last_seen():
+    """When the session record last noted activity, as read this request; None when not signed in."""
+    principal = g.get("principal")
+    return None if principal is None else principal.last_seen
 
 
 def load_user(session_id: str):
@@ -51,7 +55,7 @@ def end_current_session(now, reason: str) -> None:
 def note_session_activity(now, resolution_seconds: float) -> None:
     """Keep the record's last_seen_at within ``resolution_seconds`` of the truth: one write per
     that interval, not one per request."""
-    last_seen = g.get("session_last_seen")
+    last_seen = _record_last_seen()
     if last_seen is not None and (now - last_seen).total_seconds() > resolution_seconds:
         services.session_seen(session[SESSION_SECRET], now)
         db.session.commit()
@@ -59,7 +63,7 @@ def note_session_activity(now, resolution_seconds: float) -> None:
 
 def server_side_idle_seconds(now) -> float:
     """How long the session record has seen no request (as of its last noted activity)."""
-    last_seen = g.get("session_last_seen")
+    last_seen = _record_last_seen()
     return 0.0 if last_seen is None else (now - last_seen).total_seconds()
 
 
